@@ -1,0 +1,96 @@
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use podsg_model::settings::EnforcingMode;
+use std::path::PathBuf;
+
+/// Security groups for Kubernetes pods: check and explain policies offline.
+#[derive(Parser, Debug)]
+#[command(name = "podsg", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Validate manifests and warn about the pitfalls the EKS documentation
+    /// warns about (DNS, probes, unused objects, quotas). Exit 1 on errors.
+    Check(Check),
+    /// Say whether a flow would pass and which rules decide it.
+    Explain(Explain),
+    /// Convert other systems' security groups into podsg manifests.
+    #[command(subcommand)]
+    Import(Import),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    Strict,
+    Standard,
+}
+
+impl From<Mode> for EnforcingMode {
+    fn from(m: Mode) -> Self {
+        match m {
+            Mode::Strict => EnforcingMode::Strict,
+            Mode::Standard => EnforcingMode::Standard,
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct Check {
+    /// Manifest files or directories (YAML, multi-document YAML, JSON).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Enforcing mode to check probes against (default: the ClusterConfig's, else strict).
+    #[arg(long, value_enum)]
+    pub mode: Option<Mode>,
+    #[arg(long, short, value_enum, default_value = "text")]
+    pub output: Output,
+}
+
+#[derive(Args, Debug)]
+pub struct Explain {
+    /// Manifest files or directories.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Source: NAMESPACE/NAME of a pod or workload, KIND/NAMESPACE/NAME, a member's name, node[/NAME], or an IP.
+    #[arg(long, value_name = "ENDPOINT")]
+    pub from: String,
+    /// Destination, named like --from.
+    #[arg(long, value_name = "ENDPOINT")]
+    pub to: String,
+    /// Destination port (tcp, udp), or ICMP type (icmp, icmpv6; default 8, echo request).
+    #[arg(long, value_name = "N")]
+    pub port: Option<u32>,
+    /// tcp, udp, icmp, icmpv6, or an IP protocol number.
+    #[arg(long, default_value = "tcp", value_name = "PROTOCOL")]
+    pub protocol: String,
+    /// ICMP code (icmp, icmpv6; default 0).
+    #[arg(long, value_name = "N")]
+    pub icmp_code: Option<u32>,
+    /// Enforcing mode (default: the ClusterConfig's, else strict).
+    #[arg(long, value_enum)]
+    pub mode: Option<Mode>,
+    #[arg(long, short, value_enum, default_value = "text")]
+    pub output: Output,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Import {
+    /// Read the JSON printed by `aws ec2 describe-security-groups` (FILE, or - for stdin)
+    /// and print SecurityGroup manifests.
+    Aws(ImportAws),
+}
+
+#[derive(Args, Debug)]
+pub struct ImportAws {
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}

@@ -1,0 +1,50 @@
+use crate::args::{Check, Output};
+use crate::load::load;
+use crate::output::{count, json_by_severity, print_json, print_text};
+use podsg_model::lint::lint;
+use podsg_model::{Diagnostic, Severity};
+use serde_json::json;
+
+/// Exit 0 without errors, 1 with.
+pub fn run(args: &Check) -> u8 {
+    let (diagnostics, summary) = match load(&args.paths) {
+        Err(problems) => (problems, None),
+        Ok((loaded, files)) => {
+            let catalog = &loaded.catalog;
+            let mode = args.mode.map(Into::into).unwrap_or(catalog.settings.enforcing_mode);
+            let mut all: Vec<Diagnostic> = loaded.diagnostics.clone();
+            all.extend(lint(catalog, mode));
+            let summary = json!({
+                "files": files,
+                "securityGroups": catalog.groups.len(),
+                "securityGroupPolicies": catalog.policies().len(),
+                "workloads": catalog.workloads.len(),
+                "enforcingMode": mode.to_string(),
+            });
+            (all, Some(summary))
+        }
+    };
+    let errors = count(&diagnostics, Severity::Error);
+    match args.output {
+        Output::Json => {
+            let mut v = json_by_severity(&diagnostics);
+            v["ok"] = json!(errors == 0);
+            if let Some(s) = summary {
+                v["summary"] = s;
+            }
+            print_json(&v);
+        }
+        Output::Text => {
+            print_text(&diagnostics);
+            let warnings = count(&diagnostics, Severity::Warning);
+            match summary {
+                Some(s) => println!(
+                    "checked {} security groups, {} SecurityGroupPolicies and {} workloads in {} files ({} mode): {errors} errors, {warnings} warnings",
+                    s["securityGroups"], s["securityGroupPolicies"], s["workloads"], s["files"], s["enforcingMode"].as_str().unwrap_or("")
+                ),
+                None => println!("{errors} errors, {warnings} warnings: nothing was loaded"),
+            }
+        }
+    }
+    u8::from(errors > 0)
+}

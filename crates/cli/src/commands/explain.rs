@@ -1,0 +1,105 @@
+use crate::args::{Explain, Output};
+use crate::load::load;
+use crate::output::{json_by_severity, print_json, print_text};
+use podsg_model::flow::Service;
+use podsg_model::group::Protocol;
+use podsg_model::verdict::{Endpoint, Engine, SideVerdict, Verdict};
+use podsg_model::{Catalog, Diagnostic, Severity};
+use serde_json::json;
+
+/// Exit 0 whatever the verdict; 2 when the input is bad.
+pub fn run(args: &Explain) -> u8 {
+    let loaded = match load(&args.paths) {
+        Ok((loaded, _)) => loaded,
+        Err(problems) => return bad_input(args.output, problems),
+    };
+    let catalog = &loaded.catalog;
+    let mut problems = Vec::new();
+    let service = Protocol::parse(&args.protocol)
+        .map_err(|why| format!("--protocol {}: {why}", args.protocol))
+        .and_then(|p| Service::new(p, args.port, args.icmp_code).map_err(|why| format!("--protocol {} --port: {why}", args.protocol)));
+    let from = catalog.endpoint(&args.from).map_err(|e| format!("--from {e}"));
+    let to = catalog.endpoint(&args.to).map_err(|e| format!("--to {e}"));
+    for r in [service.as_ref().err(), from.as_ref().err(), to.as_ref().err()].into_iter().flatten() {
+        problems.push(Diagnostic::error("", None, r.clone()));
+    }
+    let (Ok(service), Ok(from), Ok(to)) = (service, from, to) else {
+        return bad_input(args.output, problems);
+    };
+    let mode = args.mode.map(Into::into).unwrap_or(catalog.settings.enforcing_mode);
+    let verdict = Engine::new(&catalog.groups, mode).verdict(&from, &to, service);
+    match args.output {
+        Output::Json => print_json(&json!({
+            "verdict": verdict.verdict,
+            "service": verdict.service,
+            "mode": verdict.mode,
+            "from": from,
+            "to": to,
+            "egress": verdict.egress,
+            "ingress": verdict.ingress,
+            "chain": chain(catalog, &verdict, &from, &to),
+        })),
+        Output::Text => print_explanation(catalog, &verdict, &from, &to),
+    }
+    0
+}
+
+fn bad_input(output: Output, problems: Vec<Diagnostic>) -> u8 {
+    match output {
+        Output::Json => print_json(&json_by_severity(&problems)),
+        Output::Text => print_text(&problems),
+    }
+    debug_assert!(problems.iter().any(|d| d.severity == Severity::Error), "bad input always has an error");
+    2
+}
+
+fn groups(catalog: &Catalog, e: &Endpoint) -> String {
+    if e.groups.is_empty() {
+        return "no groups".into();
+    }
+    let labels: Vec<String> = e.groups.iter().map(|g| catalog.group_label(g)).collect();
+    format!("groups {}", labels.join(", "))
+}
+
+fn addresses(e: &Endpoint) -> String {
+    if e.addresses.is_empty() {
+        return "address not known".into();
+    }
+    e.addresses.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+}
+
+/// One line per side: what it said and, for a denial, what it checked.
+fn side_text(catalog: &Catalog, side: &SideVerdict, service: Service, peer: &Endpoint, word: &str) -> String {
+    match side {
+        SideVerdict::Allowed(m) => format!("allowed by {} (matched {})", m.describe(), peer_label(catalog, &m.peer)),
+        SideVerdict::Denied { groups } => {
+            let labels: Vec<String> = groups.iter().map(|g| catalog.group_label(g)).collect();
+            format!("denied: no rule of {} allows {service} {word} {} ({})", labels.join(", "), peer.id, self::groups(catalog, peer))
+        }
+        SideVerdict::Unknown { rule, unknown } => {
+            format!("unknown: {} allows it only if {unknown} is in {}", rule.describe(), rule.peer)
+        }
+        SideVerdict::NotEnforced { reason } => format!("not checked: {reason}"),
+    }
+}
+
+/// A rule's peer as people know it: a group with its name, or a CIDR.
+fn peer_label(catalog: &Catalog, peer: &str) -> String {
+    podsg_model::group::SgId::parse(peer).map(|id| catalog.group_label(&id)).unwrap_or_else(|_| peer.to_string())
+}
+
+fn chain(catalog: &Catalog, v: &Verdict, from: &Endpoint, to: &Endpoint) -> Vec<String> {
+    vec![
+        format!("egress of {}: {}", from.id, side_text(catalog, &v.egress, v.service, to, "to")),
+        format!("ingress of {}: {}", to.id, side_text(catalog, &v.ingress, v.service, from, "from")),
+    ]
+}
+
+fn print_explanation(catalog: &Catalog, v: &Verdict, from: &Endpoint, to: &Endpoint) {
+    println!("{} {} from {} to {} ({} mode)", v.verdict.to_string().to_uppercase(), v.service, from.id, to.id, v.mode);
+    for (word, e) in [("from", from), ("to", to)] {
+        println!("  {word:<8} {} [{}]: {}; {}", e.id, addresses(e), groups(catalog, e), e.why);
+    }
+    println!("  egress   {}", side_text(catalog, &v.egress, v.service, to, "to"));
+    println!("  ingress  {}", side_text(catalog, &v.ingress, v.service, from, "from"));
+}

@@ -1,0 +1,39 @@
+use crate::args::ImportAws;
+use podsg_model::import::ec2;
+use std::io::Read;
+
+/// Prints SecurityGroup manifests; exit 1 (printing nothing to stdout) on any problem.
+pub fn run(args: &ImportAws) -> u8 {
+    let name = args.file.display().to_string();
+    let text = if name == "-" {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s).map(|_| s)
+    } else {
+        std::fs::read_to_string(&args.file)
+    };
+    let text = match text {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {name}: {e}");
+            return 1;
+        }
+    };
+    match ec2::import(&text) {
+        Ok(groups) => {
+            println!("# Imported by `podsg import aws` from {name}");
+            for g in groups {
+                println!("---");
+                print!("{}", serde_yaml::to_string(&g).expect("manifests serialize"));
+            }
+            0
+        }
+        Err(problems) => {
+            eprintln!("nothing imported:");
+            for mut d in problems {
+                d.origin = Some(podsg_model::Origin::new(name.clone(), 1));
+                eprintln!("error: {d}");
+            }
+            1
+        }
+    }
+}

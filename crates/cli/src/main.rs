@@ -1,0 +1,19 @@
+//! `podsg`: check and explain security groups for pods.
+
+mod args;
+mod commands;
+mod load;
+mod output;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = args::Cli::parse();
+    let code = match cli.command {
+        args::Command::Check(a) => commands::check::run(&a),
+        args::Command::Explain(a) => commands::explain::run(&a),
+        args::Command::Import(args::Import::Aws(a)) => commands::import::run(&a),
+    };
+    ExitCode::from(code)
+}

@@ -1,0 +1,18 @@
+use crate::labels::Labels;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The part of `metadata` podsg reads; other fields (uid, managedFields, ...)
+/// are ignored so that `kubectl get -o yaml` output loads as it is.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectMeta {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: Labels,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}

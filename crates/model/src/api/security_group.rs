@@ -1,0 +1,168 @@
+//! `podsg.io/v1alpha1` `SecurityGroup`. Field names are EC2's in camelCase so
+//! that `aws ec2 describe-security-groups` output maps one to one.
+
+use super::ObjectMeta;
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecurityGroupManifest {
+    pub api_version: String,
+    pub kind: String,
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    pub spec: SecurityGroupSpec,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SecurityGroupSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// EC2 `IpPermissions`.
+    #[serde(default)]
+    pub ingress: Vec<IpPermission>,
+    /// EC2 `IpPermissionsEgress`. Omitted: EC2's default rule (all traffic to
+    /// everywhere). An explicit `[]` allows no egress, as after revoking it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub egress: Option<Vec<IpPermission>>,
+    /// External addresses that carry this group (a database, a VM).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<MemberSpec>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IpPermission {
+    pub ip_protocol: ProtocolSpec,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_port: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_port: Option<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ip_ranges: Vec<IpRange>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ipv6_ranges: Vec<Ipv6Range>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub user_id_group_pairs: Vec<UserIdGroupPair>,
+    /// Read so that it can be refused precisely; podsg has no prefix lists yet.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prefix_list_ids: Vec<PrefixListId>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IpRange {
+    pub cidr_ip: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Ipv6Range {
+    pub cidr_ipv6: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UserIdGroupPair {
+    pub group_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Accepted as EC2 prints it; podsg has one account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PrefixListId {
+    pub prefix_list_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// `ipProtocol` as written: EC2 uses strings ("tcp", "-1", "6"), YAML authors
+/// often write numbers (`-1`, `6`). Both are kept as text and checked later.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProtocolSpec(pub String);
+
+impl Serialize for ProtocolSpec {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for ProtocolSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = ProtocolSpec;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a protocol: tcp, udp, icmp, icmpv6, -1 (all) or an IP protocol number")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ProtocolSpec, E> {
+                Ok(ProtocolSpec(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<ProtocolSpec, E> {
+                Ok(ProtocolSpec(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<ProtocolSpec, E> {
+                Ok(ProtocolSpec(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A member: an address, or an address with a name (`{address, name}`); the
+/// name is what `podsg explain --to` and the lab's DNS know it by.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberSpec {
+    pub address: String,
+    pub name: Option<String>,
+}
+
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct NamedMember {
+    address: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+}
+
+impl Serialize for MemberSpec {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match &self.name {
+            None => s.serialize_str(&self.address),
+            Some(name) => NamedMember { address: self.address.clone(), name: Some(name.clone()) }.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for MemberSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = MemberSpec;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an IP address, or {address: IP, name: NAME}")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<MemberSpec, E> {
+                Ok(MemberSpec { address: v.to_string(), name: None })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<MemberSpec, A::Error> {
+                let m = NamedMember::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(MemberSpec { address: m.address, name: m.name })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}

@@ -1,0 +1,215 @@
+use super::{Catalog, Loaded, group_ref, policy_ref, workload_ref};
+use crate::api::Object;
+use crate::decode::Decoded;
+use crate::diagnostic::{Diagnostic, ObjectRef, Origin};
+use crate::group::{Peer, SgId};
+use crate::policy::Policy;
+use crate::validate::{self, Checked};
+use std::collections::HashMap;
+
+impl Catalog {
+    /// Validates and cross-checks every object. All problems are reported
+    /// (errors, warnings and notes) in `Err`; nothing is half loaded.
+    pub fn build(objects: Vec<Decoded>) -> Result<Loaded, Vec<Diagnostic>> {
+        Builder::default().run(objects)
+    }
+}
+
+#[derive(Default)]
+struct Builder {
+    catalog: Catalog,
+    diagnostics: Vec<Diagnostic>,
+    policies: Vec<Policy>,
+    config_seen: Option<Origin>,
+    default_groups_ref: Option<ObjectRef>,
+}
+
+impl Builder {
+    fn run(mut self, objects: Vec<Decoded>) -> Result<Loaded, Vec<Diagnostic>> {
+        for Decoded { origin, object } in objects {
+            self.add(origin, object);
+        }
+        self.cross_check();
+        let Builder { mut catalog, diagnostics, policies, .. } = self;
+        if diagnostics.iter().any(Diagnostic::is_error) {
+            return Err(diagnostics);
+        }
+        catalog.index.set_default_groups(catalog.settings.default_group_ids.clone());
+        for p in policies {
+            catalog.index.apply_policy(p);
+        }
+        Ok(Loaded { catalog, diagnostics })
+    }
+
+    /// Records the findings; returns the value when it has no errors.
+    fn take<T>(&mut self, origin: &Origin, object: &ObjectRef, checked: Checked<T>) -> Option<T> {
+        let (value, findings) = match checked {
+            Ok((value, warnings)) => (Some(value), warnings),
+            Err(errors) => (None, errors),
+        };
+        self.diagnostics.extend(findings.into_iter().map(|d| d.at(Some(origin), Some(object))));
+        value
+    }
+
+    /// Registers an object's identity; a second object with it is an error.
+    fn claim(&mut self, origin: &Origin, object: ObjectRef, what: &str) -> bool {
+        if let Some(first) = self.catalog.origins.get(&object) {
+            let d = Diagnostic::error(
+                "metadata.name",
+                Some(object.name.clone()),
+                format!("duplicate {what}; also defined in {} (document {})", first.file, first.document),
+            );
+            self.diagnostics.push(d.at(Some(origin), Some(&object)));
+            return false;
+        }
+        self.catalog.origins.insert(object, origin.clone());
+        true
+    }
+
+    fn add(&mut self, origin: Origin, object: Object) {
+        let name_of = |m: &crate::api::ObjectMeta| m.name.clone().unwrap_or_else(|| "<unnamed>".into());
+        let ns_of = |m: &crate::api::ObjectMeta| {
+            Some(m.namespace.clone().unwrap_or_else(|| validate::DEFAULT_NAMESPACE.to_string()))
+        };
+        match object {
+            Object::SecurityGroup(m) => {
+                let r = ObjectRef::new("SecurityGroup", None, &name_of(&m.metadata));
+                if let Some(g) = self.take(&origin, &r, validate::security_group(&m))
+                    && self.claim(&origin, r, "security group ID")
+                {
+                    self.catalog.groups.insert(g.id.clone(), g);
+                }
+            }
+            Object::SecurityGroupPolicy(m) => {
+                let r = ObjectRef { kind: "SecurityGroupPolicy".into(), namespace: ns_of(&m.metadata), name: name_of(&m.metadata) };
+                if let Some(p) = self.take(&origin, &r, validate::policy(&m))
+                    && self.claim(&origin, r, "SecurityGroupPolicy")
+                {
+                    self.policies.push(p);
+                }
+            }
+            Object::ClusterConfig(m) => {
+                let r = ObjectRef::new("ClusterConfig", None, &name_of(&m.metadata));
+                if let Some(first) = &self.config_seen {
+                    let d = Diagnostic::error(
+                        "",
+                        None,
+                        format!("only one ClusterConfig is allowed; another is in {} (document {})", first.file, first.document),
+                    );
+                    self.diagnostics.push(d.at(Some(&origin), Some(&r)));
+                    return;
+                }
+                self.config_seen = Some(origin.clone());
+                if let Some(s) = self.take(&origin, &r, validate::cluster_config(&m)) {
+                    self.catalog.settings = s;
+                    self.catalog.configured = true;
+                    self.catalog.origins.insert(r.clone(), origin);
+                    self.default_groups_ref = Some(r);
+                }
+            }
+            Object::Pod(m) => {
+                let r = ObjectRef { kind: m.kind.clone(), namespace: ns_of(&m.metadata), name: name_of(&m.metadata) };
+                if let Some(w) = self.take(&origin, &r, validate::pod(&m)) {
+                    let r = workload_ref(&w);
+                    if self.claim(&origin, r, "Pod") {
+                        self.catalog.workloads.push(w);
+                    }
+                }
+            }
+            Object::Workload(m) => {
+                let r = ObjectRef { kind: m.kind.clone(), namespace: ns_of(&m.metadata), name: name_of(&m.metadata) };
+                if let Some(w) = self.take(&origin, &r, validate::workload(&m)) {
+                    let kind = w.kind.clone();
+                    if self.claim(&origin, workload_ref(&w), &kind) {
+                        self.catalog.workloads.push(w);
+                    }
+                }
+            }
+            Object::Namespace(m) => {
+                let r = ObjectRef::new("Namespace", None, &name_of(&m.metadata));
+                if let Some((name, labels)) = self.take(&origin, &r, validate::namespace(&m))
+                    && self.claim(&origin, r, "Namespace")
+                {
+                    self.catalog.namespaces.insert(name, labels);
+                }
+            }
+            Object::ServiceAccount(m) => {
+                let r = ObjectRef { kind: "ServiceAccount".into(), namespace: ns_of(&m.metadata), name: name_of(&m.metadata) };
+                if let Some((ns, name, labels)) = self.take(&origin, &r, validate::service_account(&m))
+                    && self.claim(&origin, r, "ServiceAccount")
+                {
+                    self.catalog.index.apply_service_account(&ns, &name, labels);
+                }
+            }
+            Object::Node(m) => {
+                let r = ObjectRef::new("Node", None, &name_of(&m.metadata));
+                if let Some(n) = self.take(&origin, &r, validate::node(&m))
+                    && self.claim(&origin, r, "Node")
+                {
+                    self.catalog.nodes.push(n);
+                }
+            }
+        }
+    }
+
+    fn not_found(&mut self, object: &ObjectRef, path: String, id: &SgId, code: &str) {
+        let origin = self.catalog.origins.get(object).cloned();
+        let d = Diagnostic::error(path, Some(id.to_string()), format!("{code}: {id} does not exist"));
+        self.diagnostics.push(d.at(origin.as_ref(), Some(object)));
+    }
+
+    /// References between objects: groups named by SGPs, rules and the
+    /// config must exist; cluster DNS targets must be workloads.
+    fn cross_check(&mut self) {
+        let known = |c: &Catalog, id: &SgId| c.groups.contains_key(id);
+        let mut missing = Vec::new();
+        for p in &self.policies {
+            for (i, id) in p.group_ids.iter().enumerate() {
+                if !known(&self.catalog, id) {
+                    missing.push((policy_ref(p), format!("spec.securityGroups.groupIds[{i}]"), id.clone(), "InvalidSecurityGroupID.NotFound"));
+                }
+            }
+        }
+        for g in self.catalog.groups.values() {
+            for (direction, rules) in [("ingress", &g.ingress), ("egress", &g.egress)] {
+                for (i, rule) in rules.iter().enumerate() {
+                    let pairs = rule.peers.iter().filter_map(|p| match p {
+                        Peer::Group { id, .. } => Some(id),
+                        Peer::Cidr { .. } => None,
+                    });
+                    for (j, id) in pairs.enumerate() {
+                        if !known(&self.catalog, id) {
+                            let path = format!("spec.{direction}[{i}].userIdGroupPairs[{j}].groupId");
+                            missing.push((group_ref(&g.id), path, id.clone(), "InvalidGroup.NotFound"));
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(config) = self.default_groups_ref.clone() {
+            for (i, id) in self.catalog.settings.default_group_ids.clone().iter().enumerate() {
+                if !known(&self.catalog, id) {
+                    missing.push((config.clone(), format!("spec.defaultGroupIds[{i}]"), id.clone(), "InvalidSecurityGroupID.NotFound"));
+                }
+            }
+            let workloads: HashMap<(&str, &str), ()> =
+                self.catalog.workloads.iter().map(|w| ((w.namespace.as_str(), w.name.as_str()), ())).collect();
+            let mut unknown_dns = Vec::new();
+            for (i, target) in self.catalog.settings.cluster_dns.iter().enumerate() {
+                if let Some((ns, name)) = target.split_once('/')
+                    && !workloads.contains_key(&(ns, name))
+                {
+                    unknown_dns.push((i, target.clone()));
+                }
+            }
+            for (i, target) in unknown_dns {
+                let origin = self.catalog.origins.get(&config).cloned();
+                let d = Diagnostic::error(format!("spec.clusterDNS[{i}]"), Some(target), "no pod or workload of this name is defined");
+                self.diagnostics.push(d.at(origin.as_ref(), Some(&config)));
+            }
+        }
+        for (object, path, id, code) in missing {
+            self.not_found(&object, path, &id, code);
+        }
+    }
+}

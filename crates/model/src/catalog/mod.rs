@@ -1,0 +1,82 @@
+//! The checked world: every object of a set of manifests, validated and
+//! cross-checked as one unit. Either all of it loads or none of it does.
+
+mod build;
+mod endpoints;
+
+pub use endpoints::TargetError;
+
+use crate::diagnostic::{Diagnostic, ObjectRef, Origin};
+use crate::group::{SecurityGroup, SgId};
+use crate::labels::Labels;
+use crate::node::Node;
+use crate::policy::Policy;
+use crate::resolve::{PodFacts, PolicyIndex, Resolution};
+use crate::settings::Settings;
+use crate::workload::Workload;
+use std::collections::{BTreeMap, HashMap};
+
+#[derive(Clone, Debug, Default)]
+pub struct Catalog {
+    pub groups: BTreeMap<SgId, SecurityGroup>,
+    pub index: PolicyIndex,
+    /// Pods and workload templates, in load order.
+    pub workloads: Vec<Workload>,
+    pub namespaces: BTreeMap<String, Labels>,
+    pub nodes: Vec<Node>,
+    pub settings: Settings,
+    /// Whether a ClusterConfig was given (else `settings` are the defaults).
+    pub configured: bool,
+    origins: HashMap<ObjectRef, Origin>,
+}
+
+/// A loaded catalog and the warnings and notes found while loading it.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    pub catalog: Catalog,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Catalog {
+    /// Where an object was read, for messages.
+    pub fn origin(&self, object: &ObjectRef) -> Option<&Origin> {
+        self.origins.get(object)
+    }
+
+    /// A diagnostic placed on an object, with its file.
+    pub fn about(&self, object: ObjectRef, d: Diagnostic) -> Diagnostic {
+        let origin = self.origins.get(&object).cloned();
+        d.at(origin.as_ref(), Some(&object))
+    }
+
+    /// SGPs in (namespace, name) order.
+    pub fn policies(&self) -> Vec<&Policy> {
+        let mut all: Vec<&Policy> = self.index.policies().collect();
+        all.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        all
+    }
+
+    pub fn resolve(&self, w: &Workload) -> Resolution {
+        self.index.resolve(facts(w))
+    }
+
+    pub fn group_label(&self, id: &SgId) -> String {
+        self.groups.get(id).map(SecurityGroup::label).unwrap_or_else(|| id.to_string())
+    }
+}
+
+pub(crate) fn facts(w: &Workload) -> PodFacts<'_> {
+    PodFacts { namespace: &w.namespace, labels: &w.labels, service_account: &w.service_account, host_network: w.host_network }
+}
+
+pub fn workload_ref(w: &Workload) -> ObjectRef {
+    ObjectRef::new(&w.kind, Some(&w.namespace), &w.name)
+}
+
+pub fn policy_ref(p: &Policy) -> ObjectRef {
+    ObjectRef::new("SecurityGroupPolicy", Some(&p.namespace), &p.name)
+}
+
+pub fn group_ref(id: &SgId) -> ObjectRef {
+    ObjectRef::new("SecurityGroup", None, id.as_str())
+}

@@ -1,0 +1,163 @@
+//! Diagnostics: every problem podsg reports about its input has one shape,
+//! `file: Kind/ns/name: field.path: value: what is allowed`, so that a person
+//! can find the exact spot and a program can read the JSON form.
+
+use serde::Serialize;
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Note,
+}
+
+/// Where an object came from: a file and the position of its document in it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Origin {
+    pub file: String,
+    /// 1-based index of the YAML document (or JSON list item) in the file.
+    pub document: usize,
+}
+
+impl Origin {
+    pub fn new(file: impl Into<String>, document: usize) -> Self {
+        Origin { file: file.into(), document }
+    }
+}
+
+/// The object a diagnostic is about, as `Kind/ns/name` or `Kind/name`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ObjectRef {
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl ObjectRef {
+    pub fn new(kind: &str, namespace: Option<&str>, name: &str) -> Self {
+        ObjectRef {
+            kind: kind.to_string(),
+            namespace: namespace.map(str::to_string),
+            name: name.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{}/{}/{}", self.kind, ns, self.name),
+            None => write!(f, "{}/{}", self.kind, self.name),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<ObjectRef>,
+    /// Field path inside the object, e.g. `spec.ingress[0].fromPort`.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub path: String,
+    /// The offending value as written, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    pub message: String,
+}
+
+impl Diagnostic {
+    pub fn error(path: impl Into<String>, value: Option<String>, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            origin: None,
+            object: None,
+            path: path.into(),
+            value,
+            message: message.into(),
+        }
+    }
+
+    pub fn warning(message: impl Into<String>) -> Self {
+        Diagnostic { severity: Severity::Warning, ..Diagnostic::error("", None, message) }
+    }
+
+    pub fn note(message: impl Into<String>) -> Self {
+        Diagnostic { severity: Severity::Note, ..Diagnostic::error("", None, message) }
+    }
+
+    pub fn at(mut self, origin: Option<&Origin>, object: Option<&ObjectRef>) -> Self {
+        if self.origin.is_none() {
+            self.origin = origin.cloned();
+        }
+        if self.object.is_none() {
+            self.object = object.cloned();
+        }
+        self
+    }
+
+    pub fn with_path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// Quote a value the way it would be written in YAML, so that empty strings
+/// and strings with spaces stay visible in messages.
+pub fn quote(value: &str) -> String {
+    if value.is_empty() || value.contains([' ', ':', '"', '\'', '#']) || value.trim() != value {
+        format!("{value:?}")
+    } else {
+        value.to_string()
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(origin) = &self.origin {
+            write!(f, "{}: ", origin.file)?;
+        }
+        if let Some(object) = &self.object {
+            write!(f, "{object}: ")?;
+        }
+        if !self.path.is_empty() {
+            write!(f, "{}: ", self.path)?;
+        }
+        if let Some(value) = &self.value {
+            write!(f, "{}: ", quote(value))?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// Diagnostics collected while checking one thing; nothing is applied while
+/// any of them is an error.
+#[derive(Clone, Debug, Default)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    pub fn push(&mut self, d: Diagnostic) {
+        self.0.push(d);
+    }
+    pub fn error(&mut self, path: impl Into<String>, value: Option<String>, message: impl Into<String>) {
+        self.0.push(Diagnostic::error(path, value, message));
+    }
+    pub fn has_errors(&self) -> bool {
+        self.0.iter().any(Diagnostic::is_error)
+    }
+    pub fn extend(&mut self, other: impl IntoIterator<Item = Diagnostic>) {
+        self.0.extend(other);
+    }
+    pub fn into_vec(self) -> Vec<Diagnostic> {
+        self.0
+    }
+}

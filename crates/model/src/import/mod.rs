@@ -1,0 +1,3 @@
+//! Importers from other systems' descriptions of security groups.
+
+pub mod ec2;

@@ -1,0 +1,25 @@
+//! podsg's pure core: the SecurityGroupPolicy and SecurityGroup APIs, their
+//! validation, label selectors, pod-to-group resolution, security-group
+//! semantics and the verdict engine. No I/O: everything here is tested by the
+//! thousand in memory, and the adapters (CLI, agent, controller) stay thin.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod catalog;
+pub mod decode;
+pub mod diagnostic;
+pub mod flow;
+pub mod group;
+pub mod import;
+pub mod labels;
+pub mod lint;
+pub mod node;
+pub mod policy;
+pub mod resolve;
+pub mod settings;
+pub mod validate;
+pub mod verdict;
+pub mod workload;
+
+pub use catalog::{Catalog, Loaded};
+pub use diagnostic::{Diagnostic, ObjectRef, Origin, Severity};

@@ -1,0 +1,35 @@
+//! "The security group must allow inbound communication from the cluster
+//! security group (for kubelet) over any ports you've configured probes for."
+//! In strict mode kubelet's probes are checked against the pod's groups.
+
+use super::denial;
+use crate::catalog::{Catalog, workload_ref};
+use crate::diagnostic::Diagnostic;
+use crate::flow::Service;
+use crate::settings::EnforcingMode;
+use crate::verdict::{Decision, Engine};
+
+pub fn blocked_probes(catalog: &Catalog, mode: EnforcingMode) -> Vec<Diagnostic> {
+    if mode == EnforcingMode::Standard {
+        return Vec::new();
+    }
+    let engine = Engine::new(&catalog.groups, mode);
+    let mut out = Vec::new();
+    for w in catalog.workloads.iter().filter(|w| !w.probes.is_empty()) {
+        let pod = catalog.workload_endpoint(w);
+        let kubelet = catalog.node_endpoint(w.node_name.as_deref());
+        for probe in &w.probes {
+            let v = engine.verdict(&kubelet, &pod, Service::Tcp(probe.port));
+            if v.verdict == Decision::Deny {
+                out.push(catalog.about(
+                    workload_ref(w),
+                    Diagnostic::warning(format!(
+                        "{} of container {} ({} port {}) is blocked in strict mode: kubelet connects from the node, and {}; allow tcp {} from the node group, or use standard mode",
+                        probe.probe, probe.container, probe.handler, probe.port, denial(catalog, &v), probe.port
+                    )),
+                ));
+            }
+        }
+    }
+    out
+}

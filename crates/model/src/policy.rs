@@ -1,0 +1,25 @@
+use crate::group::SgId;
+use crate::labels::Selector;
+use serde::Serialize;
+
+/// A checked SecurityGroupPolicy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Policy {
+    pub namespace: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pod_selector: Option<Selector>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_account_selector: Option<Selector>,
+    pub group_ids: Vec<SgId>,
+}
+
+impl Policy {
+    /// Whether the policy selects a pod with these labels whose service
+    /// account has these labels. Both selectors must match when both are given.
+    pub fn selects(&self, pod_labels: &crate::labels::Labels, sa_labels: &crate::labels::Labels) -> bool {
+        self.pod_selector.as_ref().is_none_or(|s| s.matches(pod_labels))
+            && self.service_account_selector.as_ref().is_none_or(|s| s.matches(sa_labels))
+    }
+}

@@ -1,0 +1,211 @@
+//! The policy index: SGPs per namespace, filed under a label pair each
+//! selected pod must carry, so that resolving a pod looks at the few SGPs
+//! that can match it rather than at all of them. Synchronous and in memory;
+//! watchers (or a manifest loader) feed it with `apply`/`delete`.
+
+use super::{GroupSource, Resolution};
+use crate::group::SgId;
+use crate::labels::Labels;
+use crate::policy::Policy;
+use std::collections::{BTreeMap, HashMap};
+
+/// What resolution needs to know about a pod.
+#[derive(Clone, Copy, Debug)]
+pub struct PodFacts<'a> {
+    pub namespace: &'a str,
+    pub labels: &'a Labels,
+    pub service_account: &'a str,
+    pub host_network: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct PolicyIndex {
+    namespaces: HashMap<String, NamespacePolicies>,
+    /// namespace -> service account -> labels
+    service_accounts: HashMap<String, HashMap<String, Labels>>,
+    default_groups: Vec<SgId>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct NamespacePolicies {
+    /// By name: the order in which a pod takes the groups of several SGPs.
+    policies: BTreeMap<String, Policy>,
+    /// label key -> value -> SGP names whose podSelector requires it.
+    by_pod_label: LabelIndex,
+    /// Same for serviceAccountSelectors without a usable podSelector anchor.
+    by_sa_label: LabelIndex,
+    /// SGPs with no anchor (empty selectors, only NotIn/Exists/DoesNotExist).
+    unanchored: Vec<String>,
+}
+
+type LabelIndex = HashMap<String, HashMap<String, Vec<String>>>;
+
+enum Anchor<'a> {
+    Pod(&'a str, Vec<&'a String>),
+    ServiceAccount(&'a str, Vec<&'a String>),
+    None,
+}
+
+fn anchor(p: &Policy) -> Anchor<'_> {
+    if let Some((key, values)) = p.pod_selector.as_ref().and_then(|s| s.anchor()) {
+        return Anchor::Pod(key, values.iter().collect());
+    }
+    if let Some((key, values)) = p.service_account_selector.as_ref().and_then(|s| s.anchor()) {
+        return Anchor::ServiceAccount(key, values.iter().collect());
+    }
+    Anchor::None
+}
+
+impl NamespacePolicies {
+    fn file(&mut self, p: &Policy) {
+        let (index, key, values) = match anchor(p) {
+            Anchor::Pod(k, v) => (&mut self.by_pod_label, k, v),
+            Anchor::ServiceAccount(k, v) => (&mut self.by_sa_label, k, v),
+            Anchor::None => {
+                self.unanchored.push(p.name.clone());
+                return;
+            }
+        };
+        let by_value = index.entry(key.to_string()).or_default();
+        for v in values {
+            by_value.entry(v.clone()).or_default().push(p.name.clone());
+        }
+    }
+
+    fn unfile(&mut self, p: &Policy) {
+        let (index, key, values) = match anchor(p) {
+            Anchor::Pod(k, v) => (&mut self.by_pod_label, k, v),
+            Anchor::ServiceAccount(k, v) => (&mut self.by_sa_label, k, v),
+            Anchor::None => {
+                self.unanchored.retain(|n| *n != p.name);
+                return;
+            }
+        };
+        if let Some(by_value) = index.get_mut(key) {
+            for v in values {
+                if let Some(names) = by_value.get_mut(v.as_str()) {
+                    names.retain(|n| *n != p.name);
+                    if names.is_empty() {
+                        by_value.remove(v.as_str());
+                    }
+                }
+            }
+            if by_value.is_empty() {
+                index.remove(key);
+            }
+        }
+    }
+
+    fn candidates<'a>(&'a self, pod: &Labels, sa: &Labels, out: &mut Vec<&'a str>) {
+        for (index, labels) in [(&self.by_pod_label, pod), (&self.by_sa_label, sa)] {
+            if index.is_empty() {
+                continue;
+            }
+            for (k, v) in labels {
+                if let Some(names) = index.get(k).and_then(|by_value| by_value.get(v)) {
+                    out.extend(names.iter().map(String::as_str));
+                }
+            }
+        }
+        out.extend(self.unanchored.iter().map(String::as_str));
+        out.sort_unstable();
+        out.dedup();
+    }
+}
+
+static NO_LABELS: std::sync::LazyLock<Labels> = std::sync::LazyLock::new(Labels::new);
+
+impl PolicyIndex {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds or replaces an SGP (by namespace and name).
+    pub fn apply_policy(&mut self, policy: Policy) {
+        let ns = self.namespaces.entry(policy.namespace.clone()).or_default();
+        if let Some(old) = ns.policies.remove(&policy.name) {
+            ns.unfile(&old);
+        }
+        ns.file(&policy);
+        ns.policies.insert(policy.name.clone(), policy);
+    }
+
+    pub fn delete_policy(&mut self, namespace: &str, name: &str) -> Option<Policy> {
+        let ns = self.namespaces.get_mut(namespace)?;
+        let old = ns.policies.remove(name)?;
+        ns.unfile(&old);
+        if ns.policies.is_empty() {
+            self.namespaces.remove(namespace);
+        }
+        Some(old)
+    }
+
+    pub fn apply_service_account(&mut self, namespace: &str, name: &str, labels: Labels) {
+        self.service_accounts.entry(namespace.to_string()).or_default().insert(name.to_string(), labels);
+    }
+
+    pub fn delete_service_account(&mut self, namespace: &str, name: &str) {
+        if let Some(sas) = self.service_accounts.get_mut(namespace) {
+            sas.remove(name);
+        }
+    }
+
+    pub fn set_default_groups(&mut self, groups: Vec<SgId>) {
+        self.default_groups = groups;
+    }
+
+    pub fn default_groups(&self) -> &[SgId] {
+        &self.default_groups
+    }
+
+    pub fn policies(&self) -> impl Iterator<Item = &Policy> {
+        self.namespaces.values().flat_map(|ns| ns.policies.values())
+    }
+
+    pub fn policy(&self, namespace: &str, name: &str) -> Option<&Policy> {
+        self.namespaces.get(namespace)?.policies.get(name)
+    }
+
+    /// The SGPs that select the pod, in resolution (name) order.
+    pub fn selecting<'a>(&'a self, pod: PodFacts<'_>) -> (Vec<&'a Policy>, Option<String>) {
+        let (sa_labels, unknown_sa) = self.service_account_labels(pod.namespace, pod.service_account);
+        let Some(ns) = self.namespaces.get(pod.namespace) else { return (Vec::new(), unknown_sa) };
+        let mut names = Vec::new();
+        ns.candidates(pod.labels, sa_labels, &mut names);
+        let selected =
+            names.into_iter().filter_map(|n| ns.policies.get(n)).filter(|p| p.selects(pod.labels, sa_labels)).collect();
+        (selected, unknown_sa)
+    }
+
+    fn service_account_labels(&self, namespace: &str, name: &str) -> (&Labels, Option<String>) {
+        match self.service_accounts.get(namespace).and_then(|sas| sas.get(name)) {
+            Some(labels) => (labels, None),
+            // Every namespace has a `default` service account without labels.
+            None if name == "default" => (&NO_LABELS, None),
+            None => (&NO_LABELS, Some(format!("{namespace}/{name}"))),
+        }
+    }
+
+    /// The groups a pod carries: the union of its SGPs' groups, de-duplicated
+    /// in first-seen order, or the default groups when no SGP selects it.
+    pub fn resolve(&self, pod: PodFacts<'_>) -> Resolution {
+        if pod.host_network {
+            return Resolution { groups: self.default_groups.clone(), source: GroupSource::HostNetwork, unknown_service_account: None };
+        }
+        let (selected, unknown_service_account) = self.selecting(pod);
+        if selected.is_empty() {
+            let source = if self.default_groups.is_empty() { GroupSource::Unrestricted } else { GroupSource::Default };
+            return Resolution { groups: self.default_groups.clone(), source, unknown_service_account };
+        }
+        let mut groups: Vec<SgId> = Vec::new();
+        for p in &selected {
+            for g in &p.group_ids {
+                if !groups.contains(g) {
+                    groups.push(g.clone());
+                }
+            }
+        }
+        let names = selected.iter().map(|p| p.name.clone()).collect();
+        Resolution { groups, source: GroupSource::Policies(names), unknown_service_account }
+    }
+}

@@ -1,0 +1,40 @@
+use super::{Checked, DEFAULT_NAMESPACE, Findings, required_name, selector::compile};
+use crate::api::SecurityGroupPolicy;
+use crate::group::SgId;
+use crate::policy::Policy;
+
+pub fn policy(m: &SecurityGroupPolicy) -> Checked<Policy> {
+    let mut f = Findings::default();
+    let name = required_name(&m.metadata.name, &mut f, "the policy's name");
+    let namespace = m.metadata.namespace.clone().unwrap_or_else(|| DEFAULT_NAMESPACE.to_string());
+    let spec = &m.spec;
+    if spec.pod_selector.is_none() && spec.service_account_selector.is_none() {
+        f.error(
+            "spec",
+            None,
+            "one of podSelector or serviceAccountSelector is required (podSelector: {} selects every pod in the namespace)",
+        );
+    }
+    let pod_selector = spec.pod_selector.as_ref().map(|s| compile(s, "spec.podSelector", &mut f));
+    let service_account_selector =
+        spec.service_account_selector.as_ref().map(|s| compile(s, "spec.serviceAccountSelector", &mut f));
+    let ids = &spec.security_groups.group_ids;
+    if ids.is_empty() {
+        f.error("spec.securityGroups.groupIds", Some("[]".into()), "at least one security group ID is required");
+    }
+    let mut seen: Vec<(usize, SgId)> = Vec::new();
+    for (i, raw) in ids.iter().enumerate() {
+        let path = format!("spec.securityGroups.groupIds[{i}]");
+        match SgId::parse(raw) {
+            Err(why) => f.error(path, Some(raw.clone()), why),
+            Ok(id) => match seen.iter().find(|(_, g)| *g == id) {
+                Some((first, _)) => {
+                    f.error(path, Some(raw.clone()), format!("duplicate security group ID (also groupIds[{first}])"))
+                }
+                None => seen.push((i, id)),
+            },
+        }
+    }
+    let group_ids = seen.into_iter().map(|(_, id)| id).collect();
+    f.finish(|| Policy { namespace, name, pod_selector, service_account_selector, group_ids })
+}

@@ -1,0 +1,220 @@
+use super::{Endpoint, Role};
+use crate::flow::Service;
+use crate::group::{Direction, Peer, SecurityGroup, SgId};
+use crate::settings::EnforcingMode;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    Allow,
+    Deny,
+    /// The answer depends on an address podsg does not know.
+    Unknown,
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Decision::Allow => "allow",
+            Decision::Deny => "deny",
+            Decision::Unknown => "unknown",
+        })
+    }
+}
+
+/// The rule that allowed (or might allow) one side of a flow.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleMatch {
+    pub group: SgId,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_name: Option<String>,
+    pub direction: Direction,
+    /// Index of the rule in the group's `ingress` or `egress` list.
+    pub index: usize,
+    /// The rule, e.g. `tcp 5432 from sg-0123`.
+    pub rule: String,
+    /// The peer of the rule that matched, e.g. `sg-0123` or `10.0.0.0/16`.
+    pub peer: String,
+}
+
+impl RuleMatch {
+    /// `sg-… (NAME) ingress[0]: tcp 5432 from sg-…`
+    pub fn describe(&self) -> String {
+        let group = match &self.group_name {
+            Some(n) => format!("{} ({n})", self.group),
+            None => self.group.to_string(),
+        };
+        format!("{group} {}[{}]: {}", self.direction, self.index, self.rule)
+    }
+}
+
+/// What one side (the source's egress or the destination's ingress) says.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "result")]
+pub enum SideVerdict {
+    Allowed(RuleMatch),
+    /// No rule of these groups allows the flow.
+    Denied { groups: Vec<SgId> },
+    /// This rule allows the flow if the address of `unknown` is in its range.
+    Unknown {
+        #[serde(flatten)]
+        rule: RuleMatch,
+        unknown: String,
+    },
+    /// This side is not checked, and why.
+    NotEnforced { reason: String },
+}
+
+impl SideVerdict {
+    fn decision(&self) -> Decision {
+        match self {
+            SideVerdict::Allowed(_) | SideVerdict::NotEnforced { .. } => Decision::Allow,
+            SideVerdict::Denied { .. } => Decision::Deny,
+            SideVerdict::Unknown { .. } => Decision::Unknown,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Verdict {
+    pub verdict: Decision,
+    pub service: Service,
+    pub mode: EnforcingMode,
+    /// The source's egress rules.
+    pub egress: SideVerdict,
+    /// The destination's ingress rules.
+    pub ingress: SideVerdict,
+}
+
+/// Evaluates flows against a set of groups.
+#[derive(Clone, Copy, Debug)]
+pub struct Engine<'a> {
+    groups: &'a BTreeMap<SgId, SecurityGroup>,
+    mode: EnforcingMode,
+}
+
+const STANDARD_MODE: &str = "standard mode: traffic between a pod and its own node is not checked";
+
+impl<'a> Engine<'a> {
+    pub fn new(groups: &'a BTreeMap<SgId, SecurityGroup>, mode: EnforcingMode) -> Self {
+        Engine { groups, mode }
+    }
+
+    pub fn mode(&self) -> EnforcingMode {
+        self.mode
+    }
+
+    /// The verdict for a new connection from `src` to `dst`.
+    pub fn verdict(&self, src: &Endpoint, dst: &Endpoint, service: Service) -> Verdict {
+        let (egress, ingress) = if self.mode == EnforcingMode::Standard && pod_and_own_node(src, dst) {
+            let skip = || SideVerdict::NotEnforced { reason: STANDARD_MODE.into() };
+            (skip(), skip())
+        } else {
+            let egress = match egress_exemption(src) {
+                Some(reason) => SideVerdict::NotEnforced { reason },
+                None => self.side(src, Direction::Egress, dst, service),
+            };
+            let ingress = match ingress_exemption(src, dst) {
+                Some(reason) => SideVerdict::NotEnforced { reason },
+                None => self.side(dst, Direction::Ingress, src, service),
+            };
+            (egress, ingress)
+        };
+        let verdict = match (egress.decision(), ingress.decision()) {
+            (Decision::Deny, _) | (_, Decision::Deny) => Decision::Deny,
+            (Decision::Unknown, _) | (_, Decision::Unknown) => Decision::Unknown,
+            _ => Decision::Allow,
+        };
+        Verdict { verdict, service, mode: self.mode, egress, ingress }
+    }
+
+    /// The first rule of `owner`'s groups in `direction` that lets `peer` use `service`.
+    fn side(&self, owner: &Endpoint, direction: Direction, peer: &Endpoint, service: Service) -> SideVerdict {
+        let mut maybe: Option<(RuleMatch, String)> = None;
+        for id in &owner.groups {
+            // A group that does not exist allows nothing (fail closed); the
+            // loader reports it as an error before it gets here.
+            let Some(group) = self.groups.get(id) else { continue };
+            for (index, rule) in group.rules(direction).iter().enumerate() {
+                if !rule.covers(service) {
+                    continue;
+                }
+                let found = |p: &Peer| RuleMatch {
+                    group: group.id.clone(),
+                    group_name: group.name.clone(),
+                    direction,
+                    index,
+                    rule: rule.describe(direction),
+                    peer: p.to_string(),
+                };
+                for p in &rule.peers {
+                    match peer_matches(p, peer) {
+                        Some(true) => return SideVerdict::Allowed(found(p)),
+                        None if maybe.is_none() => maybe = Some((found(p), peer.id.clone())),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        match maybe {
+            Some((rule, unknown)) => SideVerdict::Unknown { rule, unknown: format!("the address of {unknown}") },
+            None => SideVerdict::Denied { groups: owner.groups.clone() },
+        }
+    }
+}
+
+/// `Some(true)` when the peer definitely matches, `Some(false)` when it
+/// definitely does not, `None` when it depends on an unknown address.
+fn peer_matches(p: &Peer, peer: &Endpoint) -> Option<bool> {
+    match p {
+        Peer::Group { id, .. } => Some(peer.carries(id)),
+        Peer::Cidr { cidr, .. } if peer.addresses.is_empty() => {
+            // Any address is in 0.0.0.0/0 (or ::/0); a narrower range may or may not hold it.
+            if cidr.prefix_len() == 0 { Some(true) } else { None }
+        }
+        Peer::Cidr { cidr, .. } => Some(peer.addresses.iter().any(|a| cidr.contains(a))),
+    }
+}
+
+/// Why the source's egress is not checked, if it is not.
+fn egress_exemption(src: &Endpoint) -> Option<String> {
+    match &src.role {
+        Role::Pod { restricted: true, .. } => None,
+        Role::Pod { restricted: false, .. } => Some(UNRESTRICTED.into()),
+        Role::Node { .. } => Some("traffic of the node itself is not filtered by podsg".into()),
+        Role::Member => Some("an external member's egress is not enforced by the node backend (it does not pass a podsg node)".into()),
+        Role::External => Some("not a member of any security group".into()),
+    }
+}
+
+/// Why the destination's ingress is not checked, if it is not.
+fn ingress_exemption(src: &Endpoint, dst: &Endpoint) -> Option<String> {
+    match &dst.role {
+        Role::Pod { restricted: true, .. } => None,
+        Role::Pod { restricted: false, .. } => Some(UNRESTRICTED.into()),
+        Role::Node { .. } => Some("traffic to the node itself is not filtered by podsg".into()),
+        // The source's node enforces an external member's ingress on its behalf.
+        Role::Member if src.is_pod() => None,
+        Role::Member => Some("a member's ingress is enforced for traffic from pods; this source is not a pod".into()),
+        Role::External => Some("not a member of any security group".into()),
+    }
+}
+
+const UNRESTRICTED: &str = "not restricted: no SGP selects it and no default groups are configured";
+
+/// A pod and a node that may be the pod's own (standard mode skips those).
+fn pod_and_own_node(a: &Endpoint, b: &Endpoint) -> bool {
+    let own = |pod: &Endpoint, node: &Endpoint| match (&pod.role, &node.role) {
+        (Role::Pod { node: pod_node, .. }, Role::Node { name }) => match (pod_node, name) {
+            (Some(p), Some(n)) => p == n,
+            _ => true,
+        },
+        _ => false,
+    };
+    own(a, b) || own(b, a)
+}

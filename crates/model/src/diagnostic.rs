@@ -111,10 +111,11 @@ impl Diagnostic {
     }
 }
 
-/// Quote a value the way it would be written in YAML, so that empty strings
-/// and strings with spaces stay visible in messages.
+/// Quotes a value whose edges would otherwise be lost in a message: empty,
+/// with spaces (lists, which we render as `[a, b]`, excepted) or control characters.
 pub fn quote(value: &str) -> String {
-    if value.is_empty() || value.contains([' ', ':', '"', '\'', '#']) || value.trim() != value {
+    let spaced = value.contains(' ') && !value.starts_with('[');
+    if value.is_empty() || spaced || value.trim() != value || value.contains(char::is_control) {
         format!("{value:?}")
     } else {
         value.to_string()
@@ -125,6 +126,10 @@ impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(origin) = &self.origin {
             write!(f, "{}: ", origin.file)?;
+            // Without an object name, the document number is what finds the spot.
+            if self.object.is_none() && origin.document > 0 {
+                write!(f, "document {}: ", origin.document)?;
+            }
         }
         if let Some(object) = &self.object {
             write!(f, "{object}: ")?;

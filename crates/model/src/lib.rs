@@ -8,6 +8,7 @@ pub mod api;
 pub mod catalog;
 pub mod decode;
 pub mod diagnostic;
+pub mod fixtures;
 pub mod flow;
 pub mod group;
 pub mod import;

@@ -202,6 +202,9 @@ impl Builder {
                     unknown_dns.push((i, target.clone()));
                 }
             }
+            for (object, path, id, code) in std::mem::take(&mut missing) {
+                self.not_found(&object, path, &id, code);
+            }
             for (i, target) in unknown_dns {
                 let origin = self.catalog.origins.get(&config).cloned();
                 let d = Diagnostic::error(format!("spec.clusterDNS[{i}]"), Some(target), "no pod or workload of this name is defined");

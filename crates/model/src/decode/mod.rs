@@ -40,9 +40,19 @@ pub fn decode(text: &str, file: &str, format: Format) -> DecodedFile {
     let mut out = DecodedFile::default();
     let documents: Vec<Result<Value, String>> = match format {
         Format::Json => vec![serde_json::from_str::<Value>(text).map_err(|e| format!("invalid JSON: {e}"))],
-        Format::Yaml => serde_yaml::Deserializer::from_str(text)
-            .map(|doc| Value::deserialize(doc).map_err(|e| format!("invalid YAML: {e}")))
-            .collect(),
+        Format::Yaml => {
+            let mut docs = Vec::new();
+            for doc in serde_yaml::Deserializer::from_str(text) {
+                let parsed = Value::deserialize(doc).map_err(|e| format!("invalid YAML: {e}"));
+                let failed = parsed.is_err();
+                docs.push(parsed);
+                // After a syntax error the parser cannot find the next document.
+                if failed {
+                    break;
+                }
+            }
+            docs
+        }
     };
     for (i, document) in documents.into_iter().enumerate() {
         let origin = Origin::new(file, i + 1);

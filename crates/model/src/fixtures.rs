@@ -1,0 +1,58 @@
+//! Builders for tests and benchmarks: `mk_pod`, `mk_policy`, `mk_group`, in
+//! the style of linkerd's policy-controller tests. Pure, small, always built.
+
+use crate::group::{Peer, Ports, Protocol, Rule, SecurityGroup, SgId};
+use crate::labels::{Labels, Selector};
+use crate::policy::Policy;
+use crate::workload::Workload;
+
+pub fn labels(pairs: &[(&str, &str)]) -> Labels {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+pub fn sg(id: &str) -> SgId {
+    SgId::parse(id).expect("fixture group IDs are valid")
+}
+
+pub fn mk_pod(namespace: &str, name: &str, pairs: &[(&str, &str)]) -> Workload {
+    Workload {
+        kind: "Pod".into(),
+        namespace: namespace.into(),
+        name: name.into(),
+        labels: labels(pairs),
+        service_account: "default".into(),
+        host_network: false,
+        node_name: None,
+        addresses: Vec::new(),
+        probes: Vec::new(),
+    }
+}
+
+/// An SGP selecting pods whose labels include all of `pairs`.
+pub fn mk_policy(namespace: &str, name: &str, pairs: &[(&str, &str)], groups: &[&str]) -> Policy {
+    Policy {
+        namespace: namespace.into(),
+        name: name.into(),
+        pod_selector: Some(Selector::new(pairs.iter().map(|(k, v)| Selector::equals(k, v)).collect())),
+        service_account_selector: None,
+        group_ids: groups.iter().map(|g| sg(g)).collect(),
+    }
+}
+
+pub fn mk_group(id: &str, ingress: Vec<Rule>, egress: Option<Vec<Rule>>) -> SecurityGroup {
+    let mut g = SecurityGroup::new(sg(id));
+    g.ingress = ingress;
+    if let Some(egress) = egress {
+        g.egress = egress;
+        g.default_egress = false;
+    }
+    g
+}
+
+pub fn tcp_from_group(port: u16, group: &str) -> Rule {
+    Rule { protocol: Protocol::TCP, ports: Ports::Range { from: port, to: port }, peers: vec![Peer::Group { id: sg(group), description: None }] }
+}
+
+pub fn all_from_cidr(cidr: &str) -> Rule {
+    Rule { protocol: Protocol::All, ports: Ports::Any, peers: vec![Peer::Cidr { cidr: cidr.parse().expect("fixture CIDR"), description: None }] }
+}

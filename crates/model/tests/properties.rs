@@ -296,6 +296,15 @@ proptest! {
         prop_assert!(before != Decision::Allow || after == Decision::Allow, "{before:?} -> {after:?}");
     }
 
+    /// The fast decision and the explained verdict never disagree.
+    #[test]
+    fn decide_agrees_with_verdict(
+        world in arb_world(), src in arb_endpoint("src"), dst in arb_endpoint("dst"), service in arb_service(), mode in arb_mode(),
+    ) {
+        let engine = Engine::new(&world, mode);
+        prop_assert_eq!(engine.decide(&src, &dst, service), engine.verdict(&src, &dst, service).verdict);
+    }
+
     /// The order of an endpoint's groups does not change the verdict.
     #[test]
     fn group_order_does_not_matter(

@@ -7,7 +7,8 @@ use super::{GroupSource, Resolution};
 use crate::group::SgId;
 use crate::labels::Labels;
 use crate::policy::Policy;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 /// What resolution needs to know about a pod.
 #[derive(Clone, Copy, Debug)]
@@ -29,16 +30,16 @@ pub struct PolicyIndex {
 #[derive(Clone, Debug, Default)]
 struct NamespacePolicies {
     /// By name: the order in which a pod takes the groups of several SGPs.
-    policies: BTreeMap<String, Policy>,
-    /// label key -> value -> SGP names whose podSelector requires it.
+    policies: BTreeMap<String, Arc<Policy>>,
+    /// label key -> value -> SGPs whose podSelector requires it.
     by_pod_label: LabelIndex,
     /// Same for serviceAccountSelectors without a usable podSelector anchor.
     by_sa_label: LabelIndex,
     /// SGPs with no anchor (empty selectors, only NotIn/Exists/DoesNotExist).
-    unanchored: Vec<String>,
+    unanchored: Vec<Arc<Policy>>,
 }
 
-type LabelIndex = HashMap<String, HashMap<String, Vec<String>>>;
+type LabelIndex = HashMap<String, HashMap<String, Vec<Arc<Policy>>>>;
 
 enum Anchor<'a> {
     Pod(&'a str, Vec<&'a String>),
@@ -57,18 +58,18 @@ fn anchor(p: &Policy) -> Anchor<'_> {
 }
 
 impl NamespacePolicies {
-    fn file(&mut self, p: &Policy) {
+    fn file(&mut self, p: &Arc<Policy>) {
         let (index, key, values) = match anchor(p) {
             Anchor::Pod(k, v) => (&mut self.by_pod_label, k, v),
             Anchor::ServiceAccount(k, v) => (&mut self.by_sa_label, k, v),
             Anchor::None => {
-                self.unanchored.push(p.name.clone());
+                self.unanchored.push(p.clone());
                 return;
             }
         };
         let by_value = index.entry(key.to_string()).or_default();
         for v in values {
-            by_value.entry(v.clone()).or_default().push(p.name.clone());
+            by_value.entry(v.clone()).or_default().push(p.clone());
         }
     }
 
@@ -77,14 +78,14 @@ impl NamespacePolicies {
             Anchor::Pod(k, v) => (&mut self.by_pod_label, k, v),
             Anchor::ServiceAccount(k, v) => (&mut self.by_sa_label, k, v),
             Anchor::None => {
-                self.unanchored.retain(|n| *n != p.name);
+                self.unanchored.retain(|q| q.name != p.name);
                 return;
             }
         };
         if let Some(by_value) = index.get_mut(key) {
             for v in values {
                 if let Some(names) = by_value.get_mut(v.as_str()) {
-                    names.retain(|n| *n != p.name);
+                    names.retain(|q| q.name != p.name);
                     if names.is_empty() {
                         by_value.remove(v.as_str());
                     }
@@ -96,20 +97,21 @@ impl NamespacePolicies {
         }
     }
 
-    fn candidates<'a>(&'a self, pod: &Labels, sa: &Labels, out: &mut Vec<&'a str>) {
+    /// SGPs that may select a pod with these labels, in name order.
+    fn candidates<'a>(&'a self, pod: &Labels, sa: &Labels, out: &mut Vec<&'a Policy>) {
         for (index, labels) in [(&self.by_pod_label, pod), (&self.by_sa_label, sa)] {
             if index.is_empty() {
                 continue;
             }
             for (k, v) in labels {
-                if let Some(names) = index.get(k).and_then(|by_value| by_value.get(v)) {
-                    out.extend(names.iter().map(String::as_str));
+                if let Some(found) = index.get(k).and_then(|by_value| by_value.get(v)) {
+                    out.extend(found.iter().map(|p| &**p));
                 }
             }
         }
-        out.extend(self.unanchored.iter().map(String::as_str));
-        out.sort_unstable();
-        out.dedup();
+        out.extend(self.unanchored.iter().map(|p| &**p));
+        out.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        out.dedup_by(|a, b| a.name == b.name);
     }
 }
 
@@ -126,6 +128,7 @@ impl PolicyIndex {
         if let Some(old) = ns.policies.remove(&policy.name) {
             ns.unfile(&old);
         }
+        let policy = Arc::new(policy);
         ns.file(&policy);
         ns.policies.insert(policy.name.clone(), policy);
     }
@@ -137,7 +140,7 @@ impl PolicyIndex {
         if ns.policies.is_empty() {
             self.namespaces.remove(namespace);
         }
-        Some(old)
+        Some(Arc::unwrap_or_clone(old))
     }
 
     pub fn apply_service_account(&mut self, namespace: &str, name: &str, labels: Labels) {
@@ -159,22 +162,21 @@ impl PolicyIndex {
     }
 
     pub fn policies(&self) -> impl Iterator<Item = &Policy> {
-        self.namespaces.values().flat_map(|ns| ns.policies.values())
+        self.namespaces.values().flat_map(|ns| ns.policies.values().map(|p| &**p))
     }
 
     pub fn policy(&self, namespace: &str, name: &str) -> Option<&Policy> {
-        self.namespaces.get(namespace)?.policies.get(name)
+        self.namespaces.get(namespace)?.policies.get(name).map(|p| &**p)
     }
 
     /// The SGPs that select the pod, in resolution (name) order.
     pub fn selecting<'a>(&'a self, pod: PodFacts<'_>) -> (Vec<&'a Policy>, Option<String>) {
         let (sa_labels, unknown_sa) = self.service_account_labels(pod.namespace, pod.service_account);
         let Some(ns) = self.namespaces.get(pod.namespace) else { return (Vec::new(), unknown_sa) };
-        let mut names = Vec::new();
-        ns.candidates(pod.labels, sa_labels, &mut names);
-        let selected =
-            names.into_iter().filter_map(|n| ns.policies.get(n)).filter(|p| p.selects(pod.labels, sa_labels)).collect();
-        (selected, unknown_sa)
+        let mut candidates = Vec::new();
+        ns.candidates(pod.labels, sa_labels, &mut candidates);
+        candidates.retain(|p| p.selects(pod.labels, sa_labels));
+        (candidates, unknown_sa)
     }
 
     fn service_account_labels(&self, namespace: &str, name: &str) -> (&Labels, Option<String>) {
@@ -197,15 +199,25 @@ impl PolicyIndex {
             let source = if self.default_groups.is_empty() { GroupSource::Unrestricted } else { GroupSource::Default };
             return Resolution { groups: self.default_groups.clone(), source, unknown_service_account };
         }
-        let mut groups: Vec<SgId> = Vec::new();
-        for p in &selected {
-            for g in &p.group_ids {
-                if !groups.contains(g) {
-                    groups.push(g.clone());
-                }
-            }
-        }
+        let groups = union_in_order(selected.iter().flat_map(|p| &p.group_ids));
         let names = selected.iter().map(|p| p.name.clone()).collect();
         Resolution { groups, source: GroupSource::Policies(names), unknown_service_account }
     }
+}
+
+/// De-duplicates in first-seen order. A pod usually takes a handful of
+/// groups (a linear scan is fastest); a set keeps pathological unions linear.
+fn union_in_order<'a>(ids: impl Iterator<Item = &'a SgId>) -> Vec<SgId> {
+    let ids: Vec<&SgId> = ids.collect();
+    if ids.len() <= 16 {
+        let mut out: Vec<SgId> = Vec::with_capacity(ids.len());
+        for id in ids {
+            if !out.contains(id) {
+                out.push(id.clone());
+            }
+        }
+        return out;
+    }
+    let mut seen: HashSet<&SgId> = HashSet::with_capacity(ids.len());
+    ids.into_iter().filter(|id| seen.insert(id)).cloned().collect()
 }

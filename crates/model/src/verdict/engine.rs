@@ -3,7 +3,7 @@ use crate::flow::Service;
 use crate::group::{Direction, Peer, SecurityGroup, SgId};
 use crate::settings::EnforcingMode;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -69,16 +69,6 @@ pub enum SideVerdict {
     NotEnforced { reason: String },
 }
 
-impl SideVerdict {
-    fn decision(&self) -> Decision {
-        match self {
-            SideVerdict::Allowed(_) | SideVerdict::NotEnforced { .. } => Decision::Allow,
-            SideVerdict::Denied { .. } => Decision::Deny,
-            SideVerdict::Unknown { .. } => Decision::Unknown,
-        }
-    }
-}
-
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Verdict {
@@ -92,79 +82,135 @@ pub struct Verdict {
 }
 
 /// Evaluates flows against a set of groups.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Engine<'a> {
-    groups: &'a BTreeMap<SgId, SecurityGroup>,
+    /// Hashed once per engine: a lookup per group per flow is the hot path.
+    groups: HashMap<&'a str, &'a SecurityGroup>,
     mode: EnforcingMode,
 }
 
 const STANDARD_MODE: &str = "standard mode: traffic between a pod and its own node is not checked";
 
+/// A rule that matched, by reference: evaluation allocates nothing, and only
+/// `verdict` turns it into an explanation.
+#[derive(Clone, Copy)]
+struct Hit<'a> {
+    group: &'a SecurityGroup,
+    index: usize,
+    rule: &'a crate::group::Rule,
+    peer: &'a Peer,
+}
+
+#[derive(Clone, Copy)]
+enum Outcome<'a> {
+    Allowed(Hit<'a>),
+    Denied,
+    /// Allowed by this rule if an unknown address is in its range.
+    Unknown(Hit<'a>),
+    NotEnforced(&'static str),
+}
+
+impl Outcome<'_> {
+    fn decision(self) -> Decision {
+        match self {
+            Outcome::Allowed(_) | Outcome::NotEnforced(_) => Decision::Allow,
+            Outcome::Denied => Decision::Deny,
+            Outcome::Unknown(_) => Decision::Unknown,
+        }
+    }
+}
+
+fn combine(egress: Decision, ingress: Decision) -> Decision {
+    match (egress, ingress) {
+        (Decision::Deny, _) | (_, Decision::Deny) => Decision::Deny,
+        (Decision::Unknown, _) | (_, Decision::Unknown) => Decision::Unknown,
+        _ => Decision::Allow,
+    }
+}
+
 impl<'a> Engine<'a> {
     pub fn new(groups: &'a BTreeMap<SgId, SecurityGroup>, mode: EnforcingMode) -> Self {
-        Engine { groups, mode }
+        Engine { groups: groups.iter().map(|(id, g)| (id.as_str(), g)).collect(), mode }
     }
 
     pub fn mode(&self) -> EnforcingMode {
         self.mode
     }
 
-    /// The verdict for a new connection from `src` to `dst`.
+    /// Only the decision for a new connection from `src` to `dst`: the same
+    /// evaluation as `verdict`, without building the explanation.
+    pub fn decide(&self, src: &Endpoint, dst: &Endpoint, service: Service) -> Decision {
+        let (egress, ingress) = self.outcomes(src, dst, service);
+        combine(egress.decision(), ingress.decision())
+    }
+
+    /// The verdict for a new connection from `src` to `dst`, with the rules
+    /// (or the reasons) that decided each side.
     pub fn verdict(&self, src: &Endpoint, dst: &Endpoint, service: Service) -> Verdict {
-        let (egress, ingress) = if self.mode == EnforcingMode::Standard && pod_and_own_node(src, dst) {
-            let skip = || SideVerdict::NotEnforced { reason: STANDARD_MODE.into() };
-            (skip(), skip())
-        } else {
-            let egress = match egress_exemption(src) {
-                Some(reason) => SideVerdict::NotEnforced { reason },
-                None => self.side(src, Direction::Egress, dst, service),
-            };
-            let ingress = match ingress_exemption(src, dst) {
-                Some(reason) => SideVerdict::NotEnforced { reason },
-                None => self.side(dst, Direction::Ingress, src, service),
-            };
-            (egress, ingress)
+        let (egress, ingress) = self.outcomes(src, dst, service);
+        Verdict {
+            verdict: combine(egress.decision(), ingress.decision()),
+            service,
+            mode: self.mode,
+            egress: explain(egress, Direction::Egress, src, dst),
+            ingress: explain(ingress, Direction::Ingress, dst, src),
+        }
+    }
+
+    fn outcomes(&self, src: &Endpoint, dst: &Endpoint, service: Service) -> (Outcome<'a>, Outcome<'a>) {
+        if self.mode == EnforcingMode::Standard && pod_and_own_node(src, dst) {
+            return (Outcome::NotEnforced(STANDARD_MODE), Outcome::NotEnforced(STANDARD_MODE));
+        }
+        let egress = match egress_exemption(src) {
+            Some(reason) => Outcome::NotEnforced(reason),
+            None => self.side(src, Direction::Egress, dst, service),
         };
-        let verdict = match (egress.decision(), ingress.decision()) {
-            (Decision::Deny, _) | (_, Decision::Deny) => Decision::Deny,
-            (Decision::Unknown, _) | (_, Decision::Unknown) => Decision::Unknown,
-            _ => Decision::Allow,
+        let ingress = match ingress_exemption(src, dst) {
+            Some(reason) => Outcome::NotEnforced(reason),
+            None => self.side(dst, Direction::Ingress, src, service),
         };
-        Verdict { verdict, service, mode: self.mode, egress, ingress }
+        (egress, ingress)
     }
 
     /// The first rule of `owner`'s groups in `direction` that lets `peer` use `service`.
-    fn side(&self, owner: &Endpoint, direction: Direction, peer: &Endpoint, service: Service) -> SideVerdict {
-        let mut maybe: Option<(RuleMatch, String)> = None;
+    fn side(&self, owner: &Endpoint, direction: Direction, peer: &Endpoint, service: Service) -> Outcome<'a> {
+        let mut maybe = None;
         for id in &owner.groups {
             // A group that does not exist allows nothing (fail closed); the
             // loader reports it as an error before it gets here.
-            let Some(group) = self.groups.get(id) else { continue };
+            let Some(&group) = self.groups.get(id.as_str()) else { continue };
             for (index, rule) in group.rules(direction).iter().enumerate() {
                 if !rule.covers(service) {
                     continue;
                 }
-                let found = |p: &Peer| RuleMatch {
-                    group: group.id.clone(),
-                    group_name: group.name.clone(),
-                    direction,
-                    index,
-                    rule: rule.describe(direction),
-                    peer: p.to_string(),
-                };
                 for p in &rule.peers {
                     match peer_matches(p, peer) {
-                        Some(true) => return SideVerdict::Allowed(found(p)),
-                        None if maybe.is_none() => maybe = Some((found(p), peer.id.clone())),
+                        Some(true) => return Outcome::Allowed(Hit { group, index, rule, peer: p }),
+                        None if maybe.is_none() => maybe = Some(Hit { group, index, rule, peer: p }),
                         _ => {}
                     }
                 }
             }
         }
-        match maybe {
-            Some((rule, unknown)) => SideVerdict::Unknown { rule, unknown: format!("the address of {unknown}") },
-            None => SideVerdict::Denied { groups: owner.groups.clone() },
-        }
+        maybe.map_or(Outcome::Denied, Outcome::Unknown)
+    }
+}
+
+/// The owned explanation of one side's outcome.
+fn explain(outcome: Outcome<'_>, direction: Direction, owner: &Endpoint, peer: &Endpoint) -> SideVerdict {
+    let found = |h: Hit<'_>| RuleMatch {
+        group: h.group.id.clone(),
+        group_name: h.group.name.clone(),
+        direction,
+        index: h.index,
+        rule: h.rule.describe(direction),
+        peer: h.peer.to_string(),
+    };
+    match outcome {
+        Outcome::Allowed(h) => SideVerdict::Allowed(found(h)),
+        Outcome::Denied => SideVerdict::Denied { groups: owner.groups.clone() },
+        Outcome::Unknown(h) => SideVerdict::Unknown { rule: found(h), unknown: format!("the address of {}", peer.id) },
+        Outcome::NotEnforced(reason) => SideVerdict::NotEnforced { reason: reason.into() },
     }
 }
 
@@ -182,26 +228,26 @@ fn peer_matches(p: &Peer, peer: &Endpoint) -> Option<bool> {
 }
 
 /// Why the source's egress is not checked, if it is not.
-fn egress_exemption(src: &Endpoint) -> Option<String> {
+fn egress_exemption(src: &Endpoint) -> Option<&'static str> {
     match &src.role {
         Role::Pod { restricted: true, .. } => None,
-        Role::Pod { restricted: false, .. } => Some(UNRESTRICTED.into()),
-        Role::Node { .. } => Some("traffic of the node itself is not filtered by podsg".into()),
-        Role::Member => Some("an external member's egress is not enforced by the node backend (it does not pass a podsg node)".into()),
-        Role::External => Some("not a member of any security group".into()),
+        Role::Pod { restricted: false, .. } => Some(UNRESTRICTED),
+        Role::Node { .. } => Some("traffic of the node itself is not filtered by podsg"),
+        Role::Member => Some("an external member's egress is not enforced by the node backend (it does not pass a podsg node)"),
+        Role::External => Some("not a member of any security group"),
     }
 }
 
 /// Why the destination's ingress is not checked, if it is not.
-fn ingress_exemption(src: &Endpoint, dst: &Endpoint) -> Option<String> {
+fn ingress_exemption(src: &Endpoint, dst: &Endpoint) -> Option<&'static str> {
     match &dst.role {
         Role::Pod { restricted: true, .. } => None,
-        Role::Pod { restricted: false, .. } => Some(UNRESTRICTED.into()),
-        Role::Node { .. } => Some("traffic to the node itself is not filtered by podsg".into()),
+        Role::Pod { restricted: false, .. } => Some(UNRESTRICTED),
+        Role::Node { .. } => Some("traffic to the node itself is not filtered by podsg"),
         // The source's node enforces an external member's ingress on its behalf.
         Role::Member if src.is_pod() => None,
-        Role::Member => Some("a member's ingress is enforced for traffic from pods; this source is not a pod".into()),
-        Role::External => Some("not a member of any security group".into()),
+        Role::Member => Some("a member's ingress is enforced for traffic from pods; this source is not a pod"),
+        Role::External => Some("not a member of any security group"),
     }
 }
 

@@ -1,0 +1,254 @@
+//! The `podsg` binary end to end: exit codes, text and JSON output, on the
+//! handbook and on edited copies of it.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn podsg(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_podsg")).args(args).output().expect("podsg runs");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+fn handbook() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/handbook")
+}
+
+fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name).display().to_string()
+}
+
+/// A copy of the handbook with `edit` applied to one file's text.
+fn edited_handbook(file: &str, edit: impl Fn(String) -> String) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(handbook()).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text = if name == file { edit(text) } else { text };
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    dir
+}
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}"))
+}
+
+fn explain(dir: &str, from: &str, to: &str, extra: &[&str]) -> Value {
+    let mut args = vec!["explain", dir, "--from", from, "--to", to, "--output", "json"];
+    args.extend_from_slice(extra);
+    let (code, stdout, stderr) = podsg(&args);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    json(&stdout)
+}
+
+#[test]
+fn handbook_checks_clean() {
+    let (code, stdout, _) = podsg(&["check", handbook().to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("checked 4 security groups, 1 SecurityGroupPolicies and 3 workloads in 6 files (strict mode): 0 errors, 0 warnings"), "{stdout}");
+    let (code, stdout, _) = podsg(&["check", handbook().to_str().unwrap(), "--output", "json"]);
+    assert_eq!(code, 0);
+    let v = json(&stdout);
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["errors"].as_array().unwrap().len(), 0);
+    assert_eq!(v["summary"]["workloads"], 3);
+}
+
+#[test]
+fn green_reaches_the_database_red_does_not() {
+    let dir = handbook().display().to_string();
+    let green = explain(&dir, "networking/green-pod", "rds-ekslab.internal", &["--port", "5432"]);
+    assert_eq!(green["verdict"], "allow");
+    assert_eq!(green["ingress"]["result"], "allowed");
+    assert_eq!(green["ingress"]["groupName"], "RDS_SG");
+    assert_eq!(green["ingress"]["peer"], "sg-0a7f3c9e2b1d48502");
+    assert_eq!(green["egress"]["groupName"], "POD_SG");
+    assert_eq!(green["chain"].as_array().unwrap().len(), 2);
+
+    let red = explain(&dir, "networking/red-pod", "rds-ekslab.internal", &["--port", "5432"]);
+    assert_eq!(red["verdict"], "deny");
+    assert_eq!(red["ingress"]["result"], "denied");
+    assert_eq!(red["from"]["groups"][0], "sg-0e1b5c2a7d4f36901");
+
+    // Text output, by the database's address.
+    let (code, stdout, _) = podsg(&["explain", &dir, "--from", "networking/red-pod", "--to", "10.0.3.50", "--port", "5432"]);
+    assert_eq!(code, 0);
+    assert!(stdout.starts_with("DENY tcp/5432 from Deployment/networking/red-pod to member/rds-ekslab.internal"), "{stdout}");
+    assert!(stdout.contains("ingress  denied: no rule of sg-0c4d8e2f6a1b39703 (RDS_SG) allows tcp/5432"), "{stdout}");
+}
+
+#[test]
+fn green_resolves_names_through_the_cluster_dns() {
+    let dir = handbook().display().to_string();
+    for proto in ["udp", "tcp"] {
+        let v = explain(&dir, "networking/green-pod", "kube-system/coredns", &["--port", "53", "--protocol", proto]);
+        assert_eq!(v["verdict"], "allow", "{proto}: {v}");
+        assert_eq!(v["ingress"]["groupName"], "NODE_GROUP_SG");
+    }
+}
+
+/// Seed 004, step 8: without the DNS rule in the node group, name lookups
+/// fail but access by IP does not.
+#[test]
+fn removing_the_dns_rule_breaks_lookups_not_access_by_ip() {
+    let dir = edited_handbook("10-security-groups.yaml", |text| {
+        let start = text.find("  # \"Allow pods with POD_SG to resolve DNS through node group\"").unwrap();
+        let end = text.find("  # egress omitted").unwrap();
+        format!("{}{}", &text[..start], &text[end..])
+    });
+    let d = dir.path().to_str().unwrap();
+    let dns = explain(d, "networking/green-pod", "kube-system/coredns", &["--port", "53", "--protocol", "udp"]);
+    assert_eq!(dns["verdict"], "deny");
+    let db = explain(d, "networking/green-pod", "10.0.3.50", &["--port", "5432"]);
+    assert_eq!(db["verdict"], "allow");
+    let (code, stdout, _) = podsg(&["check", d]);
+    assert_eq!(code, 0, "warnings are not errors: {stdout}");
+    assert!(
+        stdout.contains("Deployment/networking/green-pod: cannot reach the cluster DNS kube-system/coredns on udp/53 (no ingress rule of sg-0e1b5c2a7d4f36901 (NODE_GROUP_SG) allows it) and tcp/53 (no ingress rule of sg-0e1b5c2a7d4f36901 (NODE_GROUP_SG) allows it): name lookups will fail"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("0 errors, 1 warnings"), "{stdout}");
+}
+
+#[test]
+fn probes_must_be_allowed_from_the_node_group_in_strict_mode() {
+    let dir = edited_handbook("30-green-pod.yaml", |text| {
+        text.replace("        resources:\n", "        readinessProbe:\n          tcpSocket:\n            port: 8080\n        resources:\n")
+    });
+    let d = dir.path().to_str().unwrap();
+    let (code, stdout, _) = podsg(&["check", d]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("warning: "), "{stdout}");
+    assert!(
+        stdout.contains("Deployment/networking/green-pod: readinessProbe of container postgres-client (tcpSocket port 8080) is blocked in strict mode"),
+        "{stdout}"
+    );
+    let (_, standard, _) = podsg(&["check", d, "--mode", "standard"]);
+    assert!(standard.contains("0 errors, 0 warnings"), "{standard}");
+    let v = explain(d, "node", "networking/green-pod", &["--port", "8080"]);
+    assert_eq!(v["verdict"], "deny");
+    let v = explain(d, "node", "networking/green-pod", &["--port", "8080", "--mode", "standard"]);
+    assert_eq!(v["verdict"], "allow");
+    assert_eq!(v["ingress"]["result"], "notEnforced");
+}
+
+#[test]
+fn unused_objects_and_quotas_are_warned_about() {
+    let dir = edited_handbook("20-security-group-policy.yaml", |text| {
+        let extra = (1..=5)
+            .map(|i| format!("apiVersion: podsg.io/v1alpha1\nkind: SecurityGroup\nmetadata: {{name: sg-0e{i}}}\nspec: {{}}\n"))
+            .collect::<Vec<_>>()
+            .join("---\n");
+        format!(
+            "{text}---\napiVersion: vpcresources.k8s.aws/v1beta1\nkind: SecurityGroupPolicy\nmetadata: {{name: many, namespace: networking}}\nspec:\n  podSelector: {{matchLabels: {{app: green-pod}}}}\n  securityGroups: {{groupIds: [sg-0e1, sg-0e2, sg-0e3, sg-0e4, sg-0e5]}}\n---\napiVersion: vpcresources.k8s.aws/v1beta1\nkind: SecurityGroupPolicy\nmetadata: {{name: nobody, namespace: networking}}\nspec:\n  podSelector: {{matchLabels: {{app: blue-pod}}}}\n  securityGroups: {{groupIds: [sg-0e1]}}\n---\n{extra}---\napiVersion: podsg.io/v1alpha1\nkind: SecurityGroup\nmetadata: {{name: sg-0ffff}}\nspec: {{}}\n---\napiVersion: v1\nkind: Service\nmetadata: {{name: my-app, namespace: networking}}\n"
+        )
+    });
+    let (code, stdout, _) = podsg(&["check", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}");
+    for expected in [
+        "SecurityGroupPolicy/networking/nobody: selects no pod or workload in namespace networking",
+        "Deployment/networking/green-pod: carries 6 security groups; EKS allows 5 per network interface by default",
+        "SecurityGroup/sg-0ffff: referenced by nothing",
+        "note: ",
+        "Service/networking/my-app: skipped v1 Service: not a kind podsg reads",
+    ] {
+        assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");
+    }
+}
+
+#[test]
+fn errors_exit_1_and_load_nothing() {
+    let dir = edited_handbook("20-security-group-policy.yaml", |text| text.replace("sg-0a7f3c9e2b1d48502", "sg-0000000000000dead"));
+    let (code, stdout, _) = podsg(&["check", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("20-security-group-policy.yaml: SecurityGroupPolicy/networking/allow-rds-access: spec.securityGroups.groupIds[0]: sg-0000000000000dead: InvalidSecurityGroupID.NotFound: sg-0000000000000dead does not exist"), "{stdout}");
+    assert!(stdout.contains("nothing was loaded"), "{stdout}");
+    let (code, stdout, _) = podsg(&["check", dir.path().to_str().unwrap(), "-o", "json"]);
+    assert_eq!(code, 1);
+    let v = json(&stdout);
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["errors"][0]["path"], "spec.securityGroups.groupIds[0]");
+    assert_eq!(v["errors"][0]["object"]["kind"], "SecurityGroupPolicy");
+    // explain on bad manifests is bad input.
+    let (code, _, _) = podsg(&["explain", dir.path().to_str().unwrap(), "--from", "networking/green-pod", "--to", "10.0.3.50", "--port", "5432"]);
+    assert_eq!(code, 2);
+    let (code, stdout, _) = podsg(&["check", "/nonexistent/podsg"]);
+    assert_eq!(code, 1);
+    assert!(stdout.contains("/nonexistent/podsg: No such file or directory"), "{stdout}");
+}
+
+#[test]
+fn explain_rejects_bad_input_with_exit_2() {
+    let dir = handbook().display().to_string();
+    let cases: [(&[&str], &str); 5] = [
+        (&["--from", "networking/blue-pod", "--to", "10.0.3.50", "--port", "5432"], "--from networking/blue-pod: not found"),
+        (&["--from", "networking/green-pod", "--to", "10.0.3.50"], "--protocol tcp --port: tcp needs a port (1-65535)"),
+        (&["--from", "networking/green-pod", "--to", "10.0.3.50", "--port", "70000"], "port must be 1-65535"),
+        (&["--from", "networking/green-pod", "--to", "10.0.3.50", "--protocol", "sctpx"], "--protocol sctpx: must be tcp, udp"),
+        (&["--from", "networking/green-pod", "--to", "a/b/c/d", "--port", "1"], "--to a/b/c/d: not found"),
+    ];
+    for (args, message) in cases {
+        let mut all = vec!["explain", dir.as_str()];
+        all.extend_from_slice(args);
+        let (code, stdout, stderr) = podsg(&all);
+        assert_eq!(code, 2, "{args:?}: {stdout}{stderr}");
+        assert!(stdout.contains(message), "{args:?}: expected {message:?} in {stdout}");
+    }
+    let (code, _, stderr) = podsg(&["explain", &dir, "--from", "x", "--to", "y", "--mode", "lax"]);
+    assert_eq!(code, 2, "clap rejects bad flags: {stderr}");
+    assert!(stderr.contains("invalid value 'lax' for '--mode <MODE>'"), "{stderr}");
+}
+
+#[test]
+fn icmp_and_other_protocols_explain() {
+    let dir = handbook().display().to_string();
+    let v = explain(&dir, "networking/green-pod", "10.0.3.50", &["--protocol", "icmp"]);
+    assert_eq!(v["service"], "icmp type 8 code 0");
+    assert_eq!(v["verdict"], "deny");
+    let v = explain(&dir, "networking/red-pod", "kube-system/coredns", &["--protocol", "47"]);
+    assert_eq!(v["verdict"], "allow", "the node group allows all traffic from itself");
+}
+
+#[test]
+fn import_aws_round_trips_into_check() {
+    let (code, stdout, stderr) = podsg(&["import", "aws", &fixture("describe-security-groups.json")]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("kind: SecurityGroup"), "{stdout}");
+    assert!(stdout.contains("name: sg-0c4d8e2f6a1b39703"), "{stdout}");
+    assert!(stdout.contains("egress: []"), "RDS_SG's revoked egress stays revoked:\n{stdout}");
+    // Replace the handbook's groups with the imported ones (keeping its node
+    // group), and declare the database as a member of the imported RDS_SG.
+    let dir = edited_handbook("10-security-groups.yaml", |text| {
+        let node_group_end = text.find("---\napiVersion: podsg.io/v1alpha1\nkind: SecurityGroup\nmetadata:\n  name: sg-0a7f3c9e2b1d48502").unwrap();
+        text[..node_group_end].to_string()
+    });
+    let imported = stdout.replace("  groupName: RDS_SG\n", "  groupName: RDS_SG\n  members:\n  - address: 10.0.3.50\n    name: rds-ekslab.internal\n");
+    assert_ne!(imported, stdout);
+    std::fs::write(dir.path().join("11-imported.yaml"), &imported).unwrap();
+    let d = dir.path().to_str().unwrap();
+    let (code, out, _) = podsg(&["check", d]);
+    assert_eq!(code, 0, "{out}");
+    let v = explain(d, "networking/green-pod", "10.0.3.50", &["--port", "5432"]);
+    assert_eq!(v["verdict"], "allow", "{v}");
+    let v = explain(d, "networking/green-pod", "10.0.3.50", &["--protocol", "icmp"]);
+    assert_eq!(v["verdict"], "unknown", "ICMP from 10.0.0.0/16 needs green's address: {v}");
+}
+
+#[test]
+fn import_aws_refuses_prefix_lists_and_bad_rules_whole() {
+    let (code, stdout, stderr) = podsg(&["import", "aws", &fixture("prefix-list.json")]);
+    assert_eq!(code, 1);
+    assert_eq!(stdout, "", "nothing is half imported");
+    for expected in [
+        "SecurityGroups[0].IpPermissions[0].ToPort: 70000: must be between 0 and 65535",
+        "SecurityGroups[0].IpPermissions[0].IpRanges[0].CidrIp: 10.0.0.1/16: host bits are set; the network is 10.0.0.0/16",
+        "SecurityGroups[0].IpPermissionsEgress[0].PrefixListIds[0].PrefixListId: pl-63a5400a: prefix lists not supported",
+    ] {
+        assert!(stderr.contains(expected), "missing {expected:?} in:\n{stderr}");
+    }
+    let (code, _, stderr) = podsg(&["import", "aws", "/nonexistent.json"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("No such file"), "{stderr}");
+}

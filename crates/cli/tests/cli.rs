@@ -7,7 +7,11 @@ use std::process::Command;
 
 fn podsg(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_podsg")).args(args).output().expect("podsg runs");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 fn handbook() -> PathBuf {
@@ -73,9 +77,13 @@ fn green_reaches_the_database_red_does_not() {
     assert_eq!(red["from"]["groups"][0], "sg-0e1b5c2a7d4f36901");
 
     // Text output, by the database's address.
-    let (code, stdout, _) = podsg(&["explain", &dir, "--from", "networking/red-pod", "--to", "10.0.3.50", "--port", "5432"]);
+    let (code, stdout, _) =
+        podsg(&["explain", &dir, "--from", "networking/red-pod", "--to", "10.0.3.50", "--port", "5432"]);
     assert_eq!(code, 0);
-    assert!(stdout.starts_with("DENY tcp/5432 from Deployment/networking/red-pod to member/rds-ekslab.internal"), "{stdout}");
+    assert!(
+        stdout.starts_with("DENY tcp/5432 from Deployment/networking/red-pod to member/rds-ekslab.internal"),
+        "{stdout}"
+    );
     assert!(stdout.contains("ingress  denied: no rule of sg-0c4d8e2f6a1b39703 (RDS_SG) allows tcp/5432"), "{stdout}");
 }
 
@@ -115,7 +123,10 @@ fn removing_the_dns_rule_breaks_lookups_not_access_by_ip() {
 #[test]
 fn probes_must_be_allowed_from_the_node_group_in_strict_mode() {
     let dir = edited_handbook("30-green-pod.yaml", |text| {
-        text.replace("        resources:\n", "        readinessProbe:\n          tcpSocket:\n            port: 8080\n        resources:\n")
+        text.replace(
+            "        resources:\n",
+            "        readinessProbe:\n          tcpSocket:\n            port: 8080\n        resources:\n",
+        )
     });
     let d = dir.path().to_str().unwrap();
     let (code, stdout, _) = podsg(&["check", d]);
@@ -138,7 +149,11 @@ fn probes_must_be_allowed_from_the_node_group_in_strict_mode() {
 fn unused_objects_and_quotas_are_warned_about() {
     let dir = edited_handbook("20-security-group-policy.yaml", |text| {
         let extra = (1..=5)
-            .map(|i| format!("apiVersion: podsg.io/v1alpha1\nkind: SecurityGroup\nmetadata: {{name: sg-0e{i}}}\nspec: {{}}\n"))
+            .map(|i| {
+                format!(
+                    "apiVersion: podsg.io/v1alpha1\nkind: SecurityGroup\nmetadata: {{name: sg-0e{i}}}\nspec: {{}}\n"
+                )
+            })
             .collect::<Vec<_>>()
             .join("---\n");
         format!(
@@ -160,7 +175,9 @@ fn unused_objects_and_quotas_are_warned_about() {
 
 #[test]
 fn errors_exit_1_and_load_nothing() {
-    let dir = edited_handbook("20-security-group-policy.yaml", |text| text.replace("sg-0a7f3c9e2b1d48502", "sg-0000000000000dead"));
+    let dir = edited_handbook("20-security-group-policy.yaml", |text| {
+        text.replace("sg-0a7f3c9e2b1d48502", "sg-0000000000000dead")
+    });
     let (code, stdout, _) = podsg(&["check", dir.path().to_str().unwrap()]);
     assert_eq!(code, 1, "{stdout}");
     assert!(stdout.contains("20-security-group-policy.yaml: SecurityGroupPolicy/networking/allow-rds-access: spec.securityGroups.groupIds[0]: sg-0000000000000dead: InvalidSecurityGroupID.NotFound: sg-0000000000000dead does not exist"), "{stdout}");
@@ -172,7 +189,16 @@ fn errors_exit_1_and_load_nothing() {
     assert_eq!(v["errors"][0]["path"], "spec.securityGroups.groupIds[0]");
     assert_eq!(v["errors"][0]["object"]["kind"], "SecurityGroupPolicy");
     // explain on bad manifests is bad input.
-    let (code, _, _) = podsg(&["explain", dir.path().to_str().unwrap(), "--from", "networking/green-pod", "--to", "10.0.3.50", "--port", "5432"]);
+    let (code, _, _) = podsg(&[
+        "explain",
+        dir.path().to_str().unwrap(),
+        "--from",
+        "networking/green-pod",
+        "--to",
+        "10.0.3.50",
+        "--port",
+        "5432",
+    ]);
     assert_eq!(code, 2);
     let (code, stdout, _) = podsg(&["check", "/nonexistent/podsg"]);
     assert_eq!(code, 1);
@@ -183,10 +209,16 @@ fn errors_exit_1_and_load_nothing() {
 fn explain_rejects_bad_input_with_exit_2() {
     let dir = handbook().display().to_string();
     let cases: [(&[&str], &str); 5] = [
-        (&["--from", "networking/blue-pod", "--to", "10.0.3.50", "--port", "5432"], "--from networking/blue-pod: not found"),
+        (
+            &["--from", "networking/blue-pod", "--to", "10.0.3.50", "--port", "5432"],
+            "--from networking/blue-pod: not found",
+        ),
         (&["--from", "networking/green-pod", "--to", "10.0.3.50"], "--protocol tcp --port: tcp needs a port (1-65535)"),
         (&["--from", "networking/green-pod", "--to", "10.0.3.50", "--port", "70000"], "port must be 1-65535"),
-        (&["--from", "networking/green-pod", "--to", "10.0.3.50", "--protocol", "sctpx"], "--protocol sctpx: must be tcp, udp"),
+        (
+            &["--from", "networking/green-pod", "--to", "10.0.3.50", "--protocol", "sctpx"],
+            "--protocol sctpx: must be tcp, udp",
+        ),
         (&["--from", "networking/green-pod", "--to", "a/b/c/d", "--port", "1"], "--to a/b/c/d: not found"),
     ];
     for (args, message) in cases {
@@ -221,10 +253,15 @@ fn import_aws_round_trips_into_check() {
     // Replace the handbook's groups with the imported ones (keeping its node
     // group), and declare the database as a member of the imported RDS_SG.
     let dir = edited_handbook("10-security-groups.yaml", |text| {
-        let node_group_end = text.find("---\napiVersion: podsg.io/v1alpha1\nkind: SecurityGroup\nmetadata:\n  name: sg-0a7f3c9e2b1d48502").unwrap();
+        let node_group_end = text
+            .find("---\napiVersion: podsg.io/v1alpha1\nkind: SecurityGroup\nmetadata:\n  name: sg-0a7f3c9e2b1d48502")
+            .unwrap();
         text[..node_group_end].to_string()
     });
-    let imported = stdout.replace("  groupName: RDS_SG\n", "  groupName: RDS_SG\n  members:\n  - address: 10.0.3.50\n    name: rds-ekslab.internal\n");
+    let imported = stdout.replace(
+        "  groupName: RDS_SG\n",
+        "  groupName: RDS_SG\n  members:\n  - address: 10.0.3.50\n    name: rds-ekslab.internal\n",
+    );
     assert_ne!(imported, stdout);
     std::fs::write(dir.path().join("11-imported.yaml"), &imported).unwrap();
     let d = dir.path().to_str().unwrap();

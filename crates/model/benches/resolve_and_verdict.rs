@@ -46,7 +46,10 @@ struct Pod {
 /// the rest `app=app-N`, a fifth of those with a `tier in (web, db)`
 /// expression. Pods carry app, tier and version labels and one of 40
 /// service accounts.
-fn world(namespaces: usize, rng: &mut Rng) -> (Vec<Policy>, Vec<Pod>, Vec<(String, String, Labels)>) {
+/// `(namespace, name, labels)` of a service account.
+type Account = (String, String, Labels);
+
+fn world(namespaces: usize, rng: &mut Rng) -> (Vec<Policy>, Vec<Pod>, Vec<Account>) {
     let apps_per_ns = (POLICIES / namespaces).max(1);
     let teams = (apps_per_ns / 10).max(1);
     let ns = |i: usize| format!("ns-{i}");
@@ -56,7 +59,9 @@ fn world(namespaces: usize, rng: &mut Rng) -> (Vec<Policy>, Vec<Pod>, Vec<(Strin
             let groups = (0..1 + rng.below(3)).map(|_| sg(rng.below(GROUPS))).collect();
             let (pod_selector, sa_selector) = match i % 100 {
                 _ if i < namespaces => (Some(Selector::everything()), None),
-                1..=10 => (None, Some(Selector::new(vec![Selector::equals("team", &format!("team-{}", rng.below(teams)))]))),
+                1..=10 => {
+                    (None, Some(Selector::new(vec![Selector::equals("team", &format!("team-{}", rng.below(teams)))])))
+                }
                 11..=30 => (
                     Some(Selector::new(vec![
                         Selector::equals("app", &format!("app-{}", rng.below(apps_per_ns))),
@@ -64,9 +69,18 @@ fn world(namespaces: usize, rng: &mut Rng) -> (Vec<Policy>, Vec<Pod>, Vec<(Strin
                     ])),
                     None,
                 ),
-                _ => (Some(Selector::new(vec![Selector::equals("app", &format!("app-{}", rng.below(apps_per_ns)))])), None),
+                _ => (
+                    Some(Selector::new(vec![Selector::equals("app", &format!("app-{}", rng.below(apps_per_ns)))])),
+                    None,
+                ),
             };
-            Policy { namespace, name: format!("sgp-{i}"), pod_selector, service_account_selector: sa_selector, group_ids: groups }
+            Policy {
+                namespace,
+                name: format!("sgp-{i}"),
+                pod_selector,
+                service_account_selector: sa_selector,
+                group_ids: groups,
+            }
         })
         .collect();
     let tiers = ["web", "db", "cache"];
@@ -83,12 +97,16 @@ fn world(namespaces: usize, rng: &mut Rng) -> (Vec<Policy>, Vec<Pod>, Vec<(Strin
         })
         .collect();
     let accounts = (0..namespaces)
-        .flat_map(|n| (0..40).map(move |a| (ns(n), format!("sa-{a}"), Labels::from([("team".to_string(), format!("team-{}", a % teams))]))))
+        .flat_map(|n| {
+            (0..40).map(move |a| {
+                (ns(n), format!("sa-{a}"), Labels::from([("team".to_string(), format!("team-{}", a % teams))]))
+            })
+        })
         .collect();
     (policies, pods, accounts)
 }
 
-fn index(policies: &[Policy], accounts: &[(String, String, Labels)]) -> PolicyIndex {
+fn index(policies: &[Policy], accounts: &[Account]) -> PolicyIndex {
     let mut index = PolicyIndex::new();
     index.set_default_groups(vec![sg(0)]);
     for p in policies {
@@ -117,7 +135,11 @@ fn groups(rng: &mut Rng) -> BTreeMap<SgId, SecurityGroup> {
                     } else {
                         Peer::Cidr { cidr: format!("10.{}.0.0/16", rng.below(4)).parse().unwrap(), description: None }
                     };
-                    Rule { protocol: Protocol::TCP, ports: Ports::Range { from: port, to: port + 10 }, peers: vec![peer] }
+                    Rule {
+                        protocol: Protocol::TCP,
+                        ports: Ports::Range { from: port, to: port + 10 },
+                        peers: vec![peer],
+                    }
                 })
                 .collect();
             (g.id.clone(), g)
@@ -131,9 +153,10 @@ fn bench(c: &mut Criterion) {
         let (policies, pods, accounts) = world(namespaces, &mut rng);
         let mut g = c.benchmark_group(format!("resolve_{namespaces}ns"));
         g.sample_size(10);
-        g.throughput(Throughput::Elements(PODS as u64));
+        g.throughput(Throughput::Elements(POLICIES as u64));
         g.bench_function("index_10k_sgps", |b| b.iter(|| black_box(index(&policies, &accounts))));
         let idx = index(&policies, &accounts);
+        g.throughput(Throughput::Elements(PODS as u64));
         g.bench_function("resolve_100k_pods", |b| {
             b.iter(|| pods.iter().map(|p| idx.resolve(facts(p)).groups.len()).sum::<usize>())
         });
@@ -161,12 +184,19 @@ fn bench(c: &mut Criterion) {
     const FLOWS: usize = 10_000;
     let mut g = c.benchmark_group("verdict");
     g.throughput(Throughput::Elements(FLOWS as u64));
-    let flows = |rng: &mut Rng| (0..FLOWS).map(|_| (rng.below(PODS), rng.below(PODS), 1000 + rng.below(120) as u16)).collect::<Vec<_>>();
+    let flows = |rng: &mut Rng| {
+        (0..FLOWS).map(|_| (rng.below(PODS), rng.below(PODS), 1000 + rng.below(120) as u16)).collect::<Vec<_>>()
+    };
     g.bench_function("decide_random_pod_pairs", |b| {
         b.iter_batched(
             || flows(&mut rng),
             |flows| {
-                flows.iter().filter(|(s, d, port)| engine.decide(&endpoints[*s], &endpoints[*d], Service::Tcp(*port)) == Decision::Allow).count()
+                flows
+                    .iter()
+                    .filter(|(s, d, port)| {
+                        engine.decide(&endpoints[*s], &endpoints[*d], Service::Tcp(*port)) == Decision::Allow
+                    })
+                    .count()
             },
             BatchSize::LargeInput,
         )
@@ -175,7 +205,12 @@ fn bench(c: &mut Criterion) {
         b.iter_batched(
             || flows(&mut rng),
             |flows| {
-                flows.iter().filter(|(s, d, port)| engine.verdict(&endpoints[*s], &endpoints[*d], Service::Tcp(*port)).verdict == Decision::Allow).count()
+                flows
+                    .iter()
+                    .filter(|(s, d, port)| {
+                        engine.verdict(&endpoints[*s], &endpoints[*d], Service::Tcp(*port)).verdict == Decision::Allow
+                    })
+                    .count()
             },
             BatchSize::LargeInput,
         )

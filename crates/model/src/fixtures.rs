@@ -50,9 +50,17 @@ pub fn mk_group(id: &str, ingress: Vec<Rule>, egress: Option<Vec<Rule>>) -> Secu
 }
 
 pub fn tcp_from_group(port: u16, group: &str) -> Rule {
-    Rule { protocol: Protocol::TCP, ports: Ports::Range { from: port, to: port }, peers: vec![Peer::Group { id: sg(group), description: None }] }
+    Rule {
+        protocol: Protocol::TCP,
+        ports: Ports::Range { from: port, to: port },
+        peers: vec![Peer::Group { id: sg(group), description: None }],
+    }
 }
 
 pub fn all_from_cidr(cidr: &str) -> Rule {
-    Rule { protocol: Protocol::All, ports: Ports::Any, peers: vec![Peer::Cidr { cidr: cidr.parse().expect("fixture CIDR"), description: None }] }
+    Rule {
+        protocol: Protocol::All,
+        ports: Ports::Any,
+        peers: vec![Peer::Cidr { cidr: cidr.parse().expect("fixture CIDR"), description: None }],
+    }
 }

@@ -8,7 +8,11 @@ use std::fmt;
 pub enum Service {
     Tcp(u16),
     Udp(u16),
-    Icmp { v6: bool, icmp_type: u8, code: u8 },
+    Icmp {
+        v6: bool,
+        icmp_type: u8,
+        code: u8,
+    },
     /// Another IP protocol (by number); it has no ports.
     Other(u8),
 }
@@ -118,10 +122,7 @@ mod tests {
         assert!(Service::new(Protocol::TCP, None, None).is_err());
         assert!(Service::new(Protocol::UDP, Some(70000), None).is_err());
         assert!(Service::new(Protocol::All, None, None).is_err());
-        assert_eq!(
-            Service::new(Protocol::ICMP, None, None),
-            Ok(Service::Icmp { v6: false, icmp_type: 8, code: 0 })
-        );
+        assert_eq!(Service::new(Protocol::ICMP, None, None), Ok(Service::Icmp { v6: false, icmp_type: 8, code: 0 }));
         assert!(Service::new(Protocol::Number(47), Some(1), None).is_err());
     }
 }

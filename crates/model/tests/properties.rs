@@ -28,7 +28,8 @@ fn arb_labels() -> impl Strategy<Value = Labels> {
 }
 
 fn arb_requirement() -> impl Strategy<Value = Requirement> {
-    let values = || subsequence(&VALUES[..], 1..=2).prop_map(|v| v.into_iter().map(String::from).collect::<BTreeSet<_>>());
+    let values =
+        || subsequence(&VALUES[..], 1..=2).prop_map(|v| v.into_iter().map(String::from).collect::<BTreeSet<_>>());
     let op = prop_oneof![
         values().prop_map(Operator::In),
         values().prop_map(Operator::NotIn),
@@ -83,7 +84,8 @@ fn facts(p: &Pod) -> PodFacts<'_> {
 fn brute_force(policies: &[Policy], sa_labels: &BTreeMap<&str, Labels>, pod: &Pod) -> Vec<SgId> {
     let none = Labels::new();
     let sa = sa_labels.get(pod.service_account).unwrap_or(&none);
-    let mut selected: Vec<&Policy> = policies.iter().filter(|p| p.namespace == pod.namespace && p.selects(&pod.labels, sa)).collect();
+    let mut selected: Vec<&Policy> =
+        policies.iter().filter(|p| p.namespace == pod.namespace && p.selects(&pod.labels, sa)).collect();
     selected.sort_by(|a, b| a.name.cmp(&b.name));
     let mut out: Vec<SgId> = Vec::new();
     for p in selected {
@@ -203,23 +205,32 @@ fn arb_rule() -> impl Strategy<Value = Rule> {
             // EC2: type -1 (all) goes with code -1.
             .prop_map(|(icmp_type, code)| (Protocol::ICMP, Ports::Icmp { icmp_type, code: icmp_type.and(code) })),
     ];
-    (kind, prop::collection::vec(arb_peer(), 1..=2)).prop_map(|((protocol, ports), peers)| Rule { protocol, ports, peers })
-}
-
-fn arb_group(i: usize) -> impl Strategy<Value = SecurityGroup> {
-    (prop::collection::vec(arb_rule(), 0..3), prop::option::of(prop::collection::vec(arb_rule(), 0..3))).prop_map(move |(ingress, egress)| {
-        let mut g = SecurityGroup::new(sg(i));
-        g.ingress = ingress;
-        if let Some(e) = egress {
-            g.egress = e;
-            g.default_egress = false;
-        }
-        g
+    (kind, prop::collection::vec(arb_peer(), 1..=2)).prop_map(|((protocol, ports), peers)| Rule {
+        protocol,
+        ports,
+        peers,
     })
 }
 
+fn arb_group(i: usize) -> impl Strategy<Value = SecurityGroup> {
+    (prop::collection::vec(arb_rule(), 0..3), prop::option::of(prop::collection::vec(arb_rule(), 0..3))).prop_map(
+        move |(ingress, egress)| {
+            let mut g = SecurityGroup::new(sg(i));
+            g.ingress = ingress;
+            if let Some(e) = egress {
+                g.egress = e;
+                g.default_egress = false;
+            }
+            g
+        },
+    )
+}
+
 fn arb_world() -> impl Strategy<Value = BTreeMap<SgId, SecurityGroup>> {
-    (0..GROUPS.len()).map(arb_group).collect::<Vec<_>>().prop_map(|gs| gs.into_iter().map(|g| (g.id.clone(), g)).collect())
+    (0..GROUPS.len())
+        .map(arb_group)
+        .collect::<Vec<_>>()
+        .prop_map(|gs| gs.into_iter().map(|g| (g.id.clone(), g)).collect())
 }
 
 fn arb_endpoint(id: &'static str) -> impl Strategy<Value = Endpoint> {
@@ -230,7 +241,11 @@ fn arb_endpoint(id: &'static str) -> impl Strategy<Value = Endpoint> {
         1 => Just(Role::Member),
         1 => Just(Role::External),
     ];
-    (role, prop::option::of(prop::sample::select(&ADDRESSES[..])), subsequence((0..GROUPS.len()).collect::<Vec<_>>(), 0..=2))
+    (
+        role,
+        prop::option::of(prop::sample::select(&ADDRESSES[..])),
+        subsequence((0..GROUPS.len()).collect::<Vec<_>>(), 0..=2),
+    )
         .prop_map(move |(role, address, groups)| {
             let groups = match role {
                 Role::Pod { restricted: false, .. } | Role::External => vec![],
@@ -240,7 +255,13 @@ fn arb_endpoint(id: &'static str) -> impl Strategy<Value = Endpoint> {
                 Role::Pod { node, .. } => Role::Pod { node, restricted: !groups.is_empty() },
                 other => other,
             };
-            Endpoint { id: id.into(), role, addresses: address.map(|a| a.parse().unwrap()).into_iter().collect(), groups, why: String::new() }
+            Endpoint {
+                id: id.into(),
+                role,
+                addresses: address.map(|a| a.parse().unwrap()).into_iter().collect(),
+                groups,
+                why: String::new(),
+            }
         })
 }
 

@@ -61,7 +61,8 @@ fn service_account_selector_matches_the_accounts_labels_and_both_selectors_must_
     p.service_account_selector = Some(Selector::new(vec![Selector::equals("team", "payments")]));
     let mut sa_only = mk_policy("ns", "q", &[], &["sg-02"]);
     sa_only.pod_selector = None;
-    sa_only.service_account_selector = Some(Selector::new(vec![Requirement { key: "team".into(), operator: Operator::Exists }]));
+    sa_only.service_account_selector =
+        Some(Selector::new(vec![Requirement { key: "team".into(), operator: Operator::Exists }]));
     let mut index = PolicyIndex::new();
     index.apply_policy(p);
     index.apply_policy(sa_only);

@@ -27,11 +27,15 @@ fn eks_user_guide() {
 
 #[test]
 fn tencent_tke_group_is_accepted_and_the_service_is_skipped_with_a_note() {
-    let text = std::fs::read_to_string(format!("{}/tests/seeds/004-tencent-tke.yaml", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let text =
+        std::fs::read_to_string(format!("{}/tests/seeds/004-tencent-tke.yaml", env!("CARGO_MANIFEST_DIR"))).unwrap();
     let decoded = decode(&text, "004", Format::Yaml);
     assert_eq!(decoded.objects.len(), 2);
     assert_eq!(decoded.diagnostics.len(), 1);
-    assert_eq!(decoded.diagnostics[0].to_string(), "004: Service/my-namespace/my-app: skipped v1 Service: not a kind podsg reads");
+    assert_eq!(
+        decoded.diagnostics[0].to_string(),
+        "004: Service/my-namespace/my-app: skipped v1 Service: not a kind podsg reads"
+    );
     let loaded = load("004-tencent-tke.yaml", &["sg-0a1b2c3d"]).unwrap();
     let c = &loaded.catalog;
     assert_eq!(c.resolve(&c.workloads[0]).groups[0].as_str(), "sg-0a1b2c3d");
@@ -44,6 +48,8 @@ fn a_policy_without_a_namespace_lands_in_default_and_duplicate_placeholders_are_
     let errors = load("003-korean-blog.yaml", &["sg-xxxxxxxxxxxxxx"]).unwrap_err();
     assert_eq!(
         errors,
-        vec!["003-korean-blog.yaml: SecurityGroupPolicy/default/nginx-security-group-policy: spec.securityGroups.groupIds[1]: sg-xxxxxxxxxxxxxx: duplicate security group ID (also groupIds[0])"]
+        vec![
+            "003-korean-blog.yaml: SecurityGroupPolicy/default/nginx-security-group-policy: spec.securityGroups.groupIds[1]: sg-xxxxxxxxxxxxxx: duplicate security group ID (also groupIds[0])"
+        ]
     );
 }

@@ -41,7 +41,8 @@ fn ingress(rule: &str) -> String {
 
 const P: &str = "t.yaml: SecurityGroupPolicy/ns/p";
 const G: &str = "t.yaml: SecurityGroup/sg-0b";
-const NAME_RULE: &str = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
+const NAME_RULE: &str =
+    "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
 
 #[test]
 fn policies() {
@@ -148,19 +149,27 @@ fn rules() {
         ),
         (
             ingress("{ipProtocol: tcp, ipRanges: [{cidrIp: 10.0.0.0/8}]}"),
-            vec![format!("{G}: spec.ingress[0].fromPort: is required for tcp (0-65535; fromPort 0 and toPort 65535 for all ports)")],
+            vec![format!(
+                "{G}: spec.ingress[0].fromPort: is required for tcp (0-65535; fromPort 0 and toPort 65535 for all ports)"
+            )],
         ),
         (
             ingress("{ipProtocol: tpc, fromPort: 1, toPort: 2, ipRanges: [{cidrIp: 10.0.0.0/8}]}"),
-            vec![format!("{G}: spec.ingress[0].ipProtocol: tpc: must be tcp, udp, icmp, icmpv6, -1 (or all) for all protocols, or an IP protocol number 0-255")],
+            vec![format!(
+                "{G}: spec.ingress[0].ipProtocol: tpc: must be tcp, udp, icmp, icmpv6, -1 (or all) for all protocols, or an IP protocol number 0-255"
+            )],
         ),
         (
             ingress("{ipProtocol: 300, ipRanges: [{cidrIp: 10.0.0.0/8}]}"),
-            vec![format!("{G}: spec.ingress[0].ipProtocol: 300: must be tcp, udp, icmp, icmpv6, -1 (or all) for all protocols, or an IP protocol number 0-255")],
+            vec![format!(
+                "{G}: spec.ingress[0].ipProtocol: 300: must be tcp, udp, icmp, icmpv6, -1 (or all) for all protocols, or an IP protocol number 0-255"
+            )],
         ),
         (
             ingress("{ipProtocol: icmp, fromPort: -1, toPort: 3, ipRanges: [{cidrIp: 10.0.0.0/8}]}"),
-            vec![format!("{G}: spec.ingress[0].toPort: 3: ICMP code must be -1 when the type (fromPort) is -1 (all types)")],
+            vec![format!(
+                "{G}: spec.ingress[0].toPort: 3: ICMP code must be -1 when the type (fromPort) is -1 (all types)"
+            )],
         ),
         (
             ingress("{ipProtocol: icmpv6, fromPort: 256, toPort: -1, ipv6Ranges: [{cidrIpv6: '::/0'}]}"),
@@ -169,49 +178,73 @@ fn rules() {
         (
             ingress("{ipProtocol: -1, fromPort: 0, toPort: 65535, ipRanges: [{cidrIp: 10.0.0.0/8}]}"),
             vec![
-                format!("{G}: spec.ingress[0].fromPort: 0: ports apply only to tcp and udp (and ICMP type/code to icmp, icmpv6); protocol all covers all of its traffic, so leave fromPort/toPort out"),
-                format!("{G}: spec.ingress[0].toPort: 65535: ports apply only to tcp and udp (and ICMP type/code to icmp, icmpv6); protocol all covers all of its traffic, so leave fromPort/toPort out"),
+                format!(
+                    "{G}: spec.ingress[0].fromPort: 0: ports apply only to tcp and udp (and ICMP type/code to icmp, icmpv6); protocol all covers all of its traffic, so leave fromPort/toPort out"
+                ),
+                format!(
+                    "{G}: spec.ingress[0].toPort: 65535: ports apply only to tcp and udp (and ICMP type/code to icmp, icmpv6); protocol all covers all of its traffic, so leave fromPort/toPort out"
+                ),
             ],
         ),
         (
             ingress("{ipProtocol: tcp, fromPort: 1, toPort: 2, ipRanges: [{cidrIp: 10.0.0.300/8}]}"),
-            vec![format!("{G}: spec.ingress[0].ipRanges[0].cidrIp: 10.0.0.300/8: not a valid IPv4 CIDR (e.g. 10.0.0.0/16)")],
+            vec![format!(
+                "{G}: spec.ingress[0].ipRanges[0].cidrIp: 10.0.0.300/8: not a valid IPv4 CIDR (e.g. 10.0.0.0/16)"
+            )],
         ),
         (
             ingress("{ipProtocol: tcp, fromPort: 1, toPort: 2, ipRanges: [{cidrIp: 10.0.0.1/16}]}"),
-            vec![format!("{G}: spec.ingress[0].ipRanges[0].cidrIp: 10.0.0.1/16: host bits are set; the network is 10.0.0.0/16")],
+            vec![format!(
+                "{G}: spec.ingress[0].ipRanges[0].cidrIp: 10.0.0.1/16: host bits are set; the network is 10.0.0.0/16"
+            )],
         ),
         (
             ingress("{ipProtocol: tcp, fromPort: 1, toPort: 2, ipRanges: [{cidrIp: 10.0.0.1}]}"),
-            vec![format!("{G}: spec.ingress[0].ipRanges[0].cidrIp: 10.0.0.1: missing prefix length (e.g. 10.0.0.1/32)")],
+            vec![format!(
+                "{G}: spec.ingress[0].ipRanges[0].cidrIp: 10.0.0.1: missing prefix length (e.g. 10.0.0.1/32)"
+            )],
         ),
         (
             ingress("{ipProtocol: tcp, fromPort: 1, toPort: 2, ipRanges: [{cidrIp: 'fd00::/8'}]}"),
-            vec![format!("{G}: spec.ingress[0].ipRanges[0].cidrIp: fd00::/8: is an IPv6 CIDR; IPv6 ranges go in ipv6Ranges[].cidrIpv6")],
+            vec![format!(
+                "{G}: spec.ingress[0].ipRanges[0].cidrIp: fd00::/8: is an IPv6 CIDR; IPv6 ranges go in ipv6Ranges[].cidrIpv6"
+            )],
         ),
         (
             ingress("{ipProtocol: tcp, fromPort: 1, toPort: 2, ipv6Ranges: [{cidrIpv6: 'fd00::1/8'}]}"),
-            vec![format!("{G}: spec.ingress[0].ipv6Ranges[0].cidrIpv6: fd00::1/8: host bits are set; the network is fd00::/8")],
+            vec![format!(
+                "{G}: spec.ingress[0].ipv6Ranges[0].cidrIpv6: fd00::1/8: host bits are set; the network is fd00::/8"
+            )],
         ),
         (
             ingress("{ipProtocol: tcp, fromPort: 1, toPort: 2, ipv6Ranges: [{cidrIpv6: 10.0.0.0/8}]}"),
-            vec![format!("{G}: spec.ingress[0].ipv6Ranges[0].cidrIpv6: 10.0.0.0/8: is an IPv4 CIDR; IPv4 ranges go in ipRanges[].cidrIp")],
+            vec![format!(
+                "{G}: spec.ingress[0].ipv6Ranges[0].cidrIpv6: 10.0.0.0/8: is an IPv4 CIDR; IPv4 ranges go in ipRanges[].cidrIp"
+            )],
         ),
         (
             ingress("{ipProtocol: tcp, fromPort: 1, toPort: 2, userIdGroupPairs: [{groupId: sg-0dead}]}"),
-            vec![format!("{G}: spec.ingress[0].userIdGroupPairs[0].groupId: sg-0dead: InvalidGroup.NotFound: sg-0dead does not exist")],
+            vec![format!(
+                "{G}: spec.ingress[0].userIdGroupPairs[0].groupId: sg-0dead: InvalidGroup.NotFound: sg-0dead does not exist"
+            )],
         ),
         (
             ingress("{ipProtocol: tcp, fromPort: 1, toPort: 2, prefixListIds: [{prefixListId: pl-63a5400a}]}"),
-            vec![format!("{G}: spec.ingress[0].prefixListIds[0].prefixListId: pl-63a5400a: prefix lists not supported; write the prefix list's CIDRs as ipRanges/ipv6Ranges")],
+            vec![format!(
+                "{G}: spec.ingress[0].prefixListIds[0].prefixListId: pl-63a5400a: prefix lists not supported; write the prefix list's CIDRs as ipRanges/ipv6Ranges"
+            )],
         ),
         (
             ingress("{ipProtocol: tcp, fromPort: 1, toPort: 2}"),
-            vec![format!("{G}: spec.ingress[0]: a rule needs at least one peer: ipRanges, ipv6Ranges or userIdGroupPairs")],
+            vec![format!(
+                "{G}: spec.ingress[0]: a rule needs at least one peer: ipRanges, ipv6Ranges or userIdGroupPairs"
+            )],
         ),
         (
             group("  egress:\n  - {ipProtocol: udp, fromPort: 53, toPort: 53, ipRanges: [{cidrIp: 10.0.0.0/33}]}\n"),
-            vec![format!("{G}: spec.egress[0].ipRanges[0].cidrIp: 10.0.0.0/33: not a valid IPv4 CIDR (e.g. 10.0.0.0/16)")],
+            vec![format!(
+                "{G}: spec.egress[0].ipRanges[0].cidrIp: 10.0.0.0/33: not a valid IPv4 CIDR (e.g. 10.0.0.0/16)"
+            )],
         ),
     ];
     check(cases);
@@ -299,7 +332,8 @@ fn invalid_yaml_names_the_line() {
 
 #[test]
 fn unknown_kinds_are_skipped_with_a_note() {
-    let text = format!("{BASE}---\napiVersion: v1\nkind: Service\nmetadata: {{name: my-app, namespace: ns}}\nspec: {{}}\n");
+    let text =
+        format!("{BASE}---\napiVersion: v1\nkind: Service\nmetadata: {{name: my-app, namespace: ns}}\nspec: {{}}\n");
     let decoded = decode(&text, "t.yaml", Format::Yaml);
     let notes: Vec<String> = decoded.diagnostics.iter().map(ToString::to_string).collect();
     assert_eq!(notes, vec!["t.yaml: Service/ns/my-app: skipped v1 Service: not a kind podsg reads"]);
@@ -310,7 +344,11 @@ fn unknown_kinds_are_skipped_with_a_note() {
 #[test]
 fn nothing_is_half_loaded() {
     // One good policy and one bad group: no catalog at all.
-    let text = format!("{BASE}---\n{}\n---\n{}", sgp("  podSelector: {}\n  securityGroups: {groupIds: [sg-0a]}\n"), ingress("{ipProtocol: tcp}"));
+    let text = format!(
+        "{BASE}---\n{}\n---\n{}",
+        sgp("  podSelector: {}\n  securityGroups: {groupIds: [sg-0a]}\n"),
+        ingress("{ipProtocol: tcp}")
+    );
     let decoded = decode(&text, "t.yaml", Format::Yaml);
     assert!(Catalog::build(decoded.objects).is_err());
 }
@@ -333,7 +371,11 @@ fn check(cases: Vec<(String, Vec<String>)>) {
     for (yaml, expected) in cases {
         let got = errors(&yaml);
         if got != expected {
-            failures.push(format!("input:\n{yaml}\nexpected:\n  {}\ngot:\n  {}", expected.join("\n  "), got.join("\n  ")));
+            failures.push(format!(
+                "input:\n{yaml}\nexpected:\n  {}\ngot:\n  {}",
+                expected.join("\n  "),
+                got.join("\n  ")
+            ));
         }
     }
     assert!(failures.is_empty(), "{} case(s) failed:\n\n{}", failures.len(), failures.join("\n\n"));

@@ -34,7 +34,14 @@ fn handbook() -> BTreeMap<SgId, SecurityGroup> {
     world(vec![
         mk_group("sg-0p", vec![], None),
         mk_group("sg-0r", vec![tcp_from_group(5432, "sg-0p")], None),
-        mk_group("sg-0n", vec![podsg_model::group::Rule { peers: vec![podsg_model::group::Peer::Group { id: sg("sg-0n"), description: None }], ..all_from_cidr("0.0.0.0/0") }], None),
+        mk_group(
+            "sg-0n",
+            vec![podsg_model::group::Rule {
+                peers: vec![podsg_model::group::Peer::Group { id: sg("sg-0n"), description: None }],
+                ..all_from_cidr("0.0.0.0/0")
+            }],
+            None,
+        ),
     ])
 }
 
@@ -76,7 +83,8 @@ fn strict_mode_checks_kubelet_and_standard_mode_does_not() {
 
 #[test]
 fn cidr_rules_need_the_address_or_say_unknown() {
-    let groups = world(vec![mk_group("sg-0a", vec![all_from_cidr("10.0.0.0/16")], None), mk_group("sg-0b", vec![], None)]);
+    let groups =
+        world(vec![mk_group("sg-0a", vec![all_from_cidr("10.0.0.0/16")], None), mk_group("sg-0b", vec![], None)]);
     let engine = Engine::new(&groups, EnforcingMode::Strict);
     let dst = pod("dst", &["sg-0a"], Some("10.0.9.9"));
     let known_in = engine.verdict(&pod("src", &["sg-0b"], Some("10.0.1.1")), &dst, Service::Udp(53));
@@ -95,8 +103,13 @@ fn cidr_rules_need_the_address_or_say_unknown() {
 
 #[test]
 fn explicit_empty_egress_allows_nothing_out() {
-    let groups = world(vec![mk_group("sg-0a", vec![], Some(vec![])), mk_group("sg-0b", vec![all_from_cidr("0.0.0.0/0")], None)]);
-    let v = Engine::new(&groups, EnforcingMode::Strict).verdict(&pod("a", &["sg-0a"], None), &pod("b", &["sg-0b"], None), Service::Tcp(80));
+    let groups =
+        world(vec![mk_group("sg-0a", vec![], Some(vec![])), mk_group("sg-0b", vec![all_from_cidr("0.0.0.0/0")], None)]);
+    let v = Engine::new(&groups, EnforcingMode::Strict).verdict(
+        &pod("a", &["sg-0a"], None),
+        &pod("b", &["sg-0b"], None),
+        Service::Tcp(80),
+    );
     assert_eq!(v.verdict, Decision::Deny);
     assert_eq!(v.egress, SideVerdict::Denied { groups: vec![sg("sg-0a")] });
 }
@@ -107,7 +120,11 @@ fn member_ingress_is_enforced_for_pods_only() {
     let engine = Engine::new(&groups, EnforcingMode::Strict);
     let db = member("member/db", &["sg-0r"], "10.0.3.50");
     let unrestricted = pod("free", &[], None);
-    assert_eq!(engine.verdict(&unrestricted, &db, Service::Tcp(5432)).verdict, Decision::Deny, "an unrestricted pod still meets the member's ingress");
+    assert_eq!(
+        engine.verdict(&unrestricted, &db, Service::Tcp(5432)).verdict,
+        Decision::Deny,
+        "an unrestricted pod still meets the member's ingress"
+    );
     let from_node = engine.verdict(&node(&["sg-0n"]), &db, Service::Tcp(5432));
     assert_eq!(from_node.verdict, Decision::Allow);
     assert!(matches!(from_node.ingress, SideVerdict::NotEnforced { .. }));
@@ -116,6 +133,10 @@ fn member_ingress_is_enforced_for_pods_only() {
 #[test]
 fn a_group_that_does_not_exist_allows_nothing() {
     let groups = world(vec![]);
-    let v = Engine::new(&groups, EnforcingMode::Strict).verdict(&pod("a", &["sg-0gone"], None), &pod("b", &[], None), Service::Tcp(80));
+    let v = Engine::new(&groups, EnforcingMode::Strict).verdict(
+        &pod("a", &["sg-0gone"], None),
+        &pod("b", &[], None),
+        Service::Tcp(80),
+    );
     assert_eq!(v.verdict, Decision::Deny);
 }

@@ -40,7 +40,11 @@ pub fn run(args: &Check) -> u8 {
             match summary {
                 Some(s) => println!(
                     "checked {} security groups, {} SecurityGroupPolicies and {} workloads in {} files ({} mode): {errors} errors, {warnings} warnings",
-                    s["securityGroups"], s["securityGroupPolicies"], s["workloads"], s["files"], s["enforcingMode"].as_str().unwrap_or("")
+                    s["securityGroups"],
+                    s["securityGroupPolicies"],
+                    s["workloads"],
+                    s["files"],
+                    s["enforcingMode"].as_str().unwrap_or("")
                 ),
                 None => println!("{errors} errors, {warnings} warnings: nothing was loaded"),
             }

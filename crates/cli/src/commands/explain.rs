@@ -15,9 +15,11 @@ pub fn run(args: &Explain) -> u8 {
     };
     let catalog = &loaded.catalog;
     let mut problems = Vec::new();
-    let service = Protocol::parse(&args.protocol)
-        .map_err(|why| format!("--protocol {}: {why}", args.protocol))
-        .and_then(|p| Service::new(p, args.port, args.icmp_code).map_err(|why| format!("--protocol {} --port: {why}", args.protocol)));
+    let service =
+        Protocol::parse(&args.protocol).map_err(|why| format!("--protocol {}: {why}", args.protocol)).and_then(|p| {
+            Service::new(p, args.port, args.icmp_code)
+                .map_err(|why| format!("--protocol {} --port: {why}", args.protocol))
+        });
     let from = catalog.endpoint(&args.from).map_err(|e| format!("--from {e}"));
     let to = catalog.endpoint(&args.to).map_err(|e| format!("--to {e}"));
     for r in [service.as_ref().err(), from.as_ref().err(), to.as_ref().err()].into_iter().flatten() {
@@ -74,7 +76,12 @@ fn side_text(catalog: &Catalog, side: &SideVerdict, service: Service, peer: &End
         SideVerdict::Allowed(m) => format!("allowed by {} (matched {})", m.describe(), peer_label(catalog, &m.peer)),
         SideVerdict::Denied { groups } => {
             let labels: Vec<String> = groups.iter().map(|g| catalog.group_label(g)).collect();
-            format!("denied: no rule of {} allows {service} {word} {} ({})", labels.join(", "), peer.id, self::groups(catalog, peer))
+            format!(
+                "denied: no rule of {} allows {service} {word} {} ({})",
+                labels.join(", "),
+                peer.id,
+                self::groups(catalog, peer)
+            )
         }
         SideVerdict::Unknown { rule, unknown } => {
             format!("unknown: {} allows it only if {unknown} is in {}", rule.describe(), rule.peer)

@@ -12,14 +12,16 @@ mod workload;
 pub use config::{ClusterConfig, ClusterConfigSpec};
 pub use core::{NamespaceManifest, NodeAddress, NodeManifest, NodeStatus, ServiceAccountManifest};
 pub use meta::ObjectMeta;
-pub use policy::{LabelSelectorRequirementSpec, LabelSelectorSpec, SecurityGroupIdsSpec, SecurityGroupPolicy, SecurityGroupPolicySpec};
+pub use policy::{
+    LabelSelectorRequirementSpec, LabelSelectorSpec, SecurityGroupIdsSpec, SecurityGroupPolicy, SecurityGroupPolicySpec,
+};
 pub use security_group::{
     IpPermission, IpRange, Ipv6Range, MemberSpec, PrefixListId, ProtocolSpec, SecurityGroupManifest, SecurityGroupSpec,
     UserIdGroupPair,
 };
 pub use workload::{
-    ContainerPort, ContainerSpec, IntOrString, PodIp, PodManifest, PodSpec, PodStatus, PodTemplate, ProbePort, ProbeSpec,
-    WorkloadManifest, WorkloadSpec,
+    ContainerPort, ContainerSpec, IntOrString, PodIp, PodManifest, PodSpec, PodStatus, PodTemplate, ProbePort,
+    ProbeSpec, WorkloadManifest, WorkloadSpec,
 };
 
 /// API groups whose `SecurityGroupPolicy` podsg accepts: EKS's and Tencent TKE's.

@@ -81,7 +81,11 @@ impl Builder {
                 }
             }
             Object::SecurityGroupPolicy(m) => {
-                let r = ObjectRef { kind: "SecurityGroupPolicy".into(), namespace: ns_of(&m.metadata), name: name_of(&m.metadata) };
+                let r = ObjectRef {
+                    kind: "SecurityGroupPolicy".into(),
+                    namespace: ns_of(&m.metadata),
+                    name: name_of(&m.metadata),
+                };
                 if let Some(p) = self.take(&origin, &r, validate::policy(&m))
                     && self.claim(&origin, r, "SecurityGroupPolicy")
                 {
@@ -94,7 +98,10 @@ impl Builder {
                     let d = Diagnostic::error(
                         "",
                         None,
-                        format!("only one ClusterConfig is allowed; another is in {} (document {})", first.file, first.document),
+                        format!(
+                            "only one ClusterConfig is allowed; another is in {} (document {})",
+                            first.file, first.document
+                        ),
                     );
                     self.diagnostics.push(d.at(Some(&origin), Some(&r)));
                     return;
@@ -134,7 +141,11 @@ impl Builder {
                 }
             }
             Object::ServiceAccount(m) => {
-                let r = ObjectRef { kind: "ServiceAccount".into(), namespace: ns_of(&m.metadata), name: name_of(&m.metadata) };
+                let r = ObjectRef {
+                    kind: "ServiceAccount".into(),
+                    namespace: ns_of(&m.metadata),
+                    name: name_of(&m.metadata),
+                };
                 if let Some((ns, name, labels)) = self.take(&origin, &r, validate::service_account(&m))
                     && self.claim(&origin, r, "ServiceAccount")
                 {
@@ -166,7 +177,12 @@ impl Builder {
         for p in &self.policies {
             for (i, id) in p.group_ids.iter().enumerate() {
                 if !known(&self.catalog, id) {
-                    missing.push((policy_ref(p), format!("spec.securityGroups.groupIds[{i}]"), id.clone(), "InvalidSecurityGroupID.NotFound"));
+                    missing.push((
+                        policy_ref(p),
+                        format!("spec.securityGroups.groupIds[{i}]"),
+                        id.clone(),
+                        "InvalidSecurityGroupID.NotFound",
+                    ));
                 }
             }
         }
@@ -189,7 +205,12 @@ impl Builder {
         if let Some(config) = self.default_groups_ref.clone() {
             for (i, id) in self.catalog.settings.default_group_ids.clone().iter().enumerate() {
                 if !known(&self.catalog, id) {
-                    missing.push((config.clone(), format!("spec.defaultGroupIds[{i}]"), id.clone(), "InvalidSecurityGroupID.NotFound"));
+                    missing.push((
+                        config.clone(),
+                        format!("spec.defaultGroupIds[{i}]"),
+                        id.clone(),
+                        "InvalidSecurityGroupID.NotFound",
+                    ));
                 }
             }
             let workloads: HashMap<(&str, &str), ()> =
@@ -207,7 +228,11 @@ impl Builder {
             }
             for (i, target) in unknown_dns {
                 let origin = self.catalog.origins.get(&config).cloned();
-                let d = Diagnostic::error(format!("spec.clusterDNS[{i}]"), Some(target), "no pod or workload of this name is defined");
+                let d = Diagnostic::error(
+                    format!("spec.clusterDNS[{i}]"),
+                    Some(target),
+                    "no pod or workload of this name is defined",
+                );
                 self.diagnostics.push(d.at(origin.as_ref(), Some(&config)));
             }
         }

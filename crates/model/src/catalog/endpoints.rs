@@ -56,11 +56,15 @@ impl Catalog {
         let mut why = match &r.source {
             GroupSource::Policies(names) => format!("selected by SecurityGroupPolicy {}", names.join(", ")),
             GroupSource::Default => "no SecurityGroupPolicy selects it: it carries the default groups".into(),
-            GroupSource::Unrestricted => "no SecurityGroupPolicy selects it and no default groups are configured".into(),
+            GroupSource::Unrestricted => {
+                "no SecurityGroupPolicy selects it and no default groups are configured".into()
+            }
             GroupSource::HostNetwork => "hostNetwork: it uses the node's address and the node's groups".into(),
         };
         if let Some(sa) = &r.unknown_service_account {
-            why.push_str(&format!(" (ServiceAccount {sa} is not in the manifests; serviceAccountSelectors saw no labels)"));
+            why.push_str(&format!(
+                " (ServiceAccount {sa} is not in the manifests; serviceAccountSelectors saw no labels)"
+            ));
         }
         let role = match r.source {
             GroupSource::HostNetwork => Role::Node { name: w.node_name.clone() },

@@ -66,7 +66,12 @@ impl Catalog {
 }
 
 pub(crate) fn facts(w: &Workload) -> PodFacts<'_> {
-    PodFacts { namespace: &w.namespace, labels: &w.labels, service_account: &w.service_account, host_network: w.host_network }
+    PodFacts {
+        namespace: &w.namespace,
+        labels: &w.labels,
+        service_account: &w.service_account,
+        host_network: w.host_network,
+    }
 }
 
 pub fn workload_ref(w: &Workload) -> ObjectRef {

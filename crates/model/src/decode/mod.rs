@@ -70,8 +70,12 @@ fn decode_value(value: Value, origin: &Origin, out: &mut DecodedFile) {
         Value::Object(map) => map,
         other => {
             out.diagnostics.push(
-                Diagnostic::error("", Some(other.to_string()), "a document must be a Kubernetes object (a mapping with apiVersion and kind)")
-                    .at(Some(origin), None),
+                Diagnostic::error(
+                    "",
+                    Some(other.to_string()),
+                    "a document must be a Kubernetes object (a mapping with apiVersion and kind)",
+                )
+                .at(Some(origin), None),
             );
             return;
         }
@@ -104,16 +108,18 @@ fn decode_value(value: Value, origin: &Origin, out: &mut DecodedFile) {
         (v, "SecurityGroupPolicy") if SGP_API_VERSIONS.contains(&v) => typed(value).map(Object::SecurityGroupPolicy),
         (PODSG_API_VERSION, "SecurityGroup") => typed(value).map(Object::SecurityGroup),
         (PODSG_API_VERSION, "ClusterConfig") => typed(value).map(Object::ClusterConfig),
-        (_, "SecurityGroupPolicy") => Err(Diagnostic::error(
+        (_, "SecurityGroupPolicy") => Err(Box::new(Diagnostic::error(
             "apiVersion",
             Some(api_version.clone()),
             format!("SecurityGroupPolicy is read from {}", SGP_API_VERSIONS.join(" or ")),
-        )),
-        (_, "SecurityGroup" | "ClusterConfig") if api_version.starts_with("podsg.io/") => Err(Diagnostic::error(
-            "apiVersion",
-            Some(api_version.clone()),
-            format!("{kind} is read from {PODSG_API_VERSION}"),
-        )),
+        ))),
+        (_, "SecurityGroup" | "ClusterConfig") if api_version.starts_with("podsg.io/") => {
+            Err(Box::new(Diagnostic::error(
+                "apiVersion",
+                Some(api_version.clone()),
+                format!("{kind} is read from {PODSG_API_VERSION}"),
+            )))
+        }
         ("v1", "Pod") => typed(value).map(Object::Pod),
         ("v1", "Namespace") => typed(value).map(Object::Namespace),
         ("v1", "ServiceAccount") => typed(value).map(Object::ServiceAccount),
@@ -122,30 +128,28 @@ fn decode_value(value: Value, origin: &Origin, out: &mut DecodedFile) {
             typed(value).map(Object::Workload)
         }
         _ => {
-            out.diagnostics.push(err(Diagnostic::note(format!(
-                "skipped {api_version} {kind}: not a kind podsg reads"
-            ))));
+            out.diagnostics
+                .push(err(Diagnostic::note(format!("skipped {api_version} {kind}: not a kind podsg reads"))));
             return;
         }
     };
     match decoded {
         Ok(object) => out.objects.push(Decoded { origin: origin.clone(), object }),
-        Err(d) => out.diagnostics.push(err(d)),
+        Err(d) => out.diagnostics.push(err(*d)),
     }
 }
 
 /// Typed decoding that keeps the path of the field that failed.
-fn typed<T: DeserializeOwned>(value: Value) -> Result<T, Diagnostic> {
+fn typed<T: DeserializeOwned>(value: Value) -> Result<T, Box<Diagnostic>> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let path = if path == "." { String::new() } else { path };
-        Diagnostic::error(path, None, e.into_inner().to_string())
+        Box::new(Diagnostic::error(path, None, e.into_inner().to_string()))
     })
 }
 
 /// Decodes one object of a known type from a JSON value (used by importers
 /// and tests).
-pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, Diagnostic> {
+pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, Box<Diagnostic>> {
     typed(value)
 }
-

@@ -9,7 +9,8 @@ use std::fmt;
 pub struct SgId(String);
 
 impl SgId {
-    pub const RULE: &'static str = "a security group ID is sg- followed by lowercase letters and digits (e.g. sg-0a1b2c3d4e5f60789)";
+    pub const RULE: &'static str =
+        "a security group ID is sg- followed by lowercase letters and digits (e.g. sg-0a1b2c3d4e5f60789)";
 
     pub fn parse(s: &str) -> Result<SgId, String> {
         let rest = s.strip_prefix("sg-").ok_or_else(|| Self::RULE.to_string())?;

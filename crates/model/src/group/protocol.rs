@@ -14,7 +14,8 @@ impl Protocol {
     pub const UDP: Protocol = Protocol::Number(17);
     pub const ICMPV6: Protocol = Protocol::Number(58);
 
-    pub const RULE: &'static str = "must be tcp, udp, icmp, icmpv6, -1 (or all) for all protocols, or an IP protocol number 0-255";
+    pub const RULE: &'static str =
+        "must be tcp, udp, icmp, icmpv6, -1 (or all) for all protocols, or an IP protocol number 0-255";
 
     /// Parses EC2's spellings: names (any case), `-1`/`all`, and numbers.
     pub fn parse(s: &str) -> Result<Protocol, String> {

@@ -94,13 +94,13 @@ pub const OWNER_ID_ANNOTATION: &str = "podsg.io/ec2-owner-id";
 /// Converts the JSON printed by `aws ec2 describe-security-groups` into
 /// SecurityGroup manifests, or reports every problem with its EC2 path.
 pub fn import(json: &str) -> Result<Vec<SecurityGroupManifest>, Vec<Diagnostic>> {
-    let value: serde_json::Value = serde_json::from_str(json)
-        .map_err(|e| vec![Diagnostic::error("", None, format!("invalid JSON: {e}"))])?;
+    let value: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| vec![Diagnostic::error("", None, format!("invalid JSON: {e}"))])?;
     let groups: Vec<Ec2Group> = match value {
         serde_json::Value::Object(ref map) if map.contains_key("SecurityGroups") => {
-            crate::decode::from_value::<Describe>(value).map_err(|d| vec![d])?.security_groups
+            crate::decode::from_value::<Describe>(value).map_err(|d| vec![*d])?.security_groups
         }
-        serde_json::Value::Array(_) => crate::decode::from_value(value).map_err(|d| vec![d])?,
+        serde_json::Value::Array(_) => crate::decode::from_value(value).map_err(|d| vec![*d])?,
         _ => {
             return Err(vec![Diagnostic::error(
                 "",
@@ -153,7 +153,11 @@ fn permission(p: Ec2Permission) -> IpPermission {
         ip_protocol: p.ip_protocol,
         from_port: p.from_port,
         to_port: p.to_port,
-        ip_ranges: p.ip_ranges.into_iter().map(|r| IpRange { cidr_ip: r.cidr_ip, description: r.description }).collect(),
+        ip_ranges: p
+            .ip_ranges
+            .into_iter()
+            .map(|r| IpRange { cidr_ip: r.cidr_ip, description: r.description })
+            .collect(),
         ipv6_ranges: p
             .ipv6_ranges
             .into_iter()
@@ -195,7 +199,10 @@ mod tests {
     #[test]
     fn paths() {
         assert_eq!(ec2_path("spec.ingress[0].ipRanges[1].cidrIp"), "IpPermissions[0].IpRanges[1].CidrIp");
-        assert_eq!(ec2_path("spec.egress[2].prefixListIds[0].prefixListId"), "IpPermissionsEgress[2].PrefixListIds[0].PrefixListId");
+        assert_eq!(
+            ec2_path("spec.egress[2].prefixListIds[0].prefixListId"),
+            "IpPermissionsEgress[2].PrefixListIds[0].PrefixListId"
+        );
         assert_eq!(ec2_path("metadata.name"), "GroupId");
     }
 }

@@ -1,7 +1,8 @@
 //! Label key and value syntax (Kubernetes `IsQualifiedName` and `IsValidLabelValue`).
 //! The messages follow the API server's so that people recognise them.
 
-const NAME_RULE: &str = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
+const NAME_RULE: &str =
+    "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
 
 fn is_name_part(s: &str) -> bool {
     let bytes = s.as_bytes();

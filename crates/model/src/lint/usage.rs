@@ -18,7 +18,12 @@ pub fn policies_selecting_nothing(catalog: &Catalog) -> Vec<Diagnostic> {
         .policies()
         .into_iter()
         .filter(|p| !used.contains(&(p.namespace.clone(), p.name.clone())))
-        .map(|p| catalog.about(policy_ref(p), Diagnostic::warning(format!("selects no pod or workload in namespace {}", p.namespace))))
+        .map(|p| {
+            catalog.about(
+                policy_ref(p),
+                Diagnostic::warning(format!("selects no pod or workload in namespace {}", p.namespace)),
+            )
+        })
         .collect()
 }
 

@@ -192,7 +192,11 @@ impl PolicyIndex {
     /// in first-seen order, or the default groups when no SGP selects it.
     pub fn resolve(&self, pod: PodFacts<'_>) -> Resolution {
         if pod.host_network {
-            return Resolution { groups: self.default_groups.clone(), source: GroupSource::HostNetwork, unknown_service_account: None };
+            return Resolution {
+                groups: self.default_groups.clone(),
+                source: GroupSource::HostNetwork,
+                unknown_service_account: None,
+            };
         }
         let (selected, unknown_service_account) = self.selecting(pod);
         if selected.is_empty() {

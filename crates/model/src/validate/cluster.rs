@@ -41,7 +41,11 @@ pub fn cluster_config(m: &ClusterConfig) -> Checked<Settings> {
     for (i, target) in spec.cluster_dns.iter().enumerate() {
         let ok = matches!(target.split_once('/'), Some((ns, name)) if !ns.is_empty() && !name.is_empty() && !name.contains('/'));
         if !ok {
-            f.error(format!("spec.clusterDNS[{i}]"), Some(target.clone()), "must be namespace/name of a pod or workload");
+            f.error(
+                format!("spec.clusterDNS[{i}]"),
+                Some(target.clone()),
+                "must be namespace/name of a pod or workload",
+            );
         }
     }
     f.finish(|| Settings { default_group_ids, enforcing_mode, sgp_applies_to, cluster_dns: spec.cluster_dns.clone() })

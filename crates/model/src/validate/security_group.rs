@@ -20,9 +20,10 @@ pub fn security_group(m: &SecurityGroupManifest) -> Checked<SecurityGroup> {
         spec.ingress.iter().enumerate().filter_map(|(i, p)| rule(p, &format!("spec.ingress[{i}]"), &mut f)).collect();
     let (egress, default_egress) = match &spec.egress {
         None => (vec![Rule::default_egress()], true),
-        Some(rules) => {
-            (rules.iter().enumerate().filter_map(|(i, p)| rule(p, &format!("spec.egress[{i}]"), &mut f)).collect(), false)
-        }
+        Some(rules) => (
+            rules.iter().enumerate().filter_map(|(i, p)| rule(p, &format!("spec.egress[{i}]"), &mut f)).collect(),
+            false,
+        ),
     };
     let mut members: Vec<Member> = Vec::new();
     for (i, member) in spec.members.iter().enumerate() {
@@ -89,7 +90,11 @@ fn rule(p: &IpPermission, path: &str, f: &mut Findings) -> Option<Rule> {
             "prefix lists not supported; write the prefix list's CIDRs as ipRanges/ipv6Ranges",
         );
     }
-    if p.ip_ranges.is_empty() && p.ipv6_ranges.is_empty() && p.user_id_group_pairs.is_empty() && p.prefix_list_ids.is_empty() {
+    if p.ip_ranges.is_empty()
+        && p.ipv6_ranges.is_empty()
+        && p.user_id_group_pairs.is_empty()
+        && p.prefix_list_ids.is_empty()
+    {
         f.error(path, None, "a rule needs at least one peer: ipRanges, ipv6Ranges or userIdGroupPairs");
     }
     if f.0.len() > before {
@@ -104,7 +109,11 @@ fn ports(protocol: Protocol, p: &IpPermission, path: &str, f: &mut Findings) -> 
     if protocol.has_ports() {
         let (Some(from), Some(to)) = (p.from_port, p.to_port) else {
             let missing = if p.from_port.is_none() { from_path } else { to_path };
-            f.error(missing, None, format!("is required for {protocol} (0-65535; fromPort 0 and toPort 65535 for all ports)"));
+            f.error(
+                missing,
+                None,
+                format!("is required for {protocol} (0-65535; fromPort 0 and toPort 65535 for all ports)"),
+            );
             return None;
         };
         let mut ok = true;

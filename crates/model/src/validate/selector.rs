@@ -37,7 +37,11 @@ pub(super) fn compile(spec: &LabelSelectorSpec, path: &str, f: &mut Findings) ->
         let operator = match expr.operator.as_str() {
             op @ ("In" | "NotIn") => {
                 if values.is_empty() {
-                    f.error(format!("{at}.values"), Some("[]".into()), format!("operator {op} needs at least one value"));
+                    f.error(
+                        format!("{at}.values"),
+                        Some("[]".into()),
+                        format!("operator {op} needs at least one value"),
+                    );
                 }
                 if op == "In" { Operator::In(set()) } else { Operator::NotIn(set()) }
             }

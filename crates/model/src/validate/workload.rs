@@ -79,8 +79,11 @@ pub(super) fn labels(labels: &Labels, path: &str, f: &mut Findings) {
 fn probes(spec: &PodSpec, path: &str, f: &mut Findings) -> Vec<Probe> {
     let mut out = Vec::new();
     for (i, c) in spec.containers.iter().enumerate() {
-        let kinds: [(&str, &Option<ProbeSpec>); 3] =
-            [("livenessProbe", &c.liveness_probe), ("readinessProbe", &c.readiness_probe), ("startupProbe", &c.startup_probe)];
+        let kinds: [(&str, &Option<ProbeSpec>); 3] = [
+            ("livenessProbe", &c.liveness_probe),
+            ("readinessProbe", &c.readiness_probe),
+            ("startupProbe", &c.startup_probe),
+        ];
         for (probe, spec) in kinds {
             let Some(spec) = spec else { continue };
             let handlers = [("tcpSocket", &spec.tcp_socket), ("httpGet", &spec.http_get), ("grpc", &spec.grpc)];
@@ -98,7 +101,11 @@ fn probes(spec: &PodSpec, path: &str, f: &mut Findings) -> Vec<Probe> {
                         match found {
                             Some(p) if (1..=65535).contains(&p.container_port) => Some(p.container_port as u16),
                             _ => {
-                                f.warning(at, Some(named.clone()), "no container port has this name; the probe cannot connect");
+                                f.warning(
+                                    at,
+                                    Some(named.clone()),
+                                    "no container port has this name; the probe cannot connect",
+                                );
                                 None
                             }
                         }

@@ -26,7 +26,7 @@ pub enum PacketVerdict {
     /// Part of a tracked connection (either direction): passes.
     Established,
     /// First packet of a connection, judged by the rules.
-    New(Verdict),
+    New(Box<Verdict>),
     /// A reply to nothing, such as an echo reply without a request: dropped.
     Invalid,
 }
@@ -89,9 +89,17 @@ impl Conntrack {
                 if icmp_type == reply {
                     // Only ever a reply: it belongs to the request going the other way.
                     let original = Tuple { src: dst.id.clone(), dst: src.id.clone(), protocol, a: id, b: 0 };
-                    return if self.flows.contains(&original) { PacketVerdict::Established } else { PacketVerdict::Invalid };
+                    return if self.flows.contains(&original) {
+                        PacketVerdict::Established
+                    } else {
+                        PacketVerdict::Invalid
+                    };
                 }
-                let key = if icmp_type == request { tuple(protocol, id, 0) } else { tuple(protocol, u16::from(icmp_type), 0) };
+                let key = if icmp_type == request {
+                    tuple(protocol, id, 0)
+                } else {
+                    tuple(protocol, u16::from(icmp_type), 0)
+                };
                 (key, Service::Icmp { v6, icmp_type, code })
             }
             Packet::Other(n) => (tuple(n, 0, 0), Service::Other(n)),
@@ -103,6 +111,6 @@ impl Conntrack {
         if verdict.verdict == Decision::Allow {
             self.flows.insert(key);
         }
-        PacketVerdict::New(verdict)
+        PacketVerdict::New(Box::new(verdict))
     }
 }

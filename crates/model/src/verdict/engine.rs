@@ -58,7 +58,9 @@ impl RuleMatch {
 pub enum SideVerdict {
     Allowed(RuleMatch),
     /// No rule of these groups allows the flow.
-    Denied { groups: Vec<SgId> },
+    Denied {
+        groups: Vec<SgId>,
+    },
     /// This rule allows the flow if the address of `unknown` is in its range.
     Unknown {
         #[serde(flatten)]
@@ -66,7 +68,9 @@ pub enum SideVerdict {
         unknown: String,
     },
     /// This side is not checked, and why.
-    NotEnforced { reason: String },
+    NotEnforced {
+        reason: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -233,7 +237,9 @@ fn egress_exemption(src: &Endpoint) -> Option<&'static str> {
         Role::Pod { restricted: true, .. } => None,
         Role::Pod { restricted: false, .. } => Some(UNRESTRICTED),
         Role::Node { .. } => Some("traffic of the node itself is not filtered by podsg"),
-        Role::Member => Some("an external member's egress is not enforced by the node backend (it does not pass a podsg node)"),
+        Role::Member => {
+            Some("an external member's egress is not enforced by the node backend (it does not pass a podsg node)")
+        }
         Role::External => Some("not a member of any security group"),
     }
 }

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what podsg needs on a fresh Debian machine. Safe to run again.
+set -euo pipefail
+
+# Debian packages the build, the tests and the lab need.
+APT_PACKAGES=(ca-certificates)
+# The Rust toolchain podsg is built with (edition 2024, let-chains).
+MIN_RUST=1.88
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${missing[*]}" >&2
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+[ -d "$HOME/.cargo/bin" ] && export PATH="$HOME/.cargo/bin:$PATH"
+if ! command -v cargo >/dev/null; then
+    echo "setup: cargo not found: install Rust $MIN_RUST or newer (https://rustup.rs), then run this again" >&2
+    exit 1
+fi
+have=$(rustc --version | awk '{print $2}')
+if [ "$(printf '%s\n%s\n' "$MIN_RUST" "$have" | sort -V | head -n1)" != "$MIN_RUST" ]; then
+    echo "setup: rustc $have is too old: podsg needs Rust $MIN_RUST or newer (rustup update stable)" >&2
+    exit 1
+fi
+for component in rustfmt clippy; do
+    if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then
+        echo "setup: adding the $component component" >&2
+        rustup component add "$component"
+    fi
+done

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Every test: formatting, lints, unit, property, integration and CLI tests,
+# and each benchmark once in test mode.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+[ -d "$HOME/.cargo/bin" ] && export PATH="$HOME/.cargo/bin:$PATH"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo test --workspace --all-targets --locked

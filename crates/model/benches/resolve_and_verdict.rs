@@ -187,34 +187,22 @@ fn bench(c: &mut Criterion) {
     let flows = |rng: &mut Rng| {
         (0..FLOWS).map(|_| (rng.below(PODS), rng.below(PODS), 1000 + rng.below(120) as u16)).collect::<Vec<_>>()
     };
-    g.bench_function("decide_random_pod_pairs", |b| {
-        b.iter_batched(
-            || flows(&mut rng),
-            |flows| {
-                flows
-                    .iter()
-                    .filter(|(s, d, port)| {
-                        engine.decide(&endpoints[*s], &endpoints[*d], Service::Tcp(*port)) == Decision::Allow
-                    })
-                    .count()
-            },
-            BatchSize::LargeInput,
-        )
-    });
-    g.bench_function("explain_random_pod_pairs", |b| {
-        b.iter_batched(
-            || flows(&mut rng),
-            |flows| {
-                flows
-                    .iter()
-                    .filter(|(s, d, port)| {
-                        engine.verdict(&endpoints[*s], &endpoints[*d], Service::Tcp(*port)).verdict == Decision::Allow
-                    })
-                    .count()
-            },
-            BatchSize::LargeInput,
-        )
-    });
+    let mut bench = |name: &str, allowed: &dyn Fn(&Endpoint, &Endpoint, Service) -> bool| {
+        g.bench_function(name, |b| {
+            b.iter_batched(
+                || flows(&mut rng),
+                |flows| {
+                    flows
+                        .iter()
+                        .filter(|(s, d, port)| allowed(&endpoints[*s], &endpoints[*d], Service::Tcp(*port)))
+                        .count()
+                },
+                BatchSize::LargeInput,
+            )
+        });
+    };
+    bench("decide_random_pod_pairs", &|s, d, svc| engine.decide(s, d, svc) == Decision::Allow);
+    bench("explain_random_pod_pairs", &|s, d, svc| engine.verdict(s, d, svc).verdict == Decision::Allow);
     g.finish();
 }
 

@@ -139,26 +139,3 @@ impl fmt::Display for Diagnostic {
         f.write_str(&self.message)
     }
 }
-
-/// Diagnostics collected while checking one thing; nothing is applied while
-/// any of them is an error.
-#[derive(Clone, Debug, Default)]
-pub struct Diagnostics(pub Vec<Diagnostic>);
-
-impl Diagnostics {
-    pub fn push(&mut self, d: Diagnostic) {
-        self.0.push(d);
-    }
-    pub fn error(&mut self, path: impl Into<String>, value: Option<String>, message: impl Into<String>) {
-        self.0.push(Diagnostic::error(path, value, message));
-    }
-    pub fn has_errors(&self) -> bool {
-        self.0.iter().any(Diagnostic::is_error)
-    }
-    pub fn extend(&mut self, other: impl IntoIterator<Item = Diagnostic>) {
-        self.0.extend(other);
-    }
-    pub fn into_vec(self) -> Vec<Diagnostic> {
-        self.0
-    }
-}

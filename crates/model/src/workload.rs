@@ -23,10 +23,6 @@ pub struct Workload {
 }
 
 impl Workload {
-    pub fn is_pod(&self) -> bool {
-        self.kind == "Pod"
-    }
-
     pub fn key(&self) -> WorkloadKey {
         WorkloadKey { namespace: self.namespace.clone(), name: self.name.clone(), kind: self.kind.clone() }
     }

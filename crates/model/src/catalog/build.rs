@@ -109,7 +109,6 @@ impl Builder {
                 self.config_seen = Some(origin.clone());
                 if let Some(s) = self.take(&origin, &r, validate::cluster_config(&m)) {
                     self.catalog.settings = s;
-                    self.catalog.configured = true;
                     self.catalog.origins.insert(r.clone(), origin);
                     self.default_groups_ref = Some(r);
                 }

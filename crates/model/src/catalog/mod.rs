@@ -25,8 +25,6 @@ pub struct Catalog {
     pub namespaces: BTreeMap<String, Labels>,
     pub nodes: Vec<Node>,
     pub settings: Settings,
-    /// Whether a ClusterConfig was given (else `settings` are the defaults).
-    pub configured: bool,
     origins: HashMap<ObjectRef, Origin>,
 }
 
@@ -38,11 +36,6 @@ pub struct Loaded {
 }
 
 impl Catalog {
-    /// Where an object was read, for messages.
-    pub fn origin(&self, object: &ObjectRef) -> Option<&Origin> {
-        self.origins.get(object)
-    }
-
     /// A diagnostic placed on an object, with its file.
     pub fn about(&self, object: ObjectRef, d: Diagnostic) -> Diagnostic {
         let origin = self.origins.get(&object).cloned();

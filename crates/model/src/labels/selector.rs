@@ -59,10 +59,6 @@ impl Selector {
         self.requirements.iter().all(|r| r.matches(labels))
     }
 
-    pub fn is_everything(&self) -> bool {
-        self.requirements.is_empty()
-    }
-
     /// A label pair every matching object must carry, if there is one: the
     /// index files the selector under it so that most objects never look at it.
     pub fn anchor(&self) -> Option<(&str, &BTreeSet<String>)> {

@@ -4,7 +4,6 @@ use super::EKS_GROUPS_PER_INTERFACE;
 use crate::catalog::{Catalog, facts, group_ref, policy_ref, workload_ref};
 use crate::diagnostic::Diagnostic;
 use crate::group::SgId;
-use crate::resolve::GroupSource;
 use std::collections::BTreeSet;
 
 pub fn policies_selecting_nothing(catalog: &Catalog) -> Vec<Diagnostic> {
@@ -95,7 +94,6 @@ pub fn host_network_selected(catalog: &Catalog) -> Vec<Diagnostic> {
             let (selected, _) = catalog.index.selecting(facts);
             (!selected.is_empty()).then(|| {
                 let names: Vec<&str> = selected.iter().map(|p| p.name.as_str()).collect();
-                debug_assert!(matches!(catalog.resolve(w).source, GroupSource::HostNetwork));
                 catalog.about(
                     workload_ref(w),
                     Diagnostic::warning(format!(

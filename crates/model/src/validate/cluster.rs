@@ -22,22 +22,8 @@ pub fn cluster_config(m: &ClusterConfig) -> Checked<Settings> {
             Err(why) => f.error(format!("spec.defaultGroupIds[{i}]"), Some(raw.clone()), why),
         }
     }
-    let enforcing_mode = match spec.enforcing_mode.as_deref().map(str::parse) {
-        None => Default::default(),
-        Some(Ok(mode)) => mode,
-        Some(Err(why)) => {
-            f.error("spec.enforcingMode", spec.enforcing_mode.clone(), why);
-            Default::default()
-        }
-    };
-    let sgp_applies_to = match spec.sgp_applies_to.as_deref().map(str::parse) {
-        None => Default::default(),
-        Some(Ok(v)) => v,
-        Some(Err(why)) => {
-            f.error("spec.sgpAppliesTo", spec.sgp_applies_to.clone(), why);
-            Default::default()
-        }
-    };
+    let enforcing_mode = optional(&spec.enforcing_mode, "spec.enforcingMode", &mut f);
+    let sgp_applies_to = optional(&spec.sgp_applies_to, "spec.sgpAppliesTo", &mut f);
     for (i, target) in spec.cluster_dns.iter().enumerate() {
         let ok = matches!(target.split_once('/'), Some((ns, name)) if !ns.is_empty() && !name.is_empty() && !name.contains('/'));
         if !ok {
@@ -49,6 +35,18 @@ pub fn cluster_config(m: &ClusterConfig) -> Checked<Settings> {
         }
     }
     f.finish(|| Settings { default_group_ids, enforcing_mode, sgp_applies_to, cluster_dns: spec.cluster_dns.clone() })
+}
+
+/// An optional setting: its default when absent, an error when unparsable.
+fn optional<T: std::str::FromStr<Err = String> + Default>(value: &Option<String>, path: &str, f: &mut Findings) -> T {
+    match value.as_deref().map(str::parse) {
+        None => T::default(),
+        Some(Ok(v)) => v,
+        Some(Err(why)) => {
+            f.error(path, value.clone(), why);
+            T::default()
+        }
+    }
 }
 
 /// A namespace and its labels.

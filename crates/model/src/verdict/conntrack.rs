@@ -67,14 +67,6 @@ impl Conntrack {
         Self::default()
     }
 
-    pub fn len(&self) -> usize {
-        self.flows.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.flows.is_empty()
-    }
-
     /// Judges one packet from `src` to `dst`, tracking it when it opens an
     /// allowed connection.
     pub fn packet(&mut self, engine: &Engine<'_>, src: &Endpoint, dst: &Endpoint, packet: Packet) -> PacketVerdict {

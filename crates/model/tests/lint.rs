@@ -1,0 +1,61 @@
+//! The warnings and notes of `podsg check`, on small catalogs.
+
+use podsg_model::decode::{Format, decode};
+use podsg_model::lint::lint;
+use podsg_model::settings::EnforcingMode;
+use podsg_model::{Catalog, Severity};
+
+const GROUPS: &str = "apiVersion: podsg.io/v1alpha1\nkind: SecurityGroup\nmetadata: {name: sg-0a}\nspec: {ingress: [{ipProtocol: tcp, fromPort: 80, toPort: 80, userIdGroupPairs: [{groupId: sg-0a}]}]}\n";
+const POLICY: &str = "apiVersion: vpcresources.k8s.aws/v1beta1\nkind: SecurityGroupPolicy\nmetadata: {name: web, namespace: ns}\nspec: {podSelector: {matchLabels: {app: web}}, securityGroups: {groupIds: [sg-0a]}}\n";
+
+fn findings(extra: &str, mode: EnforcingMode) -> Vec<(Severity, String)> {
+    let text = format!("{GROUPS}---\n{POLICY}---\n{extra}");
+    let decoded = decode(&text, "t.yaml", Format::Yaml);
+    assert!(decoded.diagnostics.is_empty(), "{:?}", decoded.diagnostics);
+    let loaded = Catalog::build(decoded.objects).unwrap_or_else(|e| panic!("{e:?}"));
+    let mut all: Vec<_> = loaded.diagnostics.iter().map(|d| (d.severity, d.to_string())).collect();
+    all.extend(lint(&loaded.catalog, mode).into_iter().map(|d| (d.severity, d.to_string())));
+    all
+}
+
+#[test]
+fn host_network_pods_are_not_selectable() {
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: agent, namespace: ns, labels: {app: web}}\nspec: {hostNetwork: true}\n";
+    let found = findings(pod, EnforcingMode::Strict);
+    assert!(found.contains(&(Severity::Warning, "t.yaml: Pod/ns/agent: uses hostNetwork, so SecurityGroupPolicy web cannot apply: it shares the node's address and groups".into())), "{found:?}");
+    // The SGP still selects the pod by its labels, so it is not reported as selecting nothing.
+    assert!(!found.iter().any(|(_, m)| m.contains("selects no pod")), "{found:?}");
+}
+
+#[test]
+fn unknown_service_accounts_are_noted() {
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: ns, labels: {app: web}}\nspec: {serviceAccountName: builder}\n";
+    let found = findings(pod, EnforcingMode::Strict);
+    assert!(found.contains(&(Severity::Note, "t.yaml: Pod/ns/p: uses ServiceAccount ns/builder, which is not in the manifests: serviceAccountSelectors were matched against no labels".into())), "{found:?}");
+}
+
+#[test]
+fn without_a_cluster_dns_the_dns_check_says_it_did_not_run() {
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: ns, labels: {app: web}}\n";
+    let found = findings(pod, EnforcingMode::Strict);
+    assert!(found.iter().any(|(s, m)| *s == Severity::Note && m.starts_with("no cluster DNS found")), "{found:?}");
+}
+
+#[test]
+fn named_probe_ports_resolve_and_unknown_names_warn() {
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: ns, labels: {app: web}}\nspec:\n  containers:\n  - name: c\n    ports: [{name: http, containerPort: 8080}]\n    livenessProbe: {httpGet: {port: http}}\n    readinessProbe: {tcpSocket: {port: admin}}\n    startupProbe: {grpc: {port: 80}}\n";
+    let found = findings(pod, EnforcingMode::Strict);
+    assert!(found.contains(&(Severity::Warning, "t.yaml: Pod/ns/p: spec.containers[0].readinessProbe.tcpSocket.port: admin: no container port has this name; the probe cannot connect".into())), "{found:?}");
+    assert!(
+        found
+            .iter()
+            .any(|(_, m)| m.contains("livenessProbe of container c (httpGet port 8080) is blocked in strict mode")),
+        "{found:?}"
+    );
+    assert!(
+        found.iter().any(|(_, m)| m.contains("startupProbe of container c (grpc port 80) is blocked in strict mode")),
+        "{found:?}"
+    );
+    let standard = findings(pod, EnforcingMode::Standard);
+    assert!(!standard.iter().any(|(_, m)| m.contains("blocked")), "{standard:?}");
+}

@@ -53,3 +53,43 @@ fn a_policy_without_a_namespace_lands_in_default_and_duplicate_placeholders_are_
         ]
     );
 }
+
+#[test]
+fn handbook_membership() {
+    use podsg_model::catalog::Member;
+    let dir = format!("{}/../../examples/handbook", env!("CARGO_MANIFEST_DIR"));
+    let mut objects = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        objects.extend(decode(&text, &f.display().to_string(), Format::Yaml).objects);
+    }
+    let mut text = String::from(
+        "apiVersion: v1\nkind: Node\nmetadata: {name: node-1}\nstatus: {addresses: [{type: InternalIP, address: 10.0.3.11}, {type: Hostname, address: node-1}]}\n",
+    );
+    text.push_str("---\napiVersion: v1\nkind: Pod\nmetadata: {name: red-1, namespace: networking, labels: {app: red-pod}}\nstatus: {podIP: 10.0.3.101}\n");
+    objects.extend(decode(&text, "extra.yaml", Format::Yaml).objects);
+    let c = Catalog::build(objects).unwrap().catalog;
+    let m = c.membership();
+    let id = |s: &str| podsg_model::group::SgId::parse(s).unwrap();
+    let names = |g: &str| -> Vec<String> {
+        m.members(&id(g))
+            .iter()
+            .map(|x| match x {
+                Member::Workload { workload, .. } => workload.to_string(),
+                Member::External { address, .. } => address.to_string(),
+                Member::Node { name, .. } => format!("node/{name}"),
+            })
+            .collect()
+    };
+    assert_eq!(names("sg-0a7f3c9e2b1d48502"), vec!["Deployment/networking/green-pod"]);
+    assert_eq!(
+        names("sg-0e1b5c2a7d4f36901"),
+        vec!["Deployment/networking/red-pod", "Deployment/kube-system/coredns", "Pod/networking/red-1", "node/node-1"]
+    );
+    assert_eq!(names("sg-0c4d8e2f6a1b39703"), vec!["10.0.3.50"]);
+    let addresses: Vec<String> = m.addresses(&id("sg-0e1b5c2a7d4f36901")).iter().map(ToString::to_string).collect();
+    assert_eq!(addresses, vec!["10.0.3.11", "10.0.3.101"], "only known addresses, in address order; templates have none");
+    assert_eq!(m.groups().count(), 4);
+}

@@ -3,8 +3,10 @@
 
 mod build;
 mod endpoints;
+mod membership;
 
 pub use endpoints::TargetError;
+pub use membership::{Member, Membership};
 
 use crate::diagnostic::{Diagnostic, ObjectRef, Origin};
 use crate::group::{SecurityGroup, SgId};

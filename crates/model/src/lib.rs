@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod catalog;
+pub mod dataplane;
 pub mod decode;
 pub mod diagnostic;
 pub mod fixtures;

@@ -90,6 +90,10 @@ fn handbook_membership() {
     );
     assert_eq!(names("sg-0c4d8e2f6a1b39703"), vec!["10.0.3.50"]);
     let addresses: Vec<String> = m.addresses(&id("sg-0e1b5c2a7d4f36901")).iter().map(ToString::to_string).collect();
-    assert_eq!(addresses, vec!["10.0.3.11", "10.0.3.101"], "only known addresses, in address order; templates have none");
+    assert_eq!(
+        addresses,
+        vec!["10.0.3.11", "10.0.3.101"],
+        "only known addresses, in address order; templates have none"
+    );
     assert_eq!(m.groups().count(), 4);
 }

@@ -1,0 +1,81 @@
+//! What one node enforces: per pod interface its egress and ingress
+//! allowances, and the ingress of every external member (checked on the
+//! source node on the member's behalf).
+
+use super::{Allowances, allowances};
+use crate::catalog::Membership;
+use crate::group::{Direction, SecurityGroup, SgId};
+use crate::settings::EnforcingMode;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// A restricted pod on this node and what its interface allows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct InterfacePolicy {
+    /// The host side of the pod's interface (e.g. the veth name).
+    pub interface: String,
+    /// For people and logs: `Pod/ns/name`.
+    pub pod: String,
+    /// The pod's own addresses; anything else it sends is spoofed and dropped.
+    pub addresses: Vec<IpAddr>,
+    pub groups: Vec<SgId>,
+    pub egress: Allowances,
+    pub ingress: Allowances,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct NodeRuleset {
+    pub mode: EnforcingMode,
+    /// By interface name. Pods without groups have no entry: not restricted.
+    pub interfaces: BTreeMap<String, InterfacePolicy>,
+    /// External member address -> what may reach it.
+    pub members: BTreeMap<IpAddr, Allowances>,
+}
+
+/// A pod on this node as the compiler needs it.
+#[derive(Clone, Debug)]
+pub struct LocalPod<'a> {
+    pub interface: &'a str,
+    pub pod: &'a str,
+    pub addresses: &'a [IpAddr],
+    /// Empty: not restricted.
+    pub groups: &'a [SgId],
+}
+
+impl NodeRuleset {
+    pub fn compile(
+        groups: &BTreeMap<SgId, SecurityGroup>,
+        membership: &Membership,
+        mode: EnforcingMode,
+        local: &[LocalPod<'_>],
+    ) -> NodeRuleset {
+        let members = |g: &SgId| membership.addresses(g);
+        let interfaces = local
+            .iter()
+            .filter(|p| !p.groups.is_empty())
+            .map(|p| {
+                let policy = InterfacePolicy {
+                    interface: p.interface.to_string(),
+                    pod: p.pod.to_string(),
+                    addresses: p.addresses.to_vec(),
+                    groups: p.groups.to_vec(),
+                    egress: allowances(p.groups, groups, Direction::Egress, &members),
+                    ingress: allowances(p.groups, groups, Direction::Ingress, &members),
+                };
+                (p.interface.to_string(), policy)
+            })
+            .collect();
+        let mut carried: BTreeMap<IpAddr, Vec<SgId>> = BTreeMap::new();
+        for g in groups.values() {
+            for m in &g.members {
+                carried.entry(m.address).or_default().push(g.id.clone());
+            }
+        }
+        let members = carried
+            .into_iter()
+            .map(|(address, ids)| (address, allowances(&ids, groups, Direction::Ingress, &members)))
+            .collect();
+        NodeRuleset { mode, interfaces, members }
+    }
+}

@@ -20,6 +20,9 @@ pub struct InterfacePolicy {
     /// The pod's own addresses; anything else it sends is spoofed and dropped.
     pub addresses: Vec<IpAddr>,
     pub groups: Vec<SgId>,
+    /// It carries groups, so its egress and ingress are checked. Every pod
+    /// is anti-spoofed and meets external members' ingress either way.
+    pub restricted: bool,
     pub egress: Allowances,
     pub ingress: Allowances,
 }
@@ -27,7 +30,7 @@ pub struct InterfacePolicy {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct NodeRuleset {
     pub mode: EnforcingMode,
-    /// By interface name. Pods without groups have no entry: not restricted.
+    /// Every pod interface of the node, by name.
     pub interfaces: BTreeMap<String, InterfacePolicy>,
     /// External member address -> what may reach it.
     pub members: BTreeMap<IpAddr, Allowances>,
@@ -53,13 +56,13 @@ impl NodeRuleset {
         let members = |g: &SgId| membership.addresses(g);
         let interfaces = local
             .iter()
-            .filter(|p| !p.groups.is_empty())
             .map(|p| {
                 let policy = InterfacePolicy {
                     interface: p.interface.to_string(),
                     pod: p.pod.to_string(),
                     addresses: p.addresses.to_vec(),
                     groups: p.groups.to_vec(),
+                    restricted: !p.groups.is_empty(),
                     egress: allowances(p.groups, groups, Direction::Egress, &members),
                     ingress: allowances(p.groups, groups, Direction::Ingress, &members),
                 };

@@ -1,0 +1,112 @@
+use crate::ip::{Error, Result, ip, ip_in};
+use std::fs::File;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// A named network namespace, deleted (with its links) when dropped.
+#[derive(Debug)]
+pub struct Netns {
+    name: String,
+    keep: bool,
+}
+
+static SEQUENCE: AtomicU32 = AtomicU32::new(0);
+
+impl Netns {
+    /// Creates `PREFIX-PID-N`, unique per process and call.
+    pub fn new(prefix: &str) -> Result<Netns> {
+        let name = format!("{prefix}-{}-{}", std::process::id(), SEQUENCE.fetch_add(1, Ordering::Relaxed));
+        Netns::create(&name)
+    }
+
+    /// Creates a namespace with exactly this name.
+    pub fn create(name: &str) -> Result<Netns> {
+        ip(&["netns", "add", name])?;
+        let ns = Netns { name: name.to_string(), keep: false };
+        ns.ip(&["link", "set", "lo", "up"])?;
+        Ok(ns)
+    }
+
+    /// Takes charge of an existing namespace (e.g. one the lab made earlier).
+    pub fn adopt(name: &str) -> Netns {
+        Netns { name: name.to_string(), keep: false }
+    }
+
+    /// Leaves the namespace in place when the guard drops.
+    pub fn keep(mut self) -> String {
+        self.keep = true;
+        self.name.clone()
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn ip(&self, args: &[&str]) -> Result<String> {
+        ip_in(&self.name, args)
+    }
+
+    /// Runs a program inside the namespace (`ip netns exec`).
+    pub fn exec(&self, program: &str, args: &[&str]) -> Result<Output> {
+        Command::new("ip")
+            .args(["netns", "exec", &self.name, program])
+            .args(args)
+            .output()
+            .map_err(|source| Error::Io { what: program.to_string(), source })
+    }
+
+    /// Sets a sysctl inside the namespace, e.g. `net.ipv4.ip_forward`.
+    pub fn sysctl(&self, key: &str, value: &str) -> Result<()> {
+        let out = self.exec("sysctl", &["-qw", &format!("{key}={value}")])?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(Error::Ip {
+                args: format!("sysctl {key}={value}"),
+                stderr: String::from_utf8_lossy(&out.stderr).into(),
+            })
+        }
+    }
+
+    /// Runs `work` on a new thread that has joined the namespace.
+    pub fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+        let path = format!("/run/netns/{}", self.name);
+        let file = File::open(&path).map_err(|source| Error::Io { what: path.clone(), source })?;
+        let handle = std::thread::spawn(move || -> Result<T> {
+            nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET)
+                .map_err(|e| Error::Thread(format!("setns {path}: {e}")))?;
+            Ok(work())
+        });
+        handle.join().map_err(|_| Error::Thread("namespace thread panicked".into()))?
+    }
+
+    /// Spawns long-running work on a thread inside the namespace.
+    pub fn spawn<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<std::thread::JoinHandle<T>> {
+        let path = format!("/run/netns/{}", self.name);
+        let file = File::open(&path).map_err(|source| Error::Io { what: path.clone(), source })?;
+        let (ready, joined) = std::sync::mpsc::channel();
+        let handle = std::thread::spawn(move || {
+            let entered = nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET).map_err(|e| e.to_string());
+            let ok = entered.is_ok();
+            let _ = ready.send(entered);
+            assert!(ok, "setns failed");
+            work()
+        });
+        match joined.recv() {
+            Ok(Ok(())) => Ok(handle),
+            Ok(Err(e)) => Err(Error::Thread(format!("setns {}: {e}", self.name))),
+            Err(_) => Err(Error::Thread("namespace thread died".into())),
+        }
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = ip(&["netns", "del", &self.name]);
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! The dataplane on the real kernel: a node namespace routing for pod
+//! namespaces, real TCP, UDP and ICMP between them, and for every pair the
+//! kernel must do what the verdict engine (`podsg explain`) says.
+
+use podsg_model::catalog::Catalog;
+use podsg_model::dataplane::{LocalPod, NodeRuleset};
+use podsg_model::decode::{Format, decode};
+use podsg_model::flow::Service;
+use podsg_model::settings::EnforcingMode;
+use podsg_model::verdict::{Decision, Endpoint, Engine};
+use podsg_netns::wire::{routed_veth, router};
+use podsg_netns::{Listener, Netns, Probe, require_privilege};
+use podsg_nft::{Dataplane, NftCli, SyncReport};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+const NODE_ADDRESS: Ipv4Addr = Ipv4Addr::new(10, 100, 0, 1);
+const PORTS: [u16; 2] = [5432, 8080];
+
+fn world(red_app: &str) -> String {
+    format!(
+        r#"
+apiVersion: podsg.io/v1alpha1
+kind: ClusterConfig
+metadata: {{name: cluster}}
+spec: {{defaultGroupIds: [sg-0e], enforcingMode: strict}}
+---
+apiVersion: podsg.io/v1alpha1
+kind: SecurityGroup
+metadata: {{name: sg-0e}}
+spec:
+  groupName: NODE_GROUP_SG
+  ingress:
+  - {{ipProtocol: "-1", userIdGroupPairs: [{{groupId: sg-0e}}]}}
+  - {{ipProtocol: tcp, fromPort: 8080, toPort: 8080, userIdGroupPairs: [{{groupId: sg-0a}}]}}
+---
+apiVersion: podsg.io/v1alpha1
+kind: SecurityGroup
+metadata: {{name: sg-0a}}
+spec:
+  groupName: POD_SG
+  ingress:
+  - {{ipProtocol: udp, fromPort: 5432, toPort: 5432, ipRanges: [{{cidrIp: 10.1.0.0/24}}]}}
+  - {{ipProtocol: icmp, fromPort: 8, toPort: -1, userIdGroupPairs: [{{groupId: sg-0e}}]}}
+---
+apiVersion: podsg.io/v1alpha1
+kind: SecurityGroup
+metadata: {{name: sg-0c}}
+spec:
+  groupName: RDS_SG
+  ingress:
+  - {{ipProtocol: tcp, fromPort: 5432, toPort: 5432, userIdGroupPairs: [{{groupId: sg-0a}}]}}
+  members: [{{address: 10.0.3.50, name: db}}]
+---
+apiVersion: vpcresources.k8s.aws/v1beta1
+kind: SecurityGroupPolicy
+metadata: {{name: green, namespace: ns}}
+spec: {{podSelector: {{matchLabels: {{app: green}}}}, securityGroups: {{groupIds: [sg-0a]}}}}
+---
+apiVersion: v1
+kind: Node
+metadata: {{name: node-1}}
+status: {{addresses: [{{type: InternalIP, address: 10.100.0.1}}]}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: green, namespace: ns, labels: {{app: green}}}}
+spec: {{nodeName: node-1}}
+status: {{podIP: 10.1.0.5}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: red, namespace: ns, labels: {{app: {red_app}}}}}
+spec: {{nodeName: node-1}}
+status: {{podIP: 10.1.0.6}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: blue, namespace: ns, labels: {{app: green}}}}
+spec: {{nodeName: node-1}}
+status: {{podIP: 10.1.0.7}}
+"#
+    )
+}
+
+fn catalog(red_app: &str) -> Catalog {
+    let decoded = decode(&world(red_app), "world.yaml", Format::Yaml);
+    assert!(decoded.diagnostics.is_empty(), "{:?}", decoded.diagnostics);
+    Catalog::build(decoded.objects).expect("world loads").catalog
+}
+
+/// The rule set of node-1: every pod is on it.
+fn ruleset(c: &Catalog) -> NodeRuleset {
+    let resolved: Vec<(String, String, Vec<IpAddr>, Vec<_>)> = c
+        .workloads
+        .iter()
+        .map(|w| (format!("pg{}", w.name), w.key().to_string(), w.addresses.clone(), c.resolve(w).groups))
+        .collect();
+    let local: Vec<LocalPod> = resolved
+        .iter()
+        .map(|(interface, pod, addresses, groups)| LocalPod { interface, pod, addresses, groups })
+        .collect();
+    NodeRuleset::compile(&c.groups, &c.membership(), c.settings.enforcing_mode, &local)
+}
+
+struct Lab {
+    node: Netns,
+    pods: Vec<(String, Netns, Ipv4Addr)>,
+    _listeners: Vec<Listener>,
+}
+
+fn lab() -> Lab {
+    let node = Netns::new("pgt-node").unwrap();
+    router(&node, NODE_ADDRESS).unwrap();
+    let mut pods = Vec::new();
+    let mut listeners = Vec::new();
+    for (name, address) in
+        [("green", [10, 1, 0, 5]), ("red", [10, 1, 0, 6]), ("blue", [10, 1, 0, 7]), ("db", [10, 0, 3, 50])]
+    {
+        let ns = Netns::new(&format!("pgt-{name}")).unwrap();
+        let address = Ipv4Addr::from(address);
+        routed_veth(&node, &ns, &format!("pg{name}"), address, NODE_ADDRESS).unwrap();
+        for port in PORTS {
+            listeners.push(Listener::echo(&ns, SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port)).unwrap());
+        }
+        pods.push((name.to_string(), ns, address));
+    }
+    Lab { node, pods, _listeners: listeners }
+}
+
+fn endpoint(c: &Catalog, name: &str) -> Endpoint {
+    match name {
+        "node" => c.node_endpoint(Some("node-1")),
+        "db" => c.endpoint("db").unwrap(),
+        pod => c.endpoint(&format!("ns/{pod}")).unwrap(),
+    }
+}
+
+/// Probes every pair with real traffic; returns the disagreements with the engine.
+fn disagreements(lab: &Lab, c: &Catalog) -> Vec<String> {
+    let engine = Engine::new(&c.groups, c.settings.enforcing_mode);
+    let timeout = Duration::from_millis(400);
+    let mut sources: Vec<(&str, &Netns)> =
+        lab.pods.iter().filter(|(n, ..)| n != "db").map(|(n, ns, _)| (n.as_str(), ns)).collect();
+    sources.push(("node", &lab.node));
+    let mut wrong = Vec::new();
+    for (src, src_ns) in sources {
+        for (dst, _, address) in &lab.pods {
+            if src == dst {
+                continue;
+            }
+            let (from, to) = (endpoint(c, src), endpoint(c, dst));
+            let mut check = |service: Service, passed: bool| {
+                let expected = engine.decide(&from, &to, service);
+                if (expected == Decision::Allow) != passed {
+                    wrong.push(format!(
+                        "{src} -> {dst} {service}: kernel {}, engine {expected}",
+                        if passed { "passed" } else { "dropped" }
+                    ));
+                }
+            };
+            for port in PORTS {
+                let to_addr = SocketAddr::new(IpAddr::V4(*address), port);
+                check(Service::Tcp(port), Probe::tcp(src_ns, to_addr, timeout).unwrap());
+                check(Service::Udp(port), Probe::udp(src_ns, to_addr, timeout).unwrap());
+            }
+            check(
+                Service::Icmp { v6: false, icmp_type: 8, code: 0 },
+                Probe::icmp(src_ns, IpAddr::V4(*address), timeout).unwrap(),
+            );
+        }
+    }
+    wrong
+}
+
+#[test]
+fn the_kernel_does_what_explain_says() {
+    require_privilege!();
+    let lab = lab();
+    let nft = Dataplane::new(NftCli::in_netns(lab.node.name()));
+    let c = catalog("red");
+    let first = nft.sync(&ruleset(&c)).unwrap();
+    assert!(matches!(first, SyncReport::Replaced { .. }), "a new node gets the whole table: {first:?}");
+    assert_eq!(nft.check(&ruleset(&c)).unwrap(), vec![], "read back equals desired");
+    assert_eq!(nft.sync(&ruleset(&c)).unwrap(), SyncReport::InSync);
+
+    // Sanity: the scenario has both outcomes.
+    let engine = Engine::new(&c.groups, EnforcingMode::Strict);
+    let tcp = Service::Tcp(5432);
+    assert_eq!(engine.decide(&endpoint(&c, "green"), &endpoint(&c, "db"), tcp), Decision::Allow);
+    assert_eq!(engine.decide(&endpoint(&c, "red"), &endpoint(&c, "db"), tcp), Decision::Deny);
+    let wrong = disagreements(&lab, &c);
+    assert!(wrong.is_empty(), "kernel and engine disagree:\n{}", wrong.join("\n"));
+
+    // Red's labels change: it joins POD_SG. Only set elements change.
+    let c2 = catalog("green");
+    let report = nft.sync(&ruleset(&c2)).unwrap();
+    let SyncReport::Updated { script } = &report else { panic!("expected an element update: {report:?}") };
+    assert!(
+        script.lines().all(|l| l.contains(" element ")),
+        "membership change must be element updates only:\n{script}"
+    );
+    assert_eq!(nft.check(&ruleset(&c2)).unwrap(), vec![]);
+    assert_eq!(engine_decision(&c2, "red", "db", tcp), Decision::Allow);
+    let wrong = disagreements(&lab, &c2);
+    assert!(wrong.is_empty(), "after the change, kernel and engine disagree:\n{}", wrong.join("\n"));
+}
+
+fn engine_decision(c: &Catalog, from: &str, to: &str, service: Service) -> Decision {
+    Engine::new(&c.groups, c.settings.enforcing_mode).decide(&endpoint(c, from), &endpoint(c, to), service)
+}
+
+#[test]
+fn drift_is_found_and_repaired() {
+    require_privilege!();
+    let node = Netns::new("pgt-drift").unwrap();
+    let cli = NftCli::in_netns(node.name());
+    let nft = Dataplane::new(cli.clone());
+    let c = catalog("red");
+    let rs = ruleset(&c);
+    nft.sync(&rs).unwrap();
+    // Someone empties a set: found, and repaired by element updates.
+    node.exec("nft", &["flush", "set", "inet", "podsg", "eg4_pggreen"]).unwrap();
+    let drift: Vec<String> = nft.check(&rs).unwrap().iter().map(ToString::to_string).collect();
+    assert_eq!(drift.len(), 1, "{drift:?}");
+    assert!(drift[0].starts_with("set eg4_pggreen: "), "{drift:?}");
+    assert!(matches!(nft.sync(&rs).unwrap(), SyncReport::Updated { .. }));
+    assert_eq!(nft.check(&rs).unwrap(), vec![]);
+    // Someone empties a chain: found, and the table is replaced atomically.
+    node.exec("nft", &["flush", "chain", "inet", "podsg", "eg_pggreen"]).unwrap();
+    assert_eq!(
+        nft.check(&rs).unwrap().iter().map(ToString::to_string).collect::<Vec<_>>(),
+        vec!["chain eg_pggreen has 0 rules, expected 8"]
+    );
+    assert!(matches!(nft.sync(&rs).unwrap(), SyncReport::Replaced { .. }));
+    assert_eq!(nft.check(&rs).unwrap(), vec![]);
+    // The table is gone: found, and recreated.
+    nft.remove().unwrap();
+    assert_eq!(
+        nft.check(&rs).unwrap().iter().map(ToString::to_string).collect::<Vec<_>>(),
+        vec!["table inet podsg is missing"]
+    );
+    nft.sync(&rs).unwrap();
+    assert_eq!(nft.check(&rs).unwrap(), vec![]);
+}

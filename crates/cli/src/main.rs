@@ -2,7 +2,6 @@
 
 mod args;
 mod commands;
-mod load;
 mod output;
 
 use clap::Parser;

@@ -42,6 +42,11 @@ impl Netns {
         &self.name
     }
 
+    /// `/run/netns/NAME`, the path CNI would be given.
+    pub fn path(&self) -> String {
+        format!("/run/netns/{}", self.name)
+    }
+
     pub fn ip(&self, args: &[&str]) -> Result<String> {
         ip_in(&self.name, args)
     }
@@ -70,14 +75,7 @@ impl Netns {
 
     /// Runs `work` on a new thread that has joined the namespace.
     pub fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-        let path = format!("/run/netns/{}", self.name);
-        let file = File::open(&path).map_err(|source| Error::Io { what: path.clone(), source })?;
-        let handle = std::thread::spawn(move || -> Result<T> {
-            nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET)
-                .map_err(|e| Error::Thread(format!("setns {path}: {e}")))?;
-            Ok(work())
-        });
-        handle.join().map_err(|_| Error::Thread("namespace thread panicked".into()))?
+        crate::wire::run_in(&self.path(), work)
     }
 
     /// Spawns long-running work on a thread inside the namespace.
@@ -85,7 +83,7 @@ impl Netns {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<std::thread::JoinHandle<T>> {
-        let path = format!("/run/netns/{}", self.name);
+        let path = self.path();
         let file = File::open(&path).map_err(|source| Error::Io { what: path.clone(), source })?;
         let (ready, joined) = std::sync::mpsc::channel();
         let handle = std::thread::spawn(move || {

@@ -1,44 +1,178 @@
-//! A routed veth between a node namespace and a pod (or endpoint) namespace,
-//! as podsg's CNI plugin builds it: the pod has its address as a /32 and a
-//! default route via a link-local gateway; the node routes the /32 to the veth.
+//! A routed veth between a node and a pod, as podsg's CNI plugin builds it:
+//! the pod has its address as a /32 and a default route via a link-local
+//! gateway that is the node's end of the veth (a permanent neighbour entry,
+//! so the pod never ARPs for it); the node routes the /32 to the veth and
+//! uses its own address as the source of what it sends to pods.
+//!
+//! Namespaces are given by path (`/run/netns/NAME`, `/proc/PID/ns/net`), as
+//! CNI gives them.
 
-use crate::ip::Result;
-use crate::namespace::Netns;
+use crate::ip::{Error, Result};
+use std::fs::File;
 use std::net::Ipv4Addr;
+use std::process::Command;
+use std::sync::mpsc;
 
 /// The gateway every pod routes through (like Calico's).
 pub const GATEWAY: Ipv4Addr = Ipv4Addr::new(169, 254, 1, 1);
 
-/// Connects `pod` to `node`: `host_if` on the node side, `eth0` in the pod.
-/// `node_address` is the node's own address, the source of its traffic to pods.
-pub fn routed_veth(node: &Netns, pod: &Netns, host_if: &str, address: Ipv4Addr, node_address: Ipv4Addr) -> Result<()> {
-    node.ip(&["link", "add", host_if, "type", "veth", "peer", "name", "eth0", "netns", pod.name()])?;
-    let mac = mac_of(node, host_if)?;
-    node.ip(&["link", "set", host_if, "up"])?;
-    let addr = format!("{address}/32");
-    pod.ip(&["addr", "add", &addr, "dev", "eth0"])?;
-    pod.ip(&["link", "set", "eth0", "up"])?;
-    let gw = GATEWAY.to_string();
-    pod.ip(&["route", "add", &gw, "dev", "eth0", "scope", "link"])?;
-    pod.ip(&["route", "add", "default", "via", &gw, "dev", "eth0"])?;
-    // The pod never needs to ARP for the gateway: it is the node's veth.
-    pod.ip(&["neigh", "replace", &gw, "lladdr", &mac, "dev", "eth0", "nud", "permanent"])?;
-    node.ip(&["route", "replace", &addr, "dev", host_if, "scope", "link", "src", &node_address.to_string()])?;
-    Ok(())
+/// Runs `work` on a new thread that has joined the network namespace at `path`.
+pub fn run_in<T: Send + 'static>(path: &str, work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    let file = File::open(path).map_err(|source| Error::Io { what: path.to_string(), source })?;
+    let path = path.to_string();
+    std::thread::spawn(move || -> Result<T> {
+        nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET)
+            .map_err(|e| Error::Thread(format!("setns {path}: {e}")))?;
+        Ok(work())
+    })
+    .join()
+    .map_err(|_| Error::Thread("namespace thread panicked".into()))?
 }
 
-pub fn mac_of(ns: &Netns, interface: &str) -> Result<String> {
-    let out = ns.ip(&["-o", "link", "show", interface])?;
+/// `ip ARGS` run inside the namespace at `path`.
+pub fn ip_at(path: &str, args: &[&str]) -> Result<String> {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    run_in(path, move || {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        crate::ip::ip(&refs)
+    })?
+}
+
+/// Holds a thread inside a namespace so that `ip` can name the namespace by
+/// the thread's ID (`ip ... netns TID`), and lets it go when dropped.
+struct Anchor {
+    tid: i32,
+    release: Option<mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Anchor {
+    fn new(path: &str) -> Result<Anchor> {
+        let file = File::open(path).map_err(|source| Error::Io { what: path.to_string(), source })?;
+        let (ready, entered) = mpsc::channel();
+        let (release, released) = mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let r =
+                nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET).map(|_| nix::unistd::gettid().as_raw());
+            let ok = r.is_ok();
+            let _ = ready.send(r.map_err(|e| e.to_string()));
+            if ok {
+                let _ = released.recv();
+            }
+        });
+        let tid = entered
+            .recv()
+            .map_err(|_| Error::Thread("anchor thread died".into()))?
+            .map_err(|e| Error::Thread(format!("setns {path}: {e}")))?;
+        Ok(Anchor { tid, release: Some(release), thread: Some(thread) })
+    }
+}
+
+impl Drop for Anchor {
+    fn drop(&mut self) {
+        drop(self.release.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// What `attach` made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attached {
+    pub host_mac: String,
+    pub pod_mac: String,
+}
+
+/// Wires the pod at `pod_path` to the node at `node_path`: `host_if` on the
+/// node, `ifname` in the pod, the pod's `address`, the node's `node_address`.
+pub fn attach(
+    node_path: &str,
+    pod_path: &str,
+    ifname: &str,
+    host_if: &str,
+    address: Ipv4Addr,
+    node_address: Ipv4Addr,
+) -> Result<Attached> {
+    let pod = Anchor::new(pod_path)?;
+    let tid = pod.tid.to_string();
+    ip_at(node_path, &["link", "add", host_if, "type", "veth", "peer", "name", ifname, "netns", &tid])?;
+    drop(pod);
+    let result = configure(node_path, pod_path, ifname, host_if, address, node_address);
+    if result.is_err() {
+        // Deleting one end deletes the pair.
+        let _ = ip_at(node_path, &["link", "del", host_if]);
+    }
+    result
+}
+
+fn configure(
+    node_path: &str,
+    pod_path: &str,
+    ifname: &str,
+    host_if: &str,
+    address: Ipv4Addr,
+    node_address: Ipv4Addr,
+) -> Result<Attached> {
+    let host_mac = mac_at(node_path, host_if)?;
+    let addr = format!("{address}/32");
+    let gw = GATEWAY.to_string();
+    ip_at(pod_path, &["addr", "add", &addr, "dev", ifname])?;
+    ip_at(pod_path, &["link", "set", ifname, "up"])?;
+    ip_at(pod_path, &["route", "add", &gw, "dev", ifname, "scope", "link"])?;
+    ip_at(pod_path, &["route", "add", "default", "via", &gw, "dev", ifname])?;
+    ip_at(pod_path, &["neigh", "replace", &gw, "lladdr", &host_mac, "dev", ifname, "nud", "permanent"])?;
+    ip_at(node_path, &["link", "set", host_if, "up"])?;
+    ip_at(node_path, &["route", "replace", &addr, "dev", host_if, "scope", "link", "src", &node_address.to_string()])?;
+    let pod_mac = mac_at(pod_path, ifname)?;
+    Ok(Attached { host_mac, pod_mac })
+}
+
+/// Removes the node's end (and so the pair). Absent already: fine.
+pub fn detach(node_path: &str, host_if: &str) -> Result<()> {
+    match ip_at(node_path, &["link", "del", host_if]) {
+        Err(Error::Ip { stderr, .. }) if stderr.contains("Cannot find device") => Ok(()),
+        other => other.map(|_| ()),
+    }
+}
+
+pub fn mac_at(path: &str, interface: &str) -> Result<String> {
+    let out = ip_at(path, &["-o", "link", "show", interface])?;
     out.split_whitespace()
         .skip_while(|w| *w != "link/ether")
         .nth(1)
         .map(str::to_string)
-        .ok_or_else(|| crate::ip::Error::Thread(format!("no MAC address on {interface}")))
+        .ok_or_else(|| Error::Thread(format!("no MAC address on {interface}")))
 }
 
-/// Makes `ns` a router with an address of its own (on `lo`).
-pub fn router(ns: &Netns, address: Ipv4Addr) -> Result<()> {
-    ns.ip(&["addr", "add", &format!("{address}/32"), "dev", "lo"])?;
-    ns.sysctl("net.ipv4.ip_forward", "1")?;
+/// The IPv4 addresses on an interface inside the namespace at `path`.
+pub fn addresses_at(path: &str, interface: &str) -> Result<Vec<String>> {
+    let out = ip_at(path, &["-o", "-4", "addr", "show", "dev", interface])?;
+    Ok(out
+        .lines()
+        .filter_map(|l| l.split_whitespace().skip_while(|w| *w != "inet").nth(1))
+        .map(str::to_string)
+        .collect())
+}
+
+/// Whether a link exists in the namespace at `path`.
+pub fn link_exists(path: &str, interface: &str) -> Result<bool> {
+    match ip_at(path, &["link", "show", interface]) {
+        Ok(_) => Ok(true),
+        Err(Error::Ip { stderr, .. }) if stderr.contains("does not exist") || stderr.contains("Cannot find device") => {
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Makes a namespace a router with an address of its own (on `lo`).
+pub fn router(path: &str, address: Ipv4Addr) -> Result<()> {
+    ip_at(path, &["addr", "add", &format!("{address}/32"), "dev", "lo"])?;
+    let out = run_in(path, || Command::new("sysctl").args(["-qw", "net.ipv4.ip_forward=1"]).output())?
+        .map_err(|source| Error::Io { what: "sysctl".into(), source })?;
+    if !out.status.success() {
+        return Err(Error::Thread(format!("sysctl: {}", String::from_utf8_lossy(&out.stderr))));
+    }
     Ok(())
 }

@@ -8,7 +8,7 @@ use podsg_model::decode::{Format, decode};
 use podsg_model::flow::Service;
 use podsg_model::settings::EnforcingMode;
 use podsg_model::verdict::{Decision, Endpoint, Engine};
-use podsg_netns::wire::{routed_veth, router};
+use podsg_netns::wire::{attach, router};
 use podsg_netns::{Listener, Netns, Probe, require_privilege};
 use podsg_nft::{Dataplane, NftCli, SyncReport};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -111,7 +111,7 @@ struct Lab {
 
 fn lab() -> Lab {
     let node = Netns::new("pgt-node").unwrap();
-    router(&node, NODE_ADDRESS).unwrap();
+    router(&node.path(), NODE_ADDRESS).unwrap();
     let mut pods = Vec::new();
     let mut listeners = Vec::new();
     for (name, address) in
@@ -119,7 +119,7 @@ fn lab() -> Lab {
     {
         let ns = Netns::new(&format!("pgt-{name}")).unwrap();
         let address = Ipv4Addr::from(address);
-        routed_veth(&node, &ns, &format!("pg{name}"), address, NODE_ADDRESS).unwrap();
+        attach(&node.path(), &ns.path(), "eth0", &format!("pg{name}"), address, NODE_ADDRESS).unwrap();
         for port in PORTS {
             listeners.push(Listener::echo(&ns, SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port)).unwrap());
         }

@@ -1,6 +1,6 @@
 use crate::args::{Check, Output};
-use crate::load::load;
 use crate::output::{count, json_by_severity, print_json, print_text};
+use podsg_manifests::load;
 use podsg_model::lint::lint;
 use podsg_model::{Diagnostic, Severity};
 use serde_json::json;

@@ -1,6 +1,6 @@
 use crate::args::{Explain, Output};
-use crate::load::load;
 use crate::output::{json_by_severity, print_json, print_text};
+use podsg_manifests::load;
 use podsg_model::flow::Service;
 use podsg_model::group::Protocol;
 use podsg_model::verdict::{Endpoint, Engine, SideVerdict, Verdict};

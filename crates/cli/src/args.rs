@@ -20,6 +20,36 @@ pub enum Command {
     /// Convert other systems' security groups into podsg manifests.
     #[command(subcommand)]
     Import(Import),
+    /// Run the node agent: enforce the node's pods' groups and serve the CNI plugin.
+    Agent(AgentArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct AgentArgs {
+    /// This node's name (as in its Node object).
+    #[arg(long, value_name = "NAME")]
+    pub node_name: String,
+    /// This node's own IPv4 address: the source of its traffic to pods, a member of the default groups.
+    #[arg(long, value_name = "IP")]
+    pub node_address: std::net::Ipv4Addr,
+    /// The node's pod range, e.g. 10.1.0.0/24.
+    #[arg(long, value_name = "CIDR")]
+    pub pod_cidr: ipnet::Ipv4Net,
+    /// Where attachments and the address allocator are kept.
+    #[arg(long, value_name = "DIR", default_value = "/var/lib/podsg")]
+    pub state_dir: PathBuf,
+    /// The socket the CNI plugin connects to (created with mode 0600).
+    #[arg(long, value_name = "PATH", default_value = podsg_cni::config::DEFAULT_AGENT_SOCKET)]
+    pub socket: PathBuf,
+    /// Manifest files or directories holding the desired state.
+    #[arg(long = "manifests", required = true, value_name = "PATH")]
+    pub manifests: Vec<PathBuf>,
+    /// Override the ClusterConfig's enforcing mode.
+    #[arg(long, value_enum)]
+    pub mode: Option<Mode>,
+    /// How often to look for changes of the desired state, in milliseconds.
+    #[arg(long, default_value = "200", value_name = "MS")]
+    pub poll_ms: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

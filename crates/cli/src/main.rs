@@ -13,6 +13,7 @@ fn main() -> ExitCode {
         args::Command::Check(a) => commands::check::run(&a),
         args::Command::Explain(a) => commands::explain::run(&a),
         args::Command::Import(args::Import::Aws(a)) => commands::import::run(&a),
+        args::Command::Agent(a) => commands::agent::run(&a),
     };
     ExitCode::from(code)
 }

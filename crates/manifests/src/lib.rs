@@ -1,5 +1,4 @@
-//! Reading manifests from files and directories: the only file I/O of the
-//! offline commands.
+//! Reading manifests from files and directories into a catalog.
 
 use podsg_model::decode::{self, Decoded, Format};
 use podsg_model::{Catalog, Diagnostic, Loaded};
@@ -10,6 +9,35 @@ const EXTENSIONS: [&str; 3] = ["yaml", "yml", "json"];
 /// Every manifest under `paths`, loaded as one catalog. On failure, every
 /// problem found (with warnings and notes) is returned.
 pub fn load(paths: &[PathBuf]) -> Result<(Loaded, usize), Vec<Diagnostic>> {
+    let (objects, mut problems, files) = read(paths);
+    if problems.iter().any(Diagnostic::is_error) {
+        return Err(problems);
+    }
+    match Catalog::build(objects) {
+        Ok(mut loaded) => {
+            problems.append(&mut loaded.diagnostics);
+            loaded.diagnostics = problems;
+            Ok((loaded, files))
+        }
+        Err(mut errors) => {
+            problems.append(&mut errors);
+            Err(problems)
+        }
+    }
+}
+
+/// As `load`, for a running node: what can be used is used, and every
+/// problem is in the diagnostics (see `Catalog::build_lenient`).
+pub fn load_lenient(paths: &[PathBuf]) -> Loaded {
+    let (objects, mut problems, _) = read(paths);
+    let mut loaded = Catalog::build_lenient(objects);
+    problems.append(&mut loaded.diagnostics);
+    loaded.diagnostics = problems;
+    loaded
+}
+
+/// Decodes every manifest file under `paths`.
+fn read(paths: &[PathBuf]) -> (Vec<Decoded>, Vec<Diagnostic>, usize) {
     let mut problems = Vec::new();
     let mut files = Vec::new();
     for path in paths {
@@ -35,20 +63,16 @@ pub fn load(paths: &[PathBuf]) -> Result<(Loaded, usize), Vec<Diagnostic>> {
             Err(e) => problems.push(Diagnostic::error("", None, format!("{name}: {e}"))),
         }
     }
-    if problems.iter().any(Diagnostic::is_error) {
-        return Err(problems);
+    (objects, problems, files.len())
+}
+
+/// The files `load` would read, for noticing changes.
+pub fn files(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for path in paths {
+        let _ = collect(path, &mut out);
     }
-    match Catalog::build(objects) {
-        Ok(mut loaded) => {
-            problems.append(&mut loaded.diagnostics);
-            loaded.diagnostics = problems;
-            Ok((loaded, files.len()))
-        }
-        Err(mut errors) => {
-            problems.append(&mut errors);
-            Err(problems)
-        }
-    }
+    out
 }
 
 /// Adds the manifest files at `path` (recursively, sorted, hidden entries

@@ -3,7 +3,7 @@
 //! kernel must do what the verdict engine (`podsg explain`) says.
 
 use podsg_model::catalog::Catalog;
-use podsg_model::dataplane::{LocalPod, NodeRuleset};
+use podsg_model::dataplane::{LocalPod, NodeRuleset, PodGroups};
 use podsg_model::decode::{Format, decode};
 use podsg_model::flow::Service;
 use podsg_model::settings::EnforcingMode;
@@ -98,7 +98,12 @@ fn ruleset(c: &Catalog) -> NodeRuleset {
         .collect();
     let local: Vec<LocalPod> = resolved
         .iter()
-        .map(|(interface, pod, addresses, groups)| LocalPod { interface, pod, addresses, groups })
+        .map(|(interface, pod, addresses, groups)| LocalPod {
+            interface,
+            pod,
+            addresses,
+            groups: PodGroups::of(groups),
+        })
         .collect();
     NodeRuleset::compile(&c.groups, &c.membership(), c.settings.enforcing_mode, &local)
 }

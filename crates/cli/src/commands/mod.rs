@@ -1,3 +1,4 @@
+pub mod agent;
 pub mod check;
 pub mod explain;
 pub mod import;

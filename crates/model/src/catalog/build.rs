@@ -13,6 +13,13 @@ impl Catalog {
     pub fn build(objects: Vec<Decoded>) -> Result<Loaded, Vec<Diagnostic>> {
         Builder::default().run(objects)
     }
+
+    /// For a running node: invalid objects are left out (and reported), and
+    /// references to groups that do not exist are kept, so that only the pods
+    /// that use them fail closed instead of the whole node.
+    pub fn build_lenient(objects: Vec<Decoded>) -> Loaded {
+        Builder { lenient: true, ..Builder::default() }.run(objects).expect("a lenient build always loads")
+    }
 }
 
 #[derive(Default)]
@@ -22,6 +29,7 @@ struct Builder {
     policies: Vec<Policy>,
     config_seen: Option<Origin>,
     default_groups_ref: Option<ObjectRef>,
+    lenient: bool,
 }
 
 impl Builder {
@@ -30,8 +38,8 @@ impl Builder {
             self.add(origin, object);
         }
         self.cross_check();
-        let Builder { mut catalog, diagnostics, policies, .. } = self;
-        if diagnostics.iter().any(Diagnostic::is_error) {
+        let Builder { mut catalog, diagnostics, policies, lenient, .. } = self;
+        if !lenient && diagnostics.iter().any(Diagnostic::is_error) {
             return Err(diagnostics);
         }
         catalog.index.set_default_groups(catalog.settings.default_group_ids.clone());

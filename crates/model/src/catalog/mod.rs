@@ -80,3 +80,16 @@ pub fn policy_ref(p: &Policy) -> ObjectRef {
 pub fn group_ref(id: &SgId) -> ObjectRef {
     ObjectRef::new("SecurityGroup", None, id.as_str())
 }
+
+impl Catalog {
+    /// The groups a resolution names that do not exist: a pod carrying any
+    /// of them must fail closed.
+    pub fn missing_groups<'a>(&self, groups: &'a [SgId]) -> Vec<&'a SgId> {
+        groups.iter().filter(|g| !self.groups.contains_key(*g)).collect()
+    }
+
+    /// A pod (kind Pod) by namespace and name.
+    pub fn pod(&self, namespace: &str, name: &str) -> Option<&Workload> {
+        self.workloads.iter().find(|w| w.kind == "Pod" && w.namespace == namespace && w.name == name)
+    }
+}

@@ -7,4 +7,4 @@ mod boxes;
 mod ruleset;
 
 pub use boxes::{Allowances, IcmpBox, PortBox, allowances};
-pub use ruleset::{InterfacePolicy, LocalPod, NodeRuleset};
+pub use ruleset::{InterfacePolicy, LocalPod, NodeRuleset, PodGroups};

@@ -42,8 +42,25 @@ pub struct LocalPod<'a> {
     pub interface: &'a str,
     pub pod: &'a str,
     pub addresses: &'a [IpAddr],
-    /// Empty: not restricted.
-    pub groups: &'a [SgId],
+    pub groups: PodGroups<'a>,
+}
+
+/// What a local pod carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PodGroups<'a> {
+    /// No SGP and no default groups: nothing is checked.
+    Unrestricted,
+    Groups(&'a [SgId]),
+    /// Its groups cannot be resolved (a group does not exist): it is
+    /// restricted and allowed nothing. Fail closed.
+    Unresolved,
+}
+
+impl<'a> PodGroups<'a> {
+    /// `Unrestricted` for an empty list.
+    pub fn of(groups: &'a [SgId]) -> Self {
+        if groups.is_empty() { PodGroups::Unrestricted } else { PodGroups::Groups(groups) }
+    }
 }
 
 impl NodeRuleset {
@@ -57,14 +74,18 @@ impl NodeRuleset {
         let interfaces = local
             .iter()
             .map(|p| {
+                let carried: &[SgId] = match p.groups {
+                    PodGroups::Groups(g) => g,
+                    PodGroups::Unrestricted | PodGroups::Unresolved => &[],
+                };
                 let policy = InterfacePolicy {
                     interface: p.interface.to_string(),
                     pod: p.pod.to_string(),
                     addresses: p.addresses.to_vec(),
-                    groups: p.groups.to_vec(),
-                    restricted: !p.groups.is_empty(),
-                    egress: allowances(p.groups, groups, Direction::Egress, &members),
-                    ingress: allowances(p.groups, groups, Direction::Ingress, &members),
+                    groups: carried.to_vec(),
+                    restricted: p.groups != PodGroups::Unrestricted,
+                    egress: allowances(carried, groups, Direction::Egress, &members),
+                    ingress: allowances(carried, groups, Direction::Ingress, &members),
                 };
                 (p.interface.to_string(), policy)
             })

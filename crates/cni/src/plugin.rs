@@ -1,17 +1,18 @@
-//! `podsg-cni`: the CNI plugin binary. It checks its input, forwards the
+//! The CNI plugin: it checks its input, forwards the
 //! command to the node agent, and prints the spec's result or error JSON.
 
-use podsg_cni::agent_protocol::{Attachment, AttachmentRef, Request, Response};
-use podsg_cni::config::NetConf;
-use podsg_cni::env::{Command, Env};
-use podsg_cni::error::{CniError, Code, Result};
-use podsg_cni::{LATEST, SUPPORTED_VERSIONS};
+use crate::agent_protocol::{Attachment, AttachmentRef, Request, Response};
+use crate::config::NetConf;
+use crate::env::{Command, Env};
+use crate::error::{CniError, Code, Result};
+use crate::{LATEST, SUPPORTED_VERSIONS};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::process::ExitCode;
 use std::time::Duration;
 
-fn main() -> ExitCode {
+/// The plugin's `main`: environment and stdin in, JSON on stdout, exit code.
+pub fn main() -> ExitCode {
     match run() {
         Ok(Some(output)) => {
             println!("{output}");

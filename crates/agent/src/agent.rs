@@ -1,0 +1,380 @@
+//! The agent's work: CNI requests and reconciliation, over the node's
+//! attachments, its address allocator, its desired state and its dataplane.
+
+use crate::attachments::{Record, Store};
+use crate::desired::DesiredState;
+use crate::ipam::{Allocator, IpamError};
+use ipnet::Ipv4Net;
+use podsg_cni::agent_protocol::{Attachment, AttachmentRef, Request, Response};
+use podsg_cni::error::{CniError, Code};
+use podsg_cni::result::{CniResult, Interface, IpConfig, Route};
+use podsg_model::Loaded;
+use podsg_model::catalog::Catalog;
+use podsg_model::dataplane::{LocalPod, NodeRuleset, PodGroups};
+use podsg_model::group::SgId;
+use podsg_model::node::Node;
+use podsg_model::settings::EnforcingMode;
+use podsg_netns::wire::{self, GATEWAY};
+use podsg_nft::{Dataplane, Nft, SyncReport};
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+
+#[derive(Clone, Debug)]
+pub struct AgentConfig {
+    pub node_name: String,
+    /// The node's own address: the source of its traffic to pods, a member of the default groups.
+    pub node_address: Ipv4Addr,
+    /// The node's pod range, which pod addresses come from.
+    pub pod_cidr: Ipv4Net,
+    /// Attachments and the address allocator live here.
+    pub state_dir: PathBuf,
+    /// Overrides the ClusterConfig's enforcing mode.
+    pub mode: Option<EnforcingMode>,
+}
+
+pub struct Agent<N: Nft> {
+    config: AgentConfig,
+    desired: Box<dyn DesiredState>,
+    dataplane: Dataplane<N>,
+    ipam: Allocator,
+    store: Store,
+    /// The node's network namespace, where host ends of pod interfaces live.
+    node_netns: String,
+}
+
+fn err(code: Code, msg: impl Into<String>, details: impl Into<String>) -> CniError {
+    CniError::new(code, msg, details)
+}
+
+fn io(e: std::io::Error) -> CniError {
+    err(Code::Io, "agent state I/O failed", e.to_string())
+}
+
+fn ipam(e: IpamError) -> CniError {
+    match e {
+        IpamError::Exhausted(range) => {
+            err(Code::AddressesExhausted, "no free pod address", format!("the node's pod range {range} is full"))
+        }
+        other => err(Code::Io, "address allocation failed", other.to_string()),
+    }
+}
+
+fn dataplane(e: podsg_nft::Error) -> CniError {
+    err(Code::Dataplane, "the dataplane could not be programmed", e.to_string())
+}
+
+fn wiring(e: podsg_netns::Error) -> CniError {
+    err(Code::Io, "the pod interface could not be set up", e.to_string())
+}
+
+/// The node's end of a pod interface: `pg` and 11 hex digits of a hash of
+/// the attachment, so that DEL finds it even without a record.
+pub fn host_interface(container_id: &str, ifname: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in container_id.bytes().chain([b'/']).chain(ifname.bytes()) {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("pg{:011x}", h & 0xfff_ffff_ffff)
+}
+
+impl<N: Nft> Agent<N> {
+    pub fn new(config: AgentConfig, desired: Box<dyn DesiredState>, nft: N) -> std::io::Result<Self> {
+        let ipam = Allocator::new(config.state_dir.join("ipam"), config.pod_cidr, vec![config.node_address])
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        let store = Store::new(config.state_dir.join("attachments"))?;
+        let node_netns = format!("/proc/{}/ns/net", std::process::id());
+        Ok(Agent { config, desired, dataplane: Dataplane::new(nft), ipam, store, node_netns })
+    }
+
+    pub fn handle(&mut self, request: Request) -> Response {
+        let result = match request {
+            Request::Add(a) => self.add(&a).map(Some),
+            Request::Del(a) => self.del(&a.container_id, &a.ifname).map(|_| None),
+            Request::Check(a) => self.check(&a).map(|_| None),
+            Request::Gc { valid } => self.gc(&valid).map(|_| None),
+            Request::Status => self.status().map(|_| None),
+        };
+        match result {
+            Ok(r) => Response::Ok(r),
+            Err(e) => Response::Error(e),
+        }
+    }
+
+    /// The cluster with this node's pods at the addresses it gave them, and
+    /// this node among the nodes (its address carries the default groups).
+    fn view(&self, loaded: &Loaded, records: &[Record]) -> Catalog {
+        let mut catalog = loaded.catalog.clone();
+        for w in catalog.workloads.iter_mut().filter(|w| w.kind == "Pod") {
+            if let Some(r) = records.iter().find(|r| r.pod_namespace == w.namespace && r.pod_name == w.name) {
+                w.addresses = r.addresses.clone();
+            }
+        }
+        if !catalog.nodes.iter().any(|n| n.name == self.config.node_name) {
+            catalog.nodes.push(Node {
+                name: self.config.node_name.clone(),
+                addresses: vec![IpAddr::V4(self.config.node_address)],
+            });
+        }
+        catalog
+    }
+
+    /// The groups a pod carries, or why it cannot have any.
+    fn groups_of(catalog: &Catalog, namespace: &str, name: &str) -> Result<Vec<SgId>, CniError> {
+        let pod = catalog.pod(namespace, name).ok_or_else(|| {
+            err(
+                Code::GroupsUnresolved,
+                format!("pod {namespace}/{name} is not in podsg's desired state"),
+                "its security groups cannot be resolved, so it gets no network",
+            )
+        })?;
+        let groups = catalog.resolve(pod).groups;
+        let missing = catalog.missing_groups(&groups);
+        if !missing.is_empty() {
+            let ids: Vec<String> = missing.iter().map(|g| g.to_string()).collect();
+            return Err(err(
+                Code::GroupsUnresolved,
+                format!("InvalidSecurityGroupID.NotFound: {} does not exist", ids.join(", ")),
+                format!("pod {namespace}/{name} gets no network until its groups exist"),
+            ));
+        }
+        Ok(groups)
+    }
+
+    /// The rule set for these records against the current desired state.
+    fn ruleset(&self, loaded: &Loaded, records: &[Record]) -> NodeRuleset {
+        let catalog = self.view(loaded, records);
+        let resolved: Vec<(&Record, Result<Vec<SgId>, CniError>)> =
+            records.iter().map(|r| (r, Self::groups_of(&catalog, &r.pod_namespace, &r.pod_name))).collect();
+        let pods: Vec<String> = records.iter().map(Record::pod).collect();
+        let local: Vec<LocalPod> = resolved
+            .iter()
+            .zip(&pods)
+            .map(|((r, groups), pod)| LocalPod {
+                interface: &r.host_interface,
+                pod,
+                addresses: &r.addresses,
+                groups: match groups {
+                    Ok(g) => PodGroups::of(g),
+                    // Fail closed: restricted, allowed nothing.
+                    Err(_) => PodGroups::Unresolved,
+                },
+            })
+            .collect();
+        let mode = self.config.mode.unwrap_or(catalog.settings.enforcing_mode);
+        NodeRuleset::compile(&catalog.groups, &catalog.membership(), mode, &local)
+    }
+
+    /// Brings the kernel to the desired state of every attachment.
+    pub fn reconcile(&mut self) -> Result<SyncReport, CniError> {
+        let records = self.store.all().map_err(io)?;
+        let loaded = self.desired.load();
+        for d in loaded.diagnostics.iter().filter(|d| d.is_error()) {
+            eprintln!("podsg-agent: desired state: {d}");
+        }
+        let ruleset = self.ruleset(&loaded, &records);
+        self.dataplane.sync(&ruleset).map_err(dataplane)
+    }
+
+    pub fn fingerprint(&self) -> u64 {
+        self.desired.fingerprint()
+    }
+
+    fn add(&mut self, a: &Attachment) -> Result<CniResult, CniError> {
+        let (Some(namespace), Some(name)) = (a.pod_namespace.clone(), a.pod_name.clone()) else {
+            return Err(err(
+                Code::InvalidEnvironment,
+                "CNI_ARGS must name the pod",
+                "K8S_POD_NAMESPACE and K8S_POD_NAME are required",
+            ));
+        };
+        if let Some(existing) = self.store.get(&a.container_id, &a.ifname).map_err(io)? {
+            return self.result(&existing, a.prev_result.as_ref());
+        }
+        let loaded = self.desired.load();
+        let view = self.view(&loaded, &[]);
+        // Resolve first: a pod whose groups cannot be resolved gets nothing at all.
+        Self::groups_of(&view, &namespace, &name)?;
+        let owner = Record::owner(&a.container_id, &a.ifname);
+        let (host_interface, addresses, chained) = match &a.prev_result {
+            Some(prev) => {
+                let host = prev.host_interface().ok_or_else(|| {
+                    err(
+                        Code::InvalidConfig,
+                        "prevResult has no host-side interface",
+                        "chained mode needs the previous plugin's host interface (one without a sandbox)",
+                    )
+                })?;
+                let addresses = prev
+                    .ips
+                    .iter()
+                    .map(|ip| ip.address.parse::<ipnet::IpNet>().map(|n| n.addr()))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| err(Code::Decode, "prevResult has an invalid address", e.to_string()))?;
+                (host.name.clone(), addresses, true)
+            }
+            None => {
+                let address = self.ipam.allocate(&owner).map_err(ipam)?;
+                (host_interface(&a.container_id, &a.ifname), vec![IpAddr::V4(address)], false)
+            }
+        };
+        let record = Record {
+            container_id: a.container_id.clone(),
+            ifname: a.ifname.clone(),
+            netns: a.netns.clone(),
+            pod_namespace: namespace,
+            pod_name: name,
+            host_interface,
+            addresses,
+            chained,
+        };
+        self.store.save(&record).map_err(io)?;
+        match self.enforce_then_wire(&record, &loaded) {
+            Ok(()) => self.result(&record, a.prev_result.as_ref()),
+            Err(e) => {
+                // Leave nothing behind.
+                let _ = self.del(&record.container_id, &record.ifname);
+                Err(e)
+            }
+        }
+    }
+
+    /// Rules first (they match the interface by name, so they hold before it
+    /// exists), then the interface: the pod is never up without its rules.
+    fn enforce_then_wire(&mut self, record: &Record, loaded: &Loaded) -> Result<(), CniError> {
+        let records = self.store.all().map_err(io)?;
+        let ruleset = self.ruleset(loaded, &records);
+        self.dataplane.sync(&ruleset).map_err(dataplane)?;
+        if record.chained {
+            return Ok(());
+        }
+        let netns = record
+            .netns
+            .as_deref()
+            .ok_or_else(|| err(Code::InvalidEnvironment, "CNI_NETNS is not set", "ADD needs it"))?;
+        let IpAddr::V4(address) = record.addresses[0] else { unreachable!("the allocator hands out IPv4") };
+        wire::attach(
+            &self.node_netns,
+            netns,
+            &record.ifname,
+            &record.host_interface,
+            address,
+            self.config.node_address,
+        )
+        .map_err(wiring)?;
+        Ok(())
+    }
+
+    fn result(&self, r: &Record, prev: Option<&CniResult>) -> Result<CniResult, CniError> {
+        if r.chained {
+            return Ok(prev.cloned().unwrap_or_default());
+        }
+        let netns = r.netns.clone().unwrap_or_default();
+        let host_mac = wire::mac_at(&self.node_netns, &r.host_interface).map_err(wiring)?;
+        let pod_mac = wire::mac_at(&netns, &r.ifname).map_err(wiring)?;
+        Ok(CniResult {
+            cni_version: String::new(),
+            interfaces: vec![
+                Interface { name: r.host_interface.clone(), mac: host_mac, sandbox: String::new() },
+                Interface { name: r.ifname.clone(), mac: pod_mac, sandbox: netns },
+            ],
+            ips: r
+                .addresses
+                .iter()
+                .map(|a| IpConfig { address: format!("{a}/32"), gateway: GATEWAY.to_string(), interface: Some(1) })
+                .collect(),
+            routes: vec![Route { dst: "0.0.0.0/0".into(), gw: GATEWAY.to_string() }],
+            dns: serde_json::Value::Object(Default::default()),
+        })
+    }
+
+    /// Removes everything of an attachment; what is already gone is fine.
+    fn del(&mut self, container_id: &str, ifname: &str) -> Result<(), CniError> {
+        let record = self.store.get(container_id, ifname).map_err(io)?;
+        let chained = record.as_ref().is_some_and(|r| r.chained);
+        if !chained {
+            let host = record
+                .as_ref()
+                .map(|r| r.host_interface.clone())
+                .unwrap_or_else(|| host_interface(container_id, ifname));
+            wire::detach(&self.node_netns, &host).map_err(wiring)?;
+        }
+        self.ipam.release(&Record::owner(container_id, ifname)).map_err(ipam)?;
+        self.store.remove(container_id, ifname).map_err(io)?;
+        self.reconcile().map(|_| ())
+    }
+
+    fn check(&mut self, a: &Attachment) -> Result<(), CniError> {
+        let record = self.store.get(&a.container_id, &a.ifname).map_err(io)?.ok_or_else(|| {
+            err(
+                Code::UnknownContainer,
+                "no podsg attachment for this container",
+                format!("{} on {}", a.container_id, a.ifname),
+            )
+        })?;
+        let loaded = self.desired.load();
+        let records = self.store.all().map_err(io)?;
+        Self::groups_of(&self.view(&loaded, &records), &record.pod_namespace, &record.pod_name)?;
+        if !record.chained {
+            if !wire::link_exists(&self.node_netns, &record.host_interface).map_err(wiring)? {
+                return Err(err(
+                    Code::Io,
+                    "the pod's interface is missing",
+                    format!("host interface {}", record.host_interface),
+                ));
+            }
+            let netns = a.netns.clone().or(record.netns.clone()).unwrap_or_default();
+            let have = wire::addresses_at(&netns, &a.ifname).map_err(wiring)?;
+            for address in &record.addresses {
+                if !have.contains(&format!("{address}/32")) {
+                    return Err(err(
+                        Code::Io,
+                        "the pod's address is missing",
+                        format!("{address}/32 on {} (has {})", a.ifname, have.join(", ")),
+                    ));
+                }
+            }
+        }
+        let drift = self.dataplane.check(&self.ruleset(&loaded, &records)).map_err(dataplane)?;
+        if !drift.is_empty() {
+            let what: Vec<String> = drift.iter().map(ToString::to_string).collect();
+            return Err(err(Code::Dataplane, "the pod's rules are not all in place", what.join("; ")));
+        }
+        Ok(())
+    }
+
+    /// Removes every attachment, address and interface no valid attachment owns.
+    fn gc(&mut self, valid: &[AttachmentRef]) -> Result<(), CniError> {
+        let is_valid = |cid: &str, ifname: &str| valid.iter().any(|v| v.container_id == cid && v.ifname == ifname);
+        for r in self.store.all().map_err(io)? {
+            if !is_valid(&r.container_id, &r.ifname) {
+                self.del(&r.container_id, &r.ifname)?;
+            }
+        }
+        let records = self.store.all().map_err(io)?;
+        let owners: Vec<String> = records.iter().map(|r| Record::owner(&r.container_id, &r.ifname)).collect();
+        for (_, owner) in self.ipam.list().map_err(ipam)? {
+            if !owners.contains(&owner) {
+                self.ipam.release(&owner).map_err(ipam)?;
+            }
+        }
+        let links = podsg_netns::wire::ip_at(&self.node_netns, &["-o", "link", "show"]).map_err(wiring)?;
+        for name in links
+            .lines()
+            .filter_map(|l| l.split(':').nth(1))
+            .map(|n| n.trim().split('@').next().unwrap_or("").to_string())
+        {
+            let ours = name.len() == 13 && name.starts_with("pg") && name[2..].bytes().all(|b| b.is_ascii_hexdigit());
+            if ours && !records.iter().any(|r| r.host_interface == name) {
+                wire::detach(&self.node_netns, &name).map_err(wiring)?;
+            }
+        }
+        self.reconcile().map(|_| ())
+    }
+
+    fn status(&mut self) -> Result<(), CniError> {
+        self.dataplane
+            .current()
+            .map(|_| ())
+            .map_err(|e| err(Code::NotAvailable, "the dataplane cannot be read", e.to_string()))
+    }
+}

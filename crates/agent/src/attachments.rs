@@ -1,0 +1,94 @@
+//! The node's attachments (one per pod interface), each a small JSON file
+//! written atomically, so that a restarted agent knows what it made.
+
+use serde::{Deserialize, Serialize};
+use std::fs;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Record {
+    #[serde(rename = "containerID")]
+    pub container_id: String,
+    pub ifname: String,
+    #[serde(default)]
+    pub netns: Option<String>,
+    pub pod_namespace: String,
+    pub pod_name: String,
+    /// The node's end of the pod's interface.
+    pub host_interface: String,
+    pub addresses: Vec<IpAddr>,
+    /// Made by another plugin; podsg only enforces on it.
+    pub chained: bool,
+}
+
+impl Record {
+    /// The owner string of the attachment's addresses.
+    pub fn owner(container_id: &str, ifname: &str) -> String {
+        format!("{container_id}/{ifname}")
+    }
+
+    pub fn pod(&self) -> String {
+        format!("Pod/{}/{}", self.pod_namespace, self.pod_name)
+    }
+}
+
+pub struct Store {
+    dir: PathBuf,
+}
+
+impl Store {
+    pub fn new(dir: impl Into<PathBuf>) -> std::io::Result<Store> {
+        let dir = dir.into();
+        fs::create_dir_all(&dir)?;
+        Ok(Store { dir })
+    }
+
+    fn path(&self, container_id: &str, ifname: &str) -> PathBuf {
+        self.dir.join(format!("{container_id}_{ifname}.json"))
+    }
+
+    pub fn get(&self, container_id: &str, ifname: &str) -> std::io::Result<Option<Record>> {
+        read(&self.path(container_id, ifname))
+    }
+
+    pub fn all(&self) -> std::io::Result<Vec<Record>> {
+        let mut out = Vec::new();
+        for entry in fs::read_dir(&self.dir)? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "json")
+                && let Some(r) = read(&path)?
+            {
+                out.push(r);
+            }
+        }
+        out.sort_by(|a, b| a.host_interface.cmp(&b.host_interface));
+        Ok(out)
+    }
+
+    /// Writes the record atomically (temporary file, then rename).
+    pub fn save(&self, r: &Record) -> std::io::Result<()> {
+        let path = self.path(&r.container_id, &r.ifname);
+        let staged = path.with_extension("json.tmp");
+        fs::write(&staged, serde_json::to_vec_pretty(r).expect("records serialize"))?;
+        fs::rename(&staged, &path)
+    }
+
+    pub fn remove(&self, container_id: &str, ifname: &str) -> std::io::Result<()> {
+        match fs::remove_file(self.path(container_id, ifname)) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        }
+    }
+}
+
+fn read(path: &Path) -> std::io::Result<Option<Record>> {
+    match fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,139 @@
+//! Pod addresses from the node's pod range. One file per address, named by
+//! the address and holding its owner, created by an atomic hard link, under
+//! an exclusive lock on the directory: safe against concurrent callers and
+//! against crashes (an address is either wholly taken or free).
+
+use ipnet::Ipv4Net;
+use nix::fcntl::{Flock, FlockArg};
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum IpamError {
+    #[error("no free address in {0}")]
+    Exhausted(Ipv4Net),
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> IpamError + '_ {
+    move |source| IpamError::Io { path: path.display().to_string(), source }
+}
+
+pub struct Allocator {
+    dir: PathBuf,
+    range: Ipv4Net,
+    /// Addresses never handed out (e.g. the node's own).
+    reserved: Vec<Ipv4Addr>,
+}
+
+impl Allocator {
+    pub fn new(dir: impl Into<PathBuf>, range: Ipv4Net, reserved: Vec<Ipv4Addr>) -> Result<Allocator, IpamError> {
+        let dir = dir.into();
+        fs::create_dir_all(&dir).map_err(io(&dir))?;
+        Ok(Allocator { dir, range, reserved })
+    }
+
+    fn lock(&self) -> Result<Flock<File>, IpamError> {
+        let path = self.dir.join(".lock");
+        let file = OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(io(&path))?;
+        Flock::lock(file, FlockArg::LockExclusive)
+            .map_err(|(_, e)| IpamError::Io { path: path.display().to_string(), source: e.into() })
+    }
+
+    /// Every address taken, with its owner.
+    pub fn list(&self) -> Result<Vec<(Ipv4Addr, String)>, IpamError> {
+        let mut out = Vec::new();
+        for entry in fs::read_dir(&self.dir).map_err(io(&self.dir))? {
+            let entry = entry.map_err(io(&self.dir))?;
+            let Some(address) = entry.file_name().to_str().and_then(|n| n.parse::<Ipv4Addr>().ok()) else { continue };
+            let owner = fs::read_to_string(entry.path()).map_err(io(&entry.path()))?;
+            out.push((address, owner));
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// The owner's address: the one it has, or the first free one.
+    pub fn allocate(&self, owner: &str) -> Result<Ipv4Addr, IpamError> {
+        let _lock = self.lock()?;
+        if let Some((address, _)) = self.list()?.into_iter().find(|(_, o)| o == owner) {
+            return Ok(address);
+        }
+        let staged = self.dir.join(format!(".staged-{}", std::process::id()));
+        {
+            let mut f = File::create(&staged).map_err(io(&staged))?;
+            f.write_all(owner.as_bytes()).map_err(io(&staged))?;
+            f.sync_all().map_err(io(&staged))?;
+        }
+        let network = self.range.network();
+        let broadcast = self.range.broadcast();
+        let result = self
+            .range
+            .hosts()
+            .filter(|a| *a != network && *a != broadcast && !self.reserved.contains(a))
+            .find(|a| fs::hard_link(&staged, self.dir.join(a.to_string())).is_ok())
+            .ok_or(IpamError::Exhausted(self.range));
+        let _ = fs::remove_file(&staged);
+        result
+    }
+
+    /// Frees every address the owner holds; nothing held is fine.
+    pub fn release(&self, owner: &str) -> Result<Vec<Ipv4Addr>, IpamError> {
+        let _lock = self.lock()?;
+        let mut freed = Vec::new();
+        for (address, o) in self.list()? {
+            if o == owner {
+                let path = self.dir.join(address.to_string());
+                fs::remove_file(&path).map_err(io(&path))?;
+                freed.push(address);
+            }
+        }
+        Ok(freed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allocates_reuses_and_frees() {
+        let dir = tempfile::tempdir().unwrap();
+        let ipam =
+            Allocator::new(dir.path(), "10.1.0.0/29".parse().unwrap(), vec!["10.1.0.1".parse().unwrap()]).unwrap();
+        let a = ipam.allocate("c1/eth0").unwrap();
+        assert_eq!(a.to_string(), "10.1.0.2", "network and reserved addresses are skipped");
+        assert_eq!(ipam.allocate("c1/eth0").unwrap(), a, "the same owner gets the same address");
+        let all: Vec<Ipv4Addr> = (2..7).map(|i| ipam.allocate(&format!("c{i}/eth0")).unwrap()).collect();
+        assert_eq!(all.last().unwrap().to_string(), "10.1.0.6");
+        assert!(matches!(ipam.allocate("c9/eth0"), Err(IpamError::Exhausted(_))), "broadcast is not handed out");
+        assert_eq!(ipam.release("c1/eth0").unwrap(), vec![a]);
+        assert_eq!(ipam.release("c1/eth0").unwrap(), vec![], "release is idempotent");
+        assert_eq!(ipam.allocate("c9/eth0").unwrap(), a);
+        assert_eq!(ipam.list().unwrap().len(), 5);
+    }
+
+    #[test]
+    fn concurrent_callers_never_share_an_address() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().to_path_buf();
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    let ipam = Allocator::new(&path, "10.1.0.0/24".parse().unwrap(), vec![]).unwrap();
+                    (0..20).map(|i| ipam.allocate(&format!("t{t}-{i}")).unwrap()).collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut all: Vec<Ipv4Addr> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+        let n = all.len();
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), n);
+        assert_eq!(n, 160);
+    }
+}

@@ -1,0 +1,16 @@
+//! The node agent: holds the node's desired state, drives the dataplane, and
+//! serves the CNI plugin over a unix socket. Enforcement lives in the kernel,
+//! so it stays while the agent is down, and the agent reconciles on start
+//! with one atomic change.
+
+mod agent;
+mod attachments;
+mod desired;
+mod ipam;
+mod server;
+
+pub use agent::{Agent, AgentConfig};
+pub use attachments::{Record, Store};
+pub use desired::{DesiredState, ManifestFiles};
+pub use ipam::Allocator;
+pub use server::serve;

@@ -1,0 +1,30 @@
+use crate::args::AgentArgs;
+use podsg_agent::{Agent, AgentConfig, ManifestFiles, serve};
+use podsg_nft::NftCli;
+use std::time::Duration;
+
+/// Runs until killed; exit 1 when it cannot start.
+pub fn run(args: &AgentArgs) -> u8 {
+    let config = AgentConfig {
+        node_name: args.node_name.clone(),
+        node_address: args.node_address,
+        pod_cidr: args.pod_cidr,
+        state_dir: args.state_dir.clone(),
+        mode: args.mode.map(Into::into),
+    };
+    let desired = Box::new(ManifestFiles { paths: args.manifests.clone() });
+    let agent = match Agent::new(config, desired, NftCli::default()) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("podsg agent: cannot start: {e}");
+            return 1;
+        }
+    };
+    match serve(agent, &args.socket, Duration::from_millis(args.poll_ms)) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("podsg agent: {}: {e}", args.socket.display());
+            1
+        }
+    }
+}

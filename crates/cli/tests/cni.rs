@@ -1,0 +1,356 @@
+//! The CNI plugin and the node agent end to end, as a container runtime
+//! drives them: the real `podsg agent` inside a node namespace, the real
+//! `podsg-cni` binary with CNI_* variables and a configuration on stdin, pod
+//! namespaces, real traffic.
+
+use podsg_netns::wire::{link_exists, router};
+use podsg_netns::{Listener, Netns, Probe, require_privilege};
+use serde_json::Value;
+use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const WORLD: &str = r#"
+apiVersion: podsg.io/v1alpha1
+kind: ClusterConfig
+metadata: {name: cluster}
+spec: {defaultGroupIds: [sg-0e]}
+---
+apiVersion: podsg.io/v1alpha1
+kind: SecurityGroup
+metadata: {name: sg-0e}
+spec:
+  groupName: NODE_GROUP_SG
+  ingress: [{ipProtocol: "-1", userIdGroupPairs: [{groupId: sg-0e}]}]
+---
+apiVersion: podsg.io/v1alpha1
+kind: SecurityGroup
+metadata: {name: sg-0a}
+spec:
+  groupName: POD_SG
+  ingress: [{ipProtocol: tcp, fromPort: 5432, toPort: 5432, userIdGroupPairs: [{groupId: sg-0a}]}]
+---
+apiVersion: vpcresources.k8s.aws/v1beta1
+kind: SecurityGroupPolicy
+metadata: {name: green, namespace: ns}
+spec: {podSelector: {matchLabels: {app: green}}, securityGroups: {groupIds: [GREEN_GROUP]}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: green1, namespace: ns, labels: {app: green}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: green2, namespace: ns, labels: {app: green}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: red, namespace: ns, labels: {app: red}}
+"#;
+
+struct Node {
+    ns: Netns,
+    dir: tempfile::TempDir,
+    agent: Option<Child>,
+}
+
+fn bin(name: &str) -> &'static str {
+    match name {
+        "podsg" => env!("CARGO_BIN_EXE_podsg"),
+        _ => env!("CARGO_BIN_EXE_podsg-cni"),
+    }
+}
+
+impl Node {
+    fn start(world: &str) -> Node {
+        let ns = Netns::new("pgc-node").unwrap();
+        router(&ns.path(), Ipv4Addr::new(10, 100, 0, 1)).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("manifests")).unwrap();
+        std::fs::write(dir.path().join("manifests/world.yaml"), world).unwrap();
+        let mut node = Node { ns, dir, agent: None };
+        node.start_agent();
+        node
+    }
+
+    fn socket(&self) -> PathBuf {
+        self.dir.path().join("agent.sock")
+    }
+
+    fn start_agent(&mut self) {
+        let _ = std::fs::remove_file(self.socket());
+        let d = self.dir.path();
+        let child = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                self.ns.name(),
+                bin("podsg"),
+                "agent",
+                "--node-name",
+                "node-1",
+                "--node-address",
+                "10.100.0.1",
+            ])
+            .args(["--pod-cidr", "10.1.0.0/24", "--poll-ms", "50"])
+            .arg("--state-dir")
+            .arg(d.join("state"))
+            .arg("--socket")
+            .arg(self.socket())
+            .arg("--manifests")
+            .arg(d.join("manifests"))
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.agent = Some(child);
+        let start = Instant::now();
+        while !self.socket().exists() {
+            assert!(start.elapsed() < Duration::from_secs(20), "agent did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn stop_agent(&mut self) {
+        if let Some(mut c) = self.agent.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    fn config(&self) -> String {
+        format!(
+            r#"{{"cniVersion": "1.1.0", "name": "podsg", "type": "podsg", "agentSocket": "{}"}}"#,
+            self.socket().display()
+        )
+    }
+
+    /// Runs the plugin in the node namespace; returns its exit code and JSON output.
+    fn cni(&self, env: &[(&str, &str)], config: &str) -> (i32, Value) {
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", self.ns.name(), bin("podsg-cni")])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(env.iter().copied())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(config.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let value = if text.trim().is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+        };
+        (out.status.code().unwrap_or(-1), value)
+    }
+
+    fn add(&self, container: &str, pod: &Netns, name: &str) -> (i32, Value) {
+        let args = format!("IgnoreUnknown=1;K8S_POD_NAMESPACE=ns;K8S_POD_NAME={name}");
+        let path = pod.path();
+        self.cni(
+            &[
+                ("CNI_COMMAND", "ADD"),
+                ("CNI_CONTAINERID", container),
+                ("CNI_NETNS", &path),
+                ("CNI_IFNAME", "eth0"),
+                ("CNI_ARGS", &args),
+                ("CNI_PATH", "/opt/cni/bin"),
+            ],
+            &self.config(),
+        )
+    }
+
+    fn simple(&self, command: &str, container: &str, netns: Option<&str>) -> (i32, Value) {
+        let mut env = vec![
+            ("CNI_COMMAND", command),
+            ("CNI_CONTAINERID", container),
+            ("CNI_IFNAME", "eth0"),
+            ("CNI_PATH", "/opt/cni/bin"),
+        ];
+        if let Some(n) = netns {
+            env.push(("CNI_NETNS", n));
+        }
+        self.cni(&env, &self.config())
+    }
+
+    fn addresses_taken(&self) -> usize {
+        std::fs::read_dir(self.dir.path().join("state/ipam"))
+            .map(|d| {
+                d.filter(|e| e.as_ref().unwrap().file_name().to_str().unwrap().parse::<Ipv4Addr>().is_ok()).count()
+            })
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.stop_agent();
+    }
+}
+
+fn address(result: &Value) -> Ipv4Addr {
+    let cidr = result["ips"][0]["address"].as_str().unwrap();
+    cidr.split('/').next().unwrap().parse().unwrap()
+}
+
+fn host_if(result: &Value) -> String {
+    result["interfaces"][0]["name"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn add_enforces_check_verifies_del_cleans_up() {
+    require_privilege!();
+    let node = Node::start(&WORLD.replace("GREEN_GROUP", "sg-0a"));
+    let (green1, green2, red) =
+        (Netns::new("pgc-g1").unwrap(), Netns::new("pgc-g2").unwrap(), Netns::new("pgc-r").unwrap());
+    let (code, r1) = node.add("c1", &green1, "green1");
+    assert_eq!(code, 0, "{r1}");
+    assert_eq!(r1["cniVersion"], "1.1.0");
+    assert_eq!(r1["interfaces"][1]["sandbox"], green1.path());
+    assert_eq!(r1["ips"][0]["gateway"], "169.254.1.1");
+    assert_eq!(r1["ips"][0]["interface"], 1);
+    assert_eq!(r1["routes"][0]["dst"], "0.0.0.0/0");
+    let (code, r2) = node.add("c2", &green2, "green2");
+    assert_eq!(code, 0, "{r2}");
+    let (code, r3) = node.add("c3", &red, "red");
+    assert_eq!(code, 0, "{r3}");
+    let (a1, a2) = (address(&r1), address(&r2));
+    assert_ne!(a1, a2);
+    assert_eq!(node.add("c1", &green1, "green1").1, r1, "ADD again answers the same");
+
+    // POD_SG allows 5432 from itself: green to green passes, red to green does not.
+    let _l = Listener::echo(&green2, SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 5432)).unwrap();
+    let timeout = Duration::from_millis(500);
+    assert!(Probe::tcp(&green1, SocketAddr::new(a2.into(), 5432), timeout).unwrap(), "green1 -> green2:5432");
+    assert!(
+        !Probe::tcp(&red, SocketAddr::new(a2.into(), 5432), timeout).unwrap(),
+        "red -> green2:5432 must be dropped"
+    );
+
+    assert_eq!(node.simple("CHECK", "c1", Some(&green1.path())), (0, Value::Null));
+    // Rules missing: CHECK fails.
+    node.ns.exec("nft", &["flush", "chain", "inet", "podsg", &format!("in_{}", host_if(&r1))]).unwrap();
+    let (code, e) = node.simple("CHECK", "c1", Some(&green1.path()));
+    assert_ne!(code, 0);
+    assert_eq!(e["code"], 102, "{e}");
+    assert!(e["details"].as_str().unwrap().contains("has 0 rules"), "{e}");
+
+    // DEL, twice; CHECK then knows nothing.
+    assert_eq!(node.simple("DEL", "c1", Some(&green1.path())), (0, Value::Null));
+    assert_eq!(node.simple("DEL", "c1", Some(&green1.path())), (0, Value::Null), "DEL is idempotent");
+    assert!(!link_exists(&node.ns.path(), &host_if(&r1)).unwrap());
+    assert_eq!(node.addresses_taken(), 2);
+    let (code, e) = node.simple("CHECK", "c1", Some(&green1.path()));
+    assert_eq!((code != 0, e["code"].as_u64()), (true, Some(3)), "{e}");
+}
+
+#[test]
+fn a_pod_whose_groups_do_not_exist_gets_no_network() {
+    require_privilege!();
+    let node = Node::start(&WORLD.replace("GREEN_GROUP", "sg-0aaaaaaaaaaaaaaa"));
+    let pod = Netns::new("pgc-fc").unwrap();
+    let (code, e) = node.add("c1", &pod, "green1");
+    assert_ne!(code, 0);
+    assert_eq!(e["code"], 100, "{e}");
+    assert_eq!(e["msg"], "InvalidSecurityGroupID.NotFound: sg-0aaaaaaaaaaaaaaa does not exist", "{e}");
+    assert!(!link_exists(&pod.path(), "eth0").unwrap(), "no interface in the pod");
+    assert_eq!(node.addresses_taken(), 0, "no address kept");
+    // A pod not in the desired state is refused the same way.
+    let (code, e) = node.add("c2", &pod, "nobody");
+    assert_eq!((code != 0, e["code"].as_u64()), (true, Some(100)), "{e}");
+    // Red resolves to the default groups and is fine.
+    assert_eq!(node.add("c3", &pod, "red").0, 0);
+}
+
+#[test]
+fn del_after_the_namespace_is_gone_and_gc() {
+    require_privilege!();
+    let node = Node::start(&WORLD.replace("GREEN_GROUP", "sg-0a"));
+    let mut pods: Vec<Netns> = (0..3).map(|i| Netns::new(&format!("pgc-gc{i}")).unwrap()).collect();
+    let results: Vec<Value> = pods.iter().enumerate().map(|(i, p)| node.add(&format!("c{i}"), p, "red").1).collect();
+    // The runtime deleted the namespace before DEL.
+    let gone = pods.remove(0);
+    let gone_path = gone.path();
+    drop(gone);
+    assert_eq!(node.simple("DEL", "c0", Some(&gone_path)).0, 0);
+    assert!(!link_exists(&node.ns.path(), &host_if(&results[0])).unwrap());
+    assert_eq!(node.addresses_taken(), 2);
+    // GC keeps only c2.
+    let gc = format!(
+        r#"{{"cniVersion": "1.1.0", "name": "podsg", "agentSocket": "{}", "cni.dev/valid-attachments": [{{"containerID": "c2", "ifname": "eth0"}}]}}"#,
+        node.socket().display()
+    );
+    let (code, out) = node.cni(&[("CNI_COMMAND", "GC"), ("CNI_PATH", "/opt/cni/bin")], &gc);
+    assert_eq!(code, 0, "{out}");
+    assert!(!link_exists(&node.ns.path(), &host_if(&results[1])).unwrap());
+    assert!(link_exists(&node.ns.path(), &host_if(&results[2])).unwrap());
+    assert_eq!(node.addresses_taken(), 1);
+}
+
+#[test]
+fn version_status_and_bad_input() {
+    require_privilege!();
+    let mut node = Node::start(&WORLD.replace("GREEN_GROUP", "sg-0a"));
+    let (code, v) = node.cni(&[("CNI_COMMAND", "VERSION")], "");
+    assert_eq!(code, 0);
+    assert_eq!(v["supportedVersions"], serde_json::json!(["1.0.0", "1.1.0"]));
+    assert_eq!(node.cni(&[("CNI_COMMAND", "STATUS")], &node.config()), (0, Value::Null));
+    let pod = Netns::new("pgc-bad").unwrap();
+    let path = pod.path();
+    fn add<'a>(path: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+        let mut env =
+            vec![("CNI_COMMAND", "ADD"), ("CNI_CONTAINERID", "c1"), ("CNI_NETNS", path), ("CNI_IFNAME", "eth0")];
+        // A later entry for the same variable replaces the earlier one.
+        for (k, v) in extra {
+            env.retain(|(key, _)| key != k);
+            env.push((k, v));
+        }
+        env
+    }
+    let add = |extra: &[(&'static str, &'static str)]| add(&path, extra);
+    // (environment, configuration, expected code, expected message)
+    type Case<'a> = (Vec<(&'a str, &'a str)>, String, u64, &'a str);
+    let cases: Vec<Case> = vec![
+        (add(&[]), node.config(), 4, "CNI_ARGS must name the pod"),
+        (vec![("CNI_COMMAND", "")], node.config(), 4, "CNI_COMMAND is not set"),
+        (
+            add(&[("CNI_ARGS", "K8S_POD_NAMESPACE=ns;K8S_POD_NAME=red")]),
+            node.config().replace("1.1.0", "0.4.0"),
+            1,
+            "incompatible CNI version",
+        ),
+        (
+            add(&[("CNI_ARGS", "K8S_POD_NAMESPACE=ns;K8S_POD_NAME=red")]),
+            node.config().replace("\"type\"", "\"mtu\": 1400, \"type\""),
+            2,
+            "unsupported field in network configuration",
+        ),
+        (
+            add(&[("CNI_ARGS", "K8S_POD_NAMESPACE=ns;K8S_POD_NAME=red")]),
+            "{not json".into(),
+            6,
+            "network configuration is not valid JSON",
+        ),
+        (
+            add(&[("CNI_IFNAME", "eth0/x"), ("CNI_ARGS", "K8S_POD_NAMESPACE=ns;K8S_POD_NAME=red")]),
+            node.config(),
+            4,
+            "invalid CNI_IFNAME",
+        ),
+    ];
+    for (env, config, code, msg) in cases {
+        let env: Vec<(&str, &str)> = env.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+        let (exit, e) = node.cni(&env, &config);
+        assert_ne!(exit, 0, "{env:?}");
+        assert_eq!((e["code"].as_u64(), e["msg"].as_str()), (Some(code), Some(msg)), "{env:?}: {e}");
+    }
+    assert_eq!(node.addresses_taken(), 0, "nothing half applied");
+    node.stop_agent();
+    let (code, e) = node.cni(&[("CNI_COMMAND", "STATUS")], &node.config());
+    assert_ne!(code, 0);
+    assert_eq!(e["code"], 50, "{e}");
+}

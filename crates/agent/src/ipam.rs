@@ -111,7 +111,7 @@ mod tests {
         assert_eq!(all.last().unwrap().to_string(), "10.1.0.6");
         assert!(matches!(ipam.allocate("c9/eth0"), Err(IpamError::Exhausted(_))), "broadcast is not handed out");
         assert_eq!(ipam.release("c1/eth0").unwrap(), vec![a]);
-        assert_eq!(ipam.release("c1/eth0").unwrap(), vec![], "release is idempotent");
+        assert_eq!(ipam.release("c1/eth0").unwrap(), Vec::<Ipv4Addr>::new(), "release is idempotent");
         assert_eq!(ipam.allocate("c9/eth0").unwrap(), a);
         assert_eq!(ipam.list().unwrap().len(), 5);
     }

@@ -22,6 +22,53 @@ pub enum Command {
     Import(Import),
     /// Run the node agent: enforce the node's pods' groups and serve the CNI plugin.
     Agent(AgentArgs),
+    /// The whole system on this machine (root): nodes, pods and endpoints as network namespaces.
+    #[command(subcommand)]
+    Lab(Lab),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Lab {
+    /// Build a lab from the manifests in DIR (and its LabSpec and LabExpectations).
+    Up {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+    /// Apply edited manifests to the running lab: rules, SGPs and labels change at once.
+    Apply {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+        /// Cut established connections the new rules no longer allow (default: they continue, as on EC2).
+        #[arg(long)]
+        revoke_established: bool,
+    },
+    /// Test the LabExpectations in DIR with real connections; print a from x to matrix. Exit 0 only when all hold.
+    Check {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+        #[arg(long, short, value_enum, default_value = "text")]
+        output: Output,
+    },
+    /// Run a command in a pod's (NAMESPACE/NAME; a workload: its first pod), a member's or a node's namespace.
+    Exec {
+        #[arg(value_name = "TARGET")]
+        target: String,
+        #[arg(last = true, required = true, value_name = "COMMAND")]
+        command: Vec<String>,
+    },
+    /// Show the running lab.
+    Status,
+    /// Remove everything the lab made (also after a crash).
+    Down,
+    /// Serve echo on ADDRESS:PORT in the current namespace (the lab's stand-in service).
+    #[command(hide = true)]
+    Echo {
+        #[arg(long)]
+        udp: bool,
+        #[arg(long)]
+        tcp: bool,
+        address: std::net::SocketAddr,
+    },
 }
 
 #[derive(Args, Debug)]

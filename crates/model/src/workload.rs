@@ -20,6 +20,8 @@ pub struct Workload {
     /// From `status.podIPs`/`status.podIP`; empty when not known.
     pub addresses: Vec<IpAddr>,
     pub probes: Vec<Probe>,
+    /// How many pods it stands for (1 for a Pod; `spec.replicas` of a controller).
+    pub replicas: u32,
 }
 
 impl Workload {

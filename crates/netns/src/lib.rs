@@ -12,4 +12,4 @@ pub mod wire;
 pub use ip::{Error, Result, ip, ip_in};
 pub use namespace::Netns;
 pub use privilege::{Privilege, privileged};
-pub use probe::{Listener, Probe};
+pub use probe::{Listener, Probe, serve_echo};

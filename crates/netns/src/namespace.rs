@@ -27,9 +27,9 @@ impl Netns {
         Ok(ns)
     }
 
-    /// Takes charge of an existing namespace (e.g. one the lab made earlier).
-    pub fn adopt(name: &str) -> Netns {
-        Netns { name: name.to_string(), keep: false }
+    /// A handle on an existing namespace; dropping it leaves the namespace be.
+    pub fn existing(name: &str) -> Netns {
+        Netns { name: name.to_string(), keep: true }
     }
 
     /// Leaves the namespace in place when the guard drops.

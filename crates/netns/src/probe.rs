@@ -75,14 +75,10 @@ impl Drop for Listener {
 pub struct Probe;
 
 impl Probe {
-    /// Whether a TCP connection to `to` is accepted and echoes within `timeout`.
+    /// Whether a TCP connection to `to` is accepted within `timeout` (the
+    /// handshake is what a security group allows or drops).
     pub fn tcp(ns: &Netns, to: SocketAddr, timeout: Duration) -> Result<bool> {
-        ns.run(move || {
-            let Ok(mut s) = TcpStream::connect_timeout(&to, timeout) else { return false };
-            let _ = s.set_read_timeout(Some(timeout));
-            let mut buf = [0u8; 4];
-            s.write_all(b"ping").is_ok() && s.read_exact(&mut buf).is_ok() && &buf == b"ping"
-        })
+        ns.run(move || TcpStream::connect_timeout(&to, timeout).is_ok())
     }
 
     /// Whether a UDP datagram to `to` is echoed back within `timeout`.
@@ -102,4 +98,30 @@ impl Probe {
         let out = ns.exec("ping", &["-c", "1", "-W", &secs, &to.to_string()])?;
         Ok(out.status.success())
     }
+}
+
+/// Serves TCP or UDP echo on `addr` in the current namespace, forever (the
+/// lab's stand-in for a pod's service).
+pub fn serve_echo(addr: SocketAddr, udp: bool) -> std::io::Result<()> {
+    if udp {
+        let socket = UdpSocket::bind(addr)?;
+        let mut buf = [0u8; 2048];
+        loop {
+            let (n, from) = socket.recv_from(&mut buf)?;
+            let _ = socket.send_to(&buf[..n], from);
+        }
+    }
+    let listener = TcpListener::bind(addr)?;
+    for stream in listener.incoming() {
+        let Ok(mut stream) = stream else { continue };
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stream.read(&mut buf) {
+                if n == 0 || stream.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    Ok(())
 }

@@ -2,3 +2,4 @@ pub mod agent;
 pub mod check;
 pub mod explain;
 pub mod import;
+pub mod lab;

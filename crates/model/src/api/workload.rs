@@ -29,6 +29,8 @@ pub struct WorkloadManifest {
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct WorkloadSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<i64>,
     pub template: PodTemplate,
 }
 

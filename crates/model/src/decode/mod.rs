@@ -120,6 +120,10 @@ fn decode_value(value: Value, origin: &Origin, out: &mut DecodedFile) {
                 format!("{kind} is read from {PODSG_API_VERSION}"),
             )))
         }
+        (PODSG_API_VERSION, "LabSpec" | "LabExpectations") => {
+            out.diagnostics.push(err(Diagnostic::note(format!("{kind} is read by podsg lab"))));
+            return;
+        }
         ("v1", "Pod") => typed(value).map(Object::Pod),
         ("v1", "Namespace") => typed(value).map(Object::Namespace),
         ("v1", "ServiceAccount") => typed(value).map(Object::ServiceAccount),

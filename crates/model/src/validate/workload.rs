@@ -23,7 +23,7 @@ pub fn pod(m: &PodManifest) -> Checked<Workload> {
         }
     }
     let w = common(&m.kind, &m.metadata, &m.metadata, &m.spec, "", addresses, &mut f);
-    f.finish(|| w)
+    f.finish(|| Workload { replicas: 1, ..w })
 }
 
 /// A controller with a pod template, standing for every pod it makes.
@@ -31,7 +31,15 @@ pub fn workload(m: &WorkloadManifest) -> Checked<Workload> {
     let mut f = Findings::default();
     let t = &m.spec.template;
     let w = common(&m.kind, &m.metadata, &t.metadata, &t.spec, "spec.template.", Vec::new(), &mut f);
-    f.finish(|| w)
+    let replicas = match m.spec.replicas {
+        None => 1,
+        Some(n) if (0..=10_000).contains(&n) => n as u32,
+        Some(n) => {
+            f.error("spec.replicas", Some(n.to_string()), "must be between 0 and 10000");
+            0
+        }
+    };
+    f.finish(|| Workload { replicas, ..w })
 }
 
 fn common(
@@ -62,6 +70,7 @@ fn common(
         node_name: spec.node_name.clone(),
         addresses,
         probes: probes(spec, &format!("{prefix}spec"), f),
+        replicas: 1,
     }
 }
 

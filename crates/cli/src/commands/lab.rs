@@ -1,0 +1,54 @@
+use crate::args::{Lab, Output};
+use podsg_lab::{Error, LabOptions};
+
+/// Exit 0 on success; 1 on failure (check: when an expectation does not
+/// hold); 2 on bad input.
+pub fn run(command: Lab) -> u8 {
+    let result = match command {
+        Lab::Up { dir } => podsg_lab::Lab::up(&dir).map(|_| 0),
+        Lab::Apply { dir, revoke_established } => {
+            podsg_lab::Lab::apply(&dir, &LabOptions { revoke_established }).map(|_| 0)
+        }
+        Lab::Check { dir, output } => podsg_lab::check(&dir).map(|report| {
+            match output {
+                Output::Json => println!("{}", serde_json::to_string_pretty(&report).expect("reports serialize")),
+                Output::Text => {
+                    for o in report.outcomes.iter().filter(|o| !o.ok) {
+                        println!(
+                            "FAILED {} -> {} {}: expected {:?}, got {:?} {}",
+                            o.from, o.to, o.check, o.expected, o.actual, o.detail
+                        );
+                    }
+                    print!("{}", report.matrix());
+                }
+            }
+            u8::from(!report.ok)
+        }),
+        Lab::Exec { target, command } => {
+            podsg_lab::Lab::exec(&target, &command).map(|code| u8::try_from(code).unwrap_or(1))
+        }
+        Lab::Status => podsg_lab::Lab::status().map(|s| {
+            print!("{s}");
+            0
+        }),
+        Lab::Down => podsg_lab::Lab::down().map(|_| 0),
+        Lab::Echo { udp, tcp, address } => {
+            if udp == tcp {
+                eprintln!("podsg lab echo: give exactly one of --tcp or --udp");
+                return 2;
+            }
+            podsg_netns::serve_echo(address, udp).map(|_| 0).map_err(|e| Error::Step(format!("echo {address}: {e}")))
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(e @ (Error::Usage(_) | Error::Manifests(_))) => {
+            eprintln!("{e}");
+            2
+        }
+        Err(e) => {
+            eprintln!("podsg lab: {e}");
+            1
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! What the lab reads beside the manifests: `LabSpec` (nodes, services) and
+//! `LabExpectations` (the connectivity that must hold).
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LabSpec {
+    /// How many nodes (default 2).
+    #[serde(default)]
+    pub nodes: Option<u8>,
+    /// Members that run a PostgreSQL server.
+    #[serde(default)]
+    pub postgres: Vec<Postgres>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Postgres {
+    /// The member's name (or address).
+    pub member: String,
+    #[serde(default = "default_password")]
+    pub password: String,
+    /// SQL run once the server is up (as the postgres user).
+    #[serde(default)]
+    pub sql: String,
+}
+
+fn default_password() -> String {
+    "podsg-lab".into()
+}
+
+/// What a check does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckKind {
+    /// A TCP or UDP connection answered by an echo server, or an ICMP echo.
+    #[default]
+    Connect,
+    /// `psql` to the PostgreSQL member, reading a table.
+    Psql,
+    /// A name lookup through the cluster DNS.
+    Dns,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Expected {
+    Allow,
+    Deny,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Expectation {
+    /// `namespace/name` of a pod or workload.
+    pub from: String,
+    /// Pod or workload, member name, or IP; for `dns`, the name to look up.
+    pub to: String,
+    #[serde(default)]
+    pub check: CheckKind,
+    /// `tcp` (default), `udp` or `icmp` for `connect`.
+    #[serde(default)]
+    pub protocol: Option<String>,
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// For `psql`: the query (default `SELECT count(*) FROM test_data`).
+    #[serde(default)]
+    pub query: Option<String>,
+    pub result: Expected,
+}
+
+impl Expectation {
+    /// `tcp/5432`, `udp/53`, `icmp`, `psql`, `dns`.
+    pub fn what(&self) -> String {
+        match self.check {
+            CheckKind::Psql => "psql".into(),
+            CheckKind::Dns => "dns".into(),
+            CheckKind::Connect => {
+                let protocol = self.protocol.as_deref().unwrap_or("tcp");
+                match self.port {
+                    Some(p) => format!("{protocol}/{p}"),
+                    None => protocol.to_string(),
+                }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Document {
+    #[serde(rename = "apiVersion")]
+    api_version: Option<String>,
+    kind: Option<String>,
+    #[serde(default)]
+    spec: serde_yaml::Value,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExpectationsSpec {
+    expect: Vec<Expectation>,
+}
+
+/// The lab's own objects found in a directory of manifests.
+#[derive(Clone, Debug, Default)]
+pub struct LabFiles {
+    pub spec: LabSpec,
+    pub expectations: Vec<Expectation>,
+}
+
+impl LabFiles {
+    pub fn read(dir: &Path) -> Result<LabFiles> {
+        let mut out = LabFiles::default();
+        for file in podsg_manifests::files(&[PathBuf::from(dir)]) {
+            let text = std::fs::read_to_string(&file).map_err(crate::error::io(file.display().to_string()))?;
+            for doc in serde_yaml::Deserializer::from_str(&text) {
+                let Ok(d) = Document::deserialize(doc) else { continue };
+                if d.api_version.as_deref() != Some(podsg_model::api::PODSG_API_VERSION) {
+                    continue;
+                }
+                let bad = |e: serde_yaml::Error| {
+                    Error::Manifests(format!("{}: {}: spec: {e}", file.display(), d.kind.clone().unwrap_or_default()))
+                };
+                match d.kind.as_deref() {
+                    Some("LabSpec") => out.spec = serde_yaml::from_value(d.spec).map_err(bad)?,
+                    Some("LabExpectations") => {
+                        let e: ExpectationsSpec = serde_yaml::from_value(d.spec).map_err(bad)?;
+                        out.expectations.extend(e.expect);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,95 @@
+//! What a running lab is made of, saved as JSON so that later commands (and
+//! `lab down` after a crash) know it.
+
+use crate::error::{Result, io};
+use crate::layout::root;
+use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct LabState {
+    /// The manifests directory the lab was made from.
+    pub source: PathBuf,
+    /// Snapshot generation of the manifests the agents read.
+    pub generation: u64,
+    pub nodes: Vec<NodeState>,
+    pub pods: Vec<PodState>,
+    pub externals: Vec<ExternalState>,
+    pub processes: Vec<Process>,
+    /// The cluster DNS address pods resolve through.
+    pub dns: Option<IpAddr>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NodeState {
+    pub name: String,
+    pub netns: String,
+    pub address: Ipv4Addr,
+    pub pod_cidr: String,
+    pub socket: PathBuf,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PodState {
+    pub namespace: String,
+    pub name: String,
+    /// `Kind/name` of the workload that owns it, if any.
+    pub owner: Option<String>,
+    pub node: usize,
+    pub netns: String,
+    pub container_id: String,
+    pub address: Option<IpAddr>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ExternalState {
+    pub address: Ipv4Addr,
+    pub names: Vec<String>,
+    pub netns: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Process {
+    pub pid: u32,
+    pub what: String,
+    pub netns: String,
+}
+
+fn path() -> PathBuf {
+    root().join("state.json")
+}
+
+impl LabState {
+    pub fn load() -> Result<Option<LabState>> {
+        match std::fs::read(path()) {
+            Ok(bytes) => Ok(Some(
+                serde_json::from_slice(&bytes).map_err(|e| crate::Error::Step(format!("{}: {e}", path().display())))?,
+            )),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io(path().display().to_string())(e)),
+        }
+    }
+
+    pub fn save(&self) -> Result<()> {
+        let staged = path().with_extension("json.tmp");
+        std::fs::write(&staged, serde_json::to_vec_pretty(self).expect("state serializes"))
+            .map_err(io(staged.display().to_string()))?;
+        std::fs::rename(&staged, path()).map_err(io(path().display().to_string()))
+    }
+
+    /// The pods a target names: a pod by name, or every pod of a workload.
+    pub fn pods_of(&self, target: &str) -> Vec<&PodState> {
+        let Some((ns, name)) = target.split_once('/') else { return Vec::new() };
+        let exact: Vec<&PodState> = self.pods.iter().filter(|p| p.namespace == ns && p.name == name).collect();
+        if !exact.is_empty() {
+            return exact;
+        }
+        self.pods
+            .iter()
+            .filter(|p| {
+                p.namespace == ns && p.owner.as_deref().and_then(|o| o.split_once('/')).map(|(_, n)| n) == Some(name)
+            })
+            .collect()
+    }
+}

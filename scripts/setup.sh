@@ -3,7 +3,7 @@
 set -euo pipefail
 
 # Debian packages the build, the tests and the lab need.
-APT_PACKAGES=(ca-certificates nftables iproute2 iputils-ping procps util-linux)
+APT_PACKAGES=(ca-certificates nftables iproute2 iputils-ping procps util-linux conntrack postgresql dnsmasq-base iperf3)
 # The Rust toolchain podsg is built with (edition 2024, let-chains).
 MIN_RUST=1.88
 

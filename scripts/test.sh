@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Every test: formatting, lints, unit, property, integration and CLI tests,
-# and each benchmark once in test mode.
+# Every test: formatting, lints, unit, property, integration, CLI, CNI,
+# kernel and lab tests, and each benchmark once in test mode. The kernel and
+# lab tests need root; they are skipped (saying why) without it, and fail
+# under CI instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh

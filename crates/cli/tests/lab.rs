@@ -1,0 +1,152 @@
+//! Lab mode end to end on the handbook: the real agent, CNI plugin,
+//! nftables, PostgreSQL and DNS. One test: there is one lab per machine.
+
+use podsg_netns::{Netns, require_privilege};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+fn podsg(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_podsg")).args(args).output().expect("podsg runs")
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+fn handbook() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/handbook")
+}
+
+/// Takes the lab down however the test ends.
+struct Down;
+impl Drop for Down {
+    fn drop(&mut self) {
+        let _ = podsg(&["lab", "down"]);
+    }
+}
+
+fn copy_handbook(edit: impl Fn(&str, String) -> String) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(handbook()).unwrap() {
+        let path = e.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        std::fs::write(dir.path().join(&name), edit(&name, std::fs::read_to_string(&path).unwrap())).unwrap();
+    }
+    dir
+}
+
+fn psql(target: &str, host: &str) -> Output {
+    podsg(&[
+        "lab", "exec", target, "--", "env", "PGPASSWORD=podsg-lab", "PGCONNECT_TIMEOUT=3", "psql", "-h", host, "-U", "postgres", "-d", "postgres", "-tAc",
+        "SELECT message FROM test_data ORDER BY id",
+    ])
+}
+
+/// Round-trips a few bytes on an open connection.
+fn echo(stream: &mut TcpStream) -> bool {
+    let mut buf = [0u8; 4];
+    stream.write_all(b"ping").is_ok() && stream.read_exact(&mut buf).is_ok() && &buf == b"ping"
+}
+
+#[test]
+fn the_handbook_for_real() {
+    require_privilege!();
+    let status = podsg(&["lab", "status"]);
+    assert!(text(&status).starts_with("no lab is up"), "a lab is already up on this machine: {}", text(&status));
+    let _down = Down;
+    let dir = handbook().display().to_string();
+
+    let up = podsg(&["lab", "up", &dir]);
+    assert!(up.status.success(), "{}", text(&up));
+
+    let check = podsg(&["lab", "check", &dir, "--output", "json"]);
+    let report: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&check)));
+    assert!(check.status.success() && report["ok"] == true, "{report:#}");
+    assert_eq!(report["outcomes"].as_array().unwrap().len(), 13);
+    let matrix = podsg(&["lab", "check", &dir]);
+    assert!(String::from_utf8_lossy(&matrix.stdout).contains("13 of 13 expectations hold"), "{}", text(&matrix));
+
+    // The handbook's own commands.
+    let green = psql("networking/green-pod", "rds-ekslab.internal");
+    assert!(green.status.success(), "{}", text(&green));
+    assert_eq!(
+        String::from_utf8_lossy(&green.stdout).lines().collect::<Vec<_>>(),
+        ["Hello from authorized pod!", "Security groups for pods working correctly!", "Fine-grained network access control demonstrated."]
+    );
+    let red = psql("networking/red-pod", "rds-ekslab.internal");
+    assert!(!red.status.success());
+    assert!(text(&red).contains("timeout expired"), "red must time out: {}", text(&red));
+    let lookup = podsg(&["lab", "exec", "networking/green-pod", "--", "getent", "ahostsv4", "rds-ekslab.internal"]);
+    assert!(String::from_utf8_lossy(&lookup.stdout).starts_with("10.0.3.50"), "{}", text(&lookup));
+
+    // An open connection from green to the management instance's port 22.
+    let ns = Netns::existing("pglab-pod-networking-green-pod-0");
+    let (ask, asked) = std::sync::mpsc::channel::<()>();
+    let (tell, told) = std::sync::mpsc::channel::<bool>();
+    let connection = ns
+        .spawn(move || {
+            let mut s = TcpStream::connect_timeout(&SocketAddr::from(([10, 0, 1, 20], 22)), Duration::from_secs(2)).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+            while asked.recv().is_ok() {
+                tell.send(echo(&mut s)).unwrap();
+            }
+        })
+        .unwrap();
+    let works = || {
+        ask.send(()).unwrap();
+        told.recv().unwrap()
+    };
+    assert!(works());
+
+    // Seed 004, step 8: without the node group's DNS rules, green cannot
+    // resolve names but still reaches the database by IP. And MGMT_SG now
+    // takes SSH on 2222 only.
+    let edited = copy_handbook(|name, text| match name {
+        "10-security-groups.yaml" => {
+            let a = text.find("  # \"Allow pods with POD_SG to resolve DNS through node group\"").unwrap();
+            let b = text.find("  # egress omitted").unwrap();
+            format!("{}{}", &text[..a], &text[b..]).replace("fromPort: 22\n    toPort: 22", "fromPort: 2222\n    toPort: 2222")
+        }
+        "lab.yaml" => text
+            .replace("{from: networking/green-pod, to: rds-ekslab.internal, check: dns, result: allow}", "{from: networking/green-pod, to: rds-ekslab.internal, check: dns, result: deny}")
+            .replace("{from: networking/green-pod, to: kube-system/coredns, protocol: tcp, port: 53, result: allow}", "{from: networking/green-pod, to: kube-system/coredns, protocol: tcp, port: 53, result: deny}")
+            .replace("{from: networking/green-pod, to: rds-ekslab.internal, check: psql, result: allow}", "{from: networking/green-pod, to: 10.0.3.50, check: psql, result: allow}")
+            .replace("to: mgmt-instance.internal, protocol: tcp, port: 22, result: allow", "to: mgmt-instance.internal, protocol: tcp, port: 22, result: deny"),
+        _ => text,
+    });
+    let edited_dir = edited.path().display().to_string();
+    let apply = podsg(&["lab", "apply", &edited_dir]);
+    assert!(apply.status.success(), "{}", text(&apply));
+    let check = podsg(&["lab", "check", &edited_dir]);
+    assert!(check.status.success(), "{}", text(&check));
+    assert!(!psql("networking/green-pod", "rds-ekslab.internal").status.success(), "no name lookups without the DNS rule");
+    assert!(psql("networking/green-pod", "10.0.3.50").status.success(), "access by IP still works");
+    // By default, as on EC2, the tracked connection continues...
+    assert!(works(), "an established connection continues after its rule is gone");
+    // ...until established connections are revoked.
+    let revoke = podsg(&["lab", "apply", &edited_dir, "--revoke-established"]);
+    assert!(revoke.status.success(), "{}", text(&revoke));
+    assert!(!works(), "--revoke-established cuts connections the rules no longer allow");
+    drop(ask);
+    connection.join().unwrap();
+
+    // Bad manifests change nothing.
+    let broken = copy_handbook(|name, text| if name == "20-security-group-policy.yaml" { text.replace("sg-0a7f3c9e2b1d48502", "sg-0000000000000dead") } else { text });
+    let apply = podsg(&["lab", "apply", &broken.path().display().to_string()]);
+    assert_eq!(apply.status.code(), Some(2), "{}", text(&apply));
+    assert!(text(&apply).contains("InvalidSecurityGroupID.NotFound: sg-0000000000000dead does not exist"), "{}", text(&apply));
+    assert!(text(&apply).contains("nothing was changed"));
+    assert!(podsg(&["lab", "check", &edited_dir]).status.success(), "the lab is as before");
+
+    // Back to the handbook, then down: nothing is left.
+    assert!(podsg(&["lab", "apply", &dir]).status.success());
+    assert!(podsg(&["lab", "check", &dir]).status.success());
+    let down = podsg(&["lab", "down"]);
+    assert!(down.status.success(), "{}", text(&down));
+    let left = Command::new("ip").args(["netns", "list"]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&left.stdout).contains("pglab-"), "namespaces left: {}", text(&left));
+    assert!(!Path::new("/run/podsg-lab").exists());
+}

@@ -40,7 +40,21 @@ fn copy_handbook(edit: impl Fn(&str, String) -> String) -> tempfile::TempDir {
 
 fn psql(target: &str, host: &str) -> Output {
     podsg(&[
-        "lab", "exec", target, "--", "env", "PGPASSWORD=podsg-lab", "PGCONNECT_TIMEOUT=3", "psql", "-h", host, "-U", "postgres", "-d", "postgres", "-tAc",
+        "lab",
+        "exec",
+        target,
+        "--",
+        "env",
+        "PGPASSWORD=podsg-lab",
+        "PGCONNECT_TIMEOUT=3",
+        "psql",
+        "-h",
+        host,
+        "-U",
+        "postgres",
+        "-d",
+        "postgres",
+        "-tAc",
         "SELECT message FROM test_data ORDER BY id",
     ])
 }
@@ -63,7 +77,8 @@ fn the_handbook_for_real() {
     assert!(up.status.success(), "{}", text(&up));
 
     let check = podsg(&["lab", "check", &dir, "--output", "json"]);
-    let report: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&check)));
+    let report: serde_json::Value =
+        serde_json::from_slice(&check.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&check)));
     assert!(check.status.success() && report["ok"] == true, "{report:#}");
     assert_eq!(report["outcomes"].as_array().unwrap().len(), 13);
     let matrix = podsg(&["lab", "check", &dir]);
@@ -74,7 +89,11 @@ fn the_handbook_for_real() {
     assert!(green.status.success(), "{}", text(&green));
     assert_eq!(
         String::from_utf8_lossy(&green.stdout).lines().collect::<Vec<_>>(),
-        ["Hello from authorized pod!", "Security groups for pods working correctly!", "Fine-grained network access control demonstrated."]
+        [
+            "Hello from authorized pod!",
+            "Security groups for pods working correctly!",
+            "Fine-grained network access control demonstrated."
+        ]
     );
     let red = psql("networking/red-pod", "rds-ekslab.internal");
     assert!(!red.status.success());
@@ -88,7 +107,8 @@ fn the_handbook_for_real() {
     let (tell, told) = std::sync::mpsc::channel::<bool>();
     let connection = ns
         .spawn(move || {
-            let mut s = TcpStream::connect_timeout(&SocketAddr::from(([10, 0, 1, 20], 22)), Duration::from_secs(2)).unwrap();
+            let mut s =
+                TcpStream::connect_timeout(&SocketAddr::from(([10, 0, 1, 20], 22)), Duration::from_secs(2)).unwrap();
             s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
             while asked.recv().is_ok() {
                 tell.send(echo(&mut s)).unwrap();
@@ -108,13 +128,26 @@ fn the_handbook_for_real() {
         "10-security-groups.yaml" => {
             let a = text.find("  # \"Allow pods with POD_SG to resolve DNS through node group\"").unwrap();
             let b = text.find("  # egress omitted").unwrap();
-            format!("{}{}", &text[..a], &text[b..]).replace("fromPort: 22\n    toPort: 22", "fromPort: 2222\n    toPort: 2222")
+            format!("{}{}", &text[..a], &text[b..])
+                .replace("fromPort: 22\n    toPort: 22", "fromPort: 2222\n    toPort: 2222")
         }
         "lab.yaml" => text
-            .replace("{from: networking/green-pod, to: rds-ekslab.internal, check: dns, result: allow}", "{from: networking/green-pod, to: rds-ekslab.internal, check: dns, result: deny}")
-            .replace("{from: networking/green-pod, to: kube-system/coredns, protocol: tcp, port: 53, result: allow}", "{from: networking/green-pod, to: kube-system/coredns, protocol: tcp, port: 53, result: deny}")
-            .replace("{from: networking/green-pod, to: rds-ekslab.internal, check: psql, result: allow}", "{from: networking/green-pod, to: 10.0.3.50, check: psql, result: allow}")
-            .replace("to: mgmt-instance.internal, protocol: tcp, port: 22, result: allow", "to: mgmt-instance.internal, protocol: tcp, port: 22, result: deny"),
+            .replace(
+                "{from: networking/green-pod, to: rds-ekslab.internal, check: dns, result: allow}",
+                "{from: networking/green-pod, to: rds-ekslab.internal, check: dns, result: deny}",
+            )
+            .replace(
+                "{from: networking/green-pod, to: kube-system/coredns, protocol: tcp, port: 53, result: allow}",
+                "{from: networking/green-pod, to: kube-system/coredns, protocol: tcp, port: 53, result: deny}",
+            )
+            .replace(
+                "{from: networking/green-pod, to: rds-ekslab.internal, check: psql, result: allow}",
+                "{from: networking/green-pod, to: 10.0.3.50, check: psql, result: allow}",
+            )
+            .replace(
+                "to: mgmt-instance.internal, protocol: tcp, port: 22, result: allow",
+                "to: mgmt-instance.internal, protocol: tcp, port: 22, result: deny",
+            ),
         _ => text,
     });
     let edited_dir = edited.path().display().to_string();
@@ -122,7 +155,10 @@ fn the_handbook_for_real() {
     assert!(apply.status.success(), "{}", text(&apply));
     let check = podsg(&["lab", "check", &edited_dir]);
     assert!(check.status.success(), "{}", text(&check));
-    assert!(!psql("networking/green-pod", "rds-ekslab.internal").status.success(), "no name lookups without the DNS rule");
+    assert!(
+        !psql("networking/green-pod", "rds-ekslab.internal").status.success(),
+        "no name lookups without the DNS rule"
+    );
     assert!(psql("networking/green-pod", "10.0.3.50").status.success(), "access by IP still works");
     // By default, as on EC2, the tracked connection continues...
     assert!(works(), "an established connection continues after its rule is gone");
@@ -134,10 +170,20 @@ fn the_handbook_for_real() {
     connection.join().unwrap();
 
     // Bad manifests change nothing.
-    let broken = copy_handbook(|name, text| if name == "20-security-group-policy.yaml" { text.replace("sg-0a7f3c9e2b1d48502", "sg-0000000000000dead") } else { text });
+    let broken = copy_handbook(|name, text| {
+        if name == "20-security-group-policy.yaml" {
+            text.replace("sg-0a7f3c9e2b1d48502", "sg-0000000000000dead")
+        } else {
+            text
+        }
+    });
     let apply = podsg(&["lab", "apply", &broken.path().display().to_string()]);
     assert_eq!(apply.status.code(), Some(2), "{}", text(&apply));
-    assert!(text(&apply).contains("InvalidSecurityGroupID.NotFound: sg-0000000000000dead does not exist"), "{}", text(&apply));
+    assert!(
+        text(&apply).contains("InvalidSecurityGroupID.NotFound: sg-0000000000000dead does not exist"),
+        "{}",
+        text(&apply)
+    );
     assert!(text(&apply).contains("nothing was changed"));
     assert!(podsg(&["lab", "check", &edited_dir]).status.success(), "the lab is as before");
 

@@ -128,10 +128,16 @@ fn configure(
     Ok(Attached { host_mac, pod_mac })
 }
 
+/// Whether iproute2 said the link does not exist. A veth whose namespace
+/// is being deleted vanishes asynchronously, so both wordings occur.
+fn gone(stderr: &str) -> bool {
+    stderr.contains("Cannot find device") || stderr.contains("No such device") || stderr.contains("does not exist")
+}
+
 /// Removes the node's end (and so the pair). Absent already: fine.
 pub fn detach(node_path: &str, host_if: &str) -> Result<()> {
     match ip_at(node_path, &["link", "del", host_if]) {
-        Err(Error::Ip { stderr, .. }) if stderr.contains("Cannot find device") => Ok(()),
+        Err(Error::Ip { stderr, .. }) if gone(&stderr) => Ok(()),
         other => other.map(|_| ()),
     }
 }

@@ -14,7 +14,7 @@ use support::{Node, WORLD, address};
 /// and ranges, a group with external members, and the enforcing mode (which
 /// replaces the whole table).
 fn variant(i: usize, extra_rule: &str) -> String {
-    let mode = if i % 5 == 0 { "standard" } else { "strict" };
+    let mode = if i.is_multiple_of(5) { "standard" } else { "strict" };
     let members: Vec<String> = (0..(i % 7)).map(|k| format!("10.50.{i}.{k}")).collect();
     WORLD
         .replace("GREEN_GROUP", "sg-0a")
@@ -162,7 +162,7 @@ fn a_thousand_pods_leave_nothing_behind() {
         let container = format!("leak{i}");
         let (code, r) = node.add(&container, &pod, if i % 2 == 0 { "green1" } else { "red" });
         assert_eq!(code, 0, "cycle {i}: {r}");
-        if i % 3 == 0 {
+        if i.is_multiple_of(3) {
             // Sometimes the runtime deletes the namespace first.
             drop(pod);
             let (code, e) = node.simple("DEL", &container, None);

@@ -157,7 +157,7 @@ fn a_thousand_pods_leave_nothing_behind() {
     require_privilege!();
     let node = Node::start(&WORLD.replace("GREEN_GROUP", "sg-0a"));
     let started = Instant::now();
-    for i in 0..1000 {
+    for i in 0..1000u32 {
         let pod = Netns::new("pgn-leak").unwrap();
         let container = format!("leak{i}");
         let (code, r) = node.add(&container, &pod, if i % 2 == 0 { "green1" } else { "red" });

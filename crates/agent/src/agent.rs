@@ -265,12 +265,12 @@ impl<N: Nft> Agent<N> {
     }
 
     fn result(&self, r: &Record, prev: Option<&CniResult>) -> Result<CniResult, CniError> {
+        // Interfaces get their MAC addresses from their names (see `wire::macs`).
         if r.chained {
             return Ok(prev.cloned().unwrap_or_default());
         }
         let netns = r.netns.clone().unwrap_or_default();
-        let host_mac = wire::mac_at(&self.node_netns, &r.host_interface).map_err(wiring)?;
-        let pod_mac = wire::mac_at(&netns, &r.ifname).map_err(wiring)?;
+        let wire::Attached { host_mac, pod_mac } = wire::macs(&r.host_interface);
         Ok(CniResult {
             cni_version: String::new(),
             interfaces: vec![

@@ -84,8 +84,46 @@ pub struct Attached {
     pub pod_mac: String,
 }
 
+/// Locally administered unicast MAC addresses for both ends, derived from
+/// the host interface's name: known without asking the kernel.
+pub fn macs(host_if: &str) -> Attached {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in host_if.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let b = h.to_be_bytes();
+    let mac = |first: u8| format!("{first:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[3], b[4], b[5], b[6], b[7]);
+    Attached { host_mac: mac(0x0e), pod_mac: mac(0x0a) }
+}
+
+/// `ip -batch -` inside the namespace at `path`: several commands, one process.
+pub fn ip_batch_at(path: &str, commands: &[String]) -> Result<()> {
+    use std::io::Write;
+    let script = commands.join("\n") + "\n";
+    let out = run_in(path, move || -> std::io::Result<std::process::Output> {
+        let mut child = Command::new("ip")
+            .args(["-batch", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()?;
+        child.stdin.take().expect("piped").write_all(script.as_bytes())?;
+        child.wait_with_output()
+    })?
+    .map_err(|source| Error::Io { what: "ip -batch".into(), source })?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(Error::Ip {
+            args: format!("-batch: {}", commands.join("; ")),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        })
+    }
+}
+
 /// Wires the pod at `pod_path` to the node at `node_path`: `host_if` on the
 /// node, `ifname` in the pod, the pod's `address`, the node's `node_address`.
+/// Three `ip` runs: create the pair, configure the pod's end, the node's end.
 pub fn attach(
     node_path: &str,
     pod_path: &str,
@@ -94,16 +132,35 @@ pub fn attach(
     address: Ipv4Addr,
     node_address: Ipv4Addr,
 ) -> Result<Attached> {
+    let attached = macs(host_if);
     let pod = Anchor::new(pod_path)?;
     let tid = pod.tid.to_string();
-    ip_at(node_path, &["link", "add", host_if, "type", "veth", "peer", "name", ifname, "netns", &tid])?;
+    ip_at(
+        node_path,
+        &[
+            "link",
+            "add",
+            host_if,
+            "address",
+            &attached.host_mac,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            ifname,
+            "address",
+            &attached.pod_mac,
+            "netns",
+            &tid,
+        ],
+    )?;
     drop(pod);
-    let result = configure(node_path, pod_path, ifname, host_if, address, node_address);
+    let result = configure(node_path, pod_path, ifname, host_if, address, node_address, &attached);
     if result.is_err() {
         // Deleting one end deletes the pair.
         let _ = ip_at(node_path, &["link", "del", host_if]);
     }
-    result
+    result.map(|_| attached)
 }
 
 fn configure(
@@ -113,19 +170,27 @@ fn configure(
     host_if: &str,
     address: Ipv4Addr,
     node_address: Ipv4Addr,
-) -> Result<Attached> {
-    let host_mac = mac_at(node_path, host_if)?;
-    let addr = format!("{address}/32");
-    let gw = GATEWAY.to_string();
-    ip_at(pod_path, &["addr", "add", &addr, "dev", ifname])?;
-    ip_at(pod_path, &["link", "set", ifname, "up"])?;
-    ip_at(pod_path, &["route", "add", &gw, "dev", ifname, "scope", "link"])?;
-    ip_at(pod_path, &["route", "add", "default", "via", &gw, "dev", ifname])?;
-    ip_at(pod_path, &["neigh", "replace", &gw, "lladdr", &host_mac, "dev", ifname, "nud", "permanent"])?;
-    ip_at(node_path, &["link", "set", host_if, "up"])?;
-    ip_at(node_path, &["route", "replace", &addr, "dev", host_if, "scope", "link", "src", &node_address.to_string()])?;
-    let pod_mac = mac_at(pod_path, ifname)?;
-    Ok(Attached { host_mac, pod_mac })
+    macs: &Attached,
+) -> Result<()> {
+    let gw = GATEWAY;
+    ip_batch_at(
+        pod_path,
+        &[
+            format!("addr add {address}/32 dev {ifname}"),
+            format!("link set {ifname} up"),
+            format!("route add {gw} dev {ifname} scope link"),
+            format!("route add default via {gw} dev {ifname}"),
+            // The pod never ARPs for the gateway: it is the node's end of the veth.
+            format!("neigh replace {gw} lladdr {} dev {ifname} nud permanent", macs.host_mac),
+        ],
+    )?;
+    ip_batch_at(
+        node_path,
+        &[
+            format!("link set {host_if} up"),
+            format!("route replace {address}/32 dev {host_if} scope link src {node_address}"),
+        ],
+    )
 }
 
 /// Whether iproute2 said the link does not exist. A veth whose namespace

@@ -151,6 +151,7 @@ fn throughput(many: usize, seconds: u32) {
     node.stop_agent();
     let without = iperf(&client, target, seconds);
     let _ = daemon.kill();
+    let _ = daemon.wait();
     let gbit = |b: f64| b / 1e9;
     println!(
         "throughput through the node (iperf3, {seconds}s, one TCP stream): no firewall {:.2} Gbit/s; 10 rules {:.2} Gbit/s (ratio {:.2}); {many} rules {:.2} Gbit/s (ratio {:.2}); the {many} rules reached the kernel {} after the manifest changed",

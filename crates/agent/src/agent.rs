@@ -175,6 +175,14 @@ impl<N: Nft> Agent<N> {
         self.dataplane.sync(&ruleset).map_err(dataplane)
     }
 
+    /// Reads the kernel back and repairs whatever differs (run now and then).
+    pub fn repair(&mut self) -> Result<SyncReport, CniError> {
+        let records = self.store.all().map_err(io)?;
+        let loaded = self.desired.load();
+        let ruleset = self.ruleset(&loaded, &records);
+        self.dataplane.repair(&ruleset).map_err(dataplane)
+    }
+
     pub fn fingerprint(&self) -> u64 {
         self.desired.fingerprint()
     }

@@ -13,6 +13,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// How often the kernel is read back and repaired.
+const REPAIR_EVERY: Duration = Duration::from_secs(10);
+
 /// Reconciles, then serves until the process ends; re-reconciles whenever the
 /// desired state changes (polled every `poll`).
 pub fn serve<N: Nft + Send + 'static>(mut agent: Agent<N>, socket: &Path, poll: Duration) -> std::io::Result<()> {
@@ -30,9 +33,19 @@ pub fn serve<N: Nft + Send + 'static>(mut agent: Agent<N>, socket: &Path, poll: 
     let watched = agent.clone();
     std::thread::spawn(move || {
         let mut last = watched.lock().map(|a| a.fingerprint()).unwrap_or_default();
+        let mut since_repair = Duration::ZERO;
         loop {
             std::thread::sleep(poll);
             let Ok(mut a) = watched.lock() else { return };
+            since_repair += poll;
+            if since_repair >= REPAIR_EVERY {
+                since_repair = Duration::ZERO;
+                match a.repair() {
+                    Ok(podsg_nft::SyncReport::InSync) => {}
+                    Ok(report) => eprintln!("podsg-agent: repaired the kernel: {}", describe(&report)),
+                    Err(e) => eprintln!("podsg-agent: repair failed: {e}"),
+                }
+            }
             let now = a.fingerprint();
             if now != last {
                 last = now;

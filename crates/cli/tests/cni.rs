@@ -165,3 +165,61 @@ fn version_status_and_bad_input() {
     assert_ne!(code, 0);
     assert_eq!(e["code"], 50, "{e}");
 }
+
+/// Chained after another plugin that made the interface: podsg enforces on
+/// it, answers with the previous result, and leaves the interface alone on DEL.
+#[test]
+fn chained_after_another_plugin() {
+    require_privilege!();
+    let node = Node::start(&WORLD.replace("GREEN_GROUP", "sg-0a"));
+    let (chained, green2, red) =
+        (Netns::new("pgc-ch").unwrap(), Netns::new("pgc-ch2").unwrap(), Netns::new("pgc-chr").unwrap());
+    let address = Ipv4Addr::new(10, 1, 0, 200);
+    // "Another plugin": a routed veth named vother0 that podsg did not make.
+    let made = podsg_netns::wire::attach(
+        &node.ns.path(),
+        &chained.path(),
+        "eth0",
+        "vother0",
+        address,
+        Ipv4Addr::new(10, 100, 0, 1),
+    )
+    .unwrap();
+    let prev = serde_json::json!({
+        "cniVersion": "1.1.0",
+        "interfaces": [{"name": "vother0", "mac": made.host_mac}, {"name": "eth0", "mac": made.pod_mac, "sandbox": chained.path()}],
+        "ips": [{"address": format!("{address}/32"), "interface": 1}],
+    });
+    let config = serde_json::json!({"cniVersion": "1.1.0", "name": "chain", "type": "podsg", "agentSocket": node.socket(), "prevResult": prev}).to_string();
+    let path = chained.path();
+    let env = |command: &'static str| {
+        vec![
+            ("CNI_COMMAND", command),
+            ("CNI_CONTAINERID", "ch1"),
+            ("CNI_NETNS", path.as_str()),
+            ("CNI_IFNAME", "eth0"),
+            ("CNI_ARGS", "K8S_POD_NAMESPACE=ns;K8S_POD_NAME=green1"),
+        ]
+    };
+    let (code, result) = node.cni(&env("ADD"), &config);
+    assert_eq!(code, 0, "{result}");
+    assert_eq!(result, prev, "a chained plugin passes the previous result on");
+    assert_eq!(node.cni(&env("CHECK"), &config).0, 0);
+    let map =
+        String::from_utf8(node.ns.exec("nft", &["list", "map", "inet", "podsg", "to_pod"]).unwrap().stdout).unwrap();
+    assert!(map.contains("\"vother0\""), "{map}");
+
+    // Enforced: POD_SG takes 5432 from itself only.
+    let _l = Listener::echo(&chained, SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 5432)).unwrap();
+    assert_eq!(node.add("c2", &green2, "green2").0, 0);
+    assert_eq!(node.add("c3", &red, "red").0, 0);
+    let to = SocketAddr::new(IpAddr::V4(address), 5432);
+    assert!(Probe::tcp(&green2, to, Duration::from_millis(500)).unwrap(), "green2 -> chained pod");
+    assert!(!Probe::tcp(&red, to, Duration::from_millis(500)).unwrap(), "red -> chained pod must be dropped");
+
+    assert_eq!(node.cni(&env("DEL"), &config).0, 0);
+    let map =
+        String::from_utf8(node.ns.exec("nft", &["list", "map", "inet", "podsg", "to_pod"]).unwrap().stdout).unwrap();
+    assert!(!map.contains("\"vother0\""), "{map}");
+    assert!(link_exists(&node.ns.path(), "vother0").unwrap(), "the other plugin's interface is not podsg's to delete");
+}

@@ -187,12 +187,16 @@ fn the_handbook_for_real() {
     assert!(text(&apply).contains("nothing was changed"));
     assert!(podsg(&["lab", "check", &edited_dir]).status.success(), "the lab is as before");
 
-    // Back to the handbook, then down: nothing is left.
+    // Back to the handbook, then down: nothing is left, even when the lab's
+    // record of itself is lost (as after a crash).
     assert!(podsg(&["lab", "apply", &dir]).status.success());
     assert!(podsg(&["lab", "check", &dir]).status.success());
+    std::fs::remove_file("/run/podsg-lab/state.json").unwrap();
     let down = podsg(&["lab", "down"]);
     assert!(down.status.success(), "{}", text(&down));
     let left = Command::new("ip").args(["netns", "list"]).output().unwrap();
     assert!(!String::from_utf8_lossy(&left.stdout).contains("pglab-"), "namespaces left: {}", text(&left));
     assert!(!Path::new("/run/podsg-lab").exists());
+    let processes = Command::new("pgrep").args(["-f", "dnsmasq.*podsg-lab|podsg agent --node-name"]).output().unwrap();
+    assert!(processes.stdout.is_empty(), "processes left: {}", String::from_utf8_lossy(&processes.stdout));
 }

@@ -39,15 +39,20 @@ struct Flow {
 
 impl Flow {
     fn start(from: &Netns, to: SocketAddr) -> Flow {
+        let label = from.name().to_string();
         let (stop, passed, failed) =
             (Arc::new(AtomicBool::new(false)), Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
         let (s, p, f) = (stop.clone(), passed.clone(), failed.clone());
         let thread = from
             .spawn(move || {
                 while !s.load(Ordering::Relaxed) {
+                    let started = Instant::now();
                     match TcpStream::connect_timeout(&to, Duration::from_millis(500)) {
                         Ok(_) => p.fetch_add(1, Ordering::Relaxed),
-                        Err(_) => f.fetch_add(1, Ordering::Relaxed),
+                        Err(e) => {
+                            eprintln!("flow {label} -> {to}: {e} after {:?}", started.elapsed());
+                            f.fetch_add(1, Ordering::Relaxed)
+                        }
                     };
                     std::thread::sleep(Duration::from_millis(2));
                 }

@@ -13,7 +13,7 @@ pub struct CniResult {
     pub ips: Vec<IpConfig>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<Route>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
     pub dns: serde_json::Value,
 }
 

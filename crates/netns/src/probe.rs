@@ -3,8 +3,10 @@
 
 use crate::ip::Result;
 use crate::namespace::Netns;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -26,20 +28,24 @@ impl Listener {
             listener.set_nonblocking(true).expect("nonblocking");
             tcp_ready.send(()).unwrap();
             while !s.load(Ordering::Relaxed) {
-                match listener.accept() {
-                    Ok((mut stream, _)) => {
-                        let _ = stream.set_nonblocking(false);
-                        let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-                        std::thread::spawn(move || {
-                            let mut buf = [0u8; 4096];
-                            while let Ok(n) = stream.read(&mut buf) {
-                                if n == 0 || stream.write_all(&buf[..n]).is_err() {
-                                    break;
-                                }
+                // Wake as soon as a connection waits (a sleeping accept loop
+                // lets the backlog fill under load, and the kernel then drops
+                // SYNs, which would look like a firewall drop).
+                let mut fds = [PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
+                if !matches!(poll(&mut fds, PollTimeout::from(50u16)), Ok(n) if n > 0) {
+                    continue;
+                }
+                while let Ok((mut stream, _)) = listener.accept() {
+                    let _ = stream.set_nonblocking(false);
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                    std::thread::spawn(move || {
+                        let mut buf = [0u8; 4096];
+                        while let Ok(n) = stream.read(&mut buf) {
+                            if n == 0 || stream.write_all(&buf[..n]).is_err() {
+                                break;
                             }
-                        });
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                        }
+                    });
                 }
             }
         })?;

@@ -106,13 +106,24 @@ fn incremental(current: &Layout, desired: &Layout) -> Result<(), String> {
 }
 
 /// The node's dataplane, over some way of running nft.
+///
+/// It remembers the layout it last applied and plans the next change from
+/// it, so that a change costs what it changes, not a read of the whole
+/// table. The kernel is read back when nothing is remembered, when a
+/// transaction fails (the kernel was not as remembered: read, plan again,
+/// retry once), on `check`, and on `repair`.
 pub struct Dataplane<N: Nft> {
     nft: N,
+    applied: std::sync::Mutex<Option<Layout>>,
 }
 
 impl<N: Nft> Dataplane<N> {
     pub fn new(nft: N) -> Self {
-        Dataplane { nft }
+        Dataplane { nft, applied: std::sync::Mutex::new(None) }
+    }
+
+    fn remember(&self, layout: Option<Layout>) {
+        *self.applied.lock().unwrap_or_else(|e| e.into_inner()) = layout;
     }
 
     /// The table as the kernel has it.
@@ -125,19 +136,50 @@ impl<N: Nft> Dataplane<N> {
 
     /// How the kernel differs from the rule set (empty: enforced as asked).
     pub fn check(&self, ruleset: &NodeRuleset) -> Result<Vec<Drift>> {
-        Ok(drift(self.current()?.as_ref(), &Layout::desired(ruleset)))
+        let current = self.current()?;
+        let found = drift(current.as_ref(), &Layout::desired(ruleset));
+        self.remember(if found.is_empty() { current } else { None });
+        Ok(found)
     }
 
     /// Brings the kernel to the rule set in one transaction.
     pub fn sync(&self, ruleset: &NodeRuleset) -> Result<SyncReport> {
         let desired = Layout::desired(ruleset);
-        let current = self.current()?;
-        let plan = match &current {
+        let remembered = self.applied.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let from_memory = remembered.is_some();
+        let current = match remembered {
+            Some(layout) => Some(layout),
+            None => self.current()?,
+        };
+        match self.apply(current.as_ref(), &desired, ruleset) {
+            Ok(report) => {
+                self.remember(Some(desired));
+                Ok(report)
+            }
+            Err(_) if from_memory => {
+                let current = self.current()?;
+                let report = self.apply(current.as_ref(), &desired, ruleset)?;
+                self.remember(Some(desired));
+                Ok(report)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Forgets what was applied and syncs from what the kernel has: repairs
+    /// any change made behind podsg's back.
+    pub fn repair(&self, ruleset: &NodeRuleset) -> Result<SyncReport> {
+        self.remember(None);
+        self.sync(ruleset)
+    }
+
+    fn apply(&self, current: Option<&Layout>, desired: &Layout, ruleset: &NodeRuleset) -> Result<SyncReport> {
+        let plan = match current {
             None => Err("no table".to_string()),
-            Some(current) => incremental(current, &desired),
+            Some(current) => incremental(current, desired),
         };
         match plan {
-            Ok(()) => match update_script(current.as_ref().expect("checked"), &desired) {
+            Ok(()) => match update_script(current.expect("checked"), desired) {
                 None => Ok(SyncReport::InSync),
                 Some(script) => {
                     self.nft.apply(&script)?;
@@ -145,7 +187,7 @@ impl<N: Nft> Dataplane<N> {
                 }
             },
             Err(reason) => {
-                self.nft.apply(&full_script(&desired, ruleset.mode))?;
+                self.nft.apply(&full_script(desired, ruleset.mode))?;
                 Ok(SyncReport::Replaced { reason })
             }
         }
@@ -153,6 +195,7 @@ impl<N: Nft> Dataplane<N> {
 
     /// Removes the table (and with it all enforcement).
     pub fn remove(&self) -> Result<()> {
+        self.remember(None);
         self.nft.apply(&format!("add table inet {TABLE}\ndelete table inet {TABLE}\n"))
     }
 }

@@ -17,13 +17,13 @@ use std::time::Duration;
 const NODE_ADDRESS: Ipv4Addr = Ipv4Addr::new(10, 100, 0, 1);
 const PORTS: [u16; 2] = [5432, 8080];
 
-fn world(red_app: &str) -> String {
+fn world(red_app: &str, mode: &str) -> String {
     format!(
         r#"
 apiVersion: podsg.io/v1alpha1
 kind: ClusterConfig
 metadata: {{name: cluster}}
-spec: {{defaultGroupIds: [sg-0e], enforcingMode: strict}}
+spec: {{defaultGroupIds: [sg-0e], enforcingMode: {mode}}}
 ---
 apiVersion: podsg.io/v1alpha1
 kind: SecurityGroup
@@ -84,7 +84,11 @@ status: {{podIP: 10.1.0.7}}
 }
 
 fn catalog(red_app: &str) -> Catalog {
-    let decoded = decode(&world(red_app), "world.yaml", Format::Yaml);
+    catalog_in(red_app, "strict")
+}
+
+fn catalog_in(red_app: &str, mode: &str) -> Catalog {
+    let decoded = decode(&world(red_app, mode), "world.yaml", Format::Yaml);
     assert!(decoded.diagnostics.is_empty(), "{:?}", decoded.diagnostics);
     Catalog::build(decoded.objects).expect("world loads").catalog
 }
@@ -247,4 +251,27 @@ fn drift_is_found_and_repaired() {
     );
     nft.sync(&rs).unwrap();
     assert_eq!(nft.check(&rs).unwrap(), vec![]);
+}
+
+/// Standard mode: traffic between a pod and its own node is not checked, so
+/// the node reaches a POD_SG pod that strict mode keeps it from.
+#[test]
+fn standard_mode_leaves_a_pods_own_node_alone() {
+    require_privilege!();
+    let lab = lab();
+    let nft = Dataplane::new(NftCli::in_netns(lab.node.name()));
+    let strict = catalog("red");
+    let standard = catalog_in("red", "standard");
+    let node_to_green = |c: &Catalog| engine_decision(c, "node", "green", Service::Tcp(8080));
+    assert_eq!((node_to_green(&strict), node_to_green(&standard)), (Decision::Deny, Decision::Allow));
+    for c in [&standard, &strict, &standard] {
+        nft.sync(&ruleset(c)).unwrap();
+        let wrong = disagreements(&lab, c);
+        assert!(
+            wrong.is_empty(),
+            "{} mode: kernel and engine disagree:\n{}",
+            c.settings.enforcing_mode,
+            wrong.join("\n")
+        );
+    }
 }

@@ -260,15 +260,15 @@ impl<N: Nft> Agent<N> {
             .as_deref()
             .ok_or_else(|| err(Code::InvalidEnvironment, "CNI_NETNS is not set", "ADD needs it"))?;
         let IpAddr::V4(address) = record.addresses[0] else { unreachable!("the allocator hands out IPv4") };
-        wire::attach(
-            &self.node_netns,
-            netns,
-            &record.ifname,
-            &record.host_interface,
+        let link = wire::PodLink {
+            node: &self.node_netns,
+            pod: netns,
+            ifname: &record.ifname,
+            host_if: &record.host_interface,
             address,
-            self.config.node_address,
-        )
-        .map_err(wiring)?;
+            node_address: self.config.node_address,
+        };
+        link.attach().map_err(wiring)?;
         Ok(())
     }
 

@@ -176,15 +176,16 @@ fn chained_after_another_plugin() {
         (Netns::new("pgc-ch").unwrap(), Netns::new("pgc-ch2").unwrap(), Netns::new("pgc-chr").unwrap());
     let address = Ipv4Addr::new(10, 1, 0, 200);
     // "Another plugin": a routed veth named vother0 that podsg did not make.
-    let made = podsg_netns::wire::attach(
-        &node.ns.path(),
-        &chained.path(),
-        "eth0",
-        "vother0",
+    let (node_path, pod_path) = (node.ns.path(), chained.path());
+    let link = podsg_netns::wire::PodLink {
+        node: &node_path,
+        pod: &pod_path,
+        ifname: "eth0",
+        host_if: "vother0",
         address,
-        Ipv4Addr::new(10, 100, 0, 1),
-    )
-    .unwrap();
+        node_address: Ipv4Addr::new(10, 100, 0, 1),
+    };
+    let made = link.attach().unwrap();
     let prev = serde_json::json!({
         "cniVersion": "1.1.0",
         "interfaces": [{"name": "vother0", "mac": made.host_mac}, {"name": "eth0", "mac": made.pod_mac, "sandbox": chained.path()}],

@@ -121,76 +121,61 @@ pub fn ip_batch_at(path: &str, commands: &[String]) -> Result<()> {
     }
 }
 
-/// Wires the pod at `pod_path` to the node at `node_path`: `host_if` on the
-/// node, `ifname` in the pod, the pod's `address`, the node's `node_address`.
-/// Three `ip` runs: create the pair, configure the pod's end, the node's end.
-pub fn attach(
-    node_path: &str,
-    pod_path: &str,
-    ifname: &str,
-    host_if: &str,
-    address: Ipv4Addr,
-    node_address: Ipv4Addr,
-) -> Result<Attached> {
-    let attached = macs(host_if);
-    let pod = Anchor::new(pod_path)?;
-    let tid = pod.tid.to_string();
-    ip_at(
-        node_path,
-        &[
-            "link",
-            "add",
-            host_if,
-            "address",
-            &attached.host_mac,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            ifname,
-            "address",
-            &attached.pod_mac,
-            "netns",
-            &tid,
-        ],
-    )?;
-    drop(pod);
-    let result = configure(node_path, pod_path, ifname, host_if, address, node_address, &attached);
-    if result.is_err() {
-        // Deleting one end deletes the pair.
-        let _ = ip_at(node_path, &["link", "del", host_if]);
-    }
-    result.map(|_| attached)
+/// A routed veth between a node and a pod, both namespaces by path.
+#[derive(Clone, Copy, Debug)]
+pub struct PodLink<'a> {
+    pub node: &'a str,
+    pub pod: &'a str,
+    /// The interface's name in the pod (CNI_IFNAME).
+    pub ifname: &'a str,
+    /// The node's end.
+    pub host_if: &'a str,
+    /// The pod's address.
+    pub address: Ipv4Addr,
+    /// The node's own address: the source of what it sends to the pod.
+    pub node_address: Ipv4Addr,
 }
 
-fn configure(
-    node_path: &str,
-    pod_path: &str,
-    ifname: &str,
-    host_if: &str,
-    address: Ipv4Addr,
-    node_address: Ipv4Addr,
-    macs: &Attached,
-) -> Result<()> {
-    let gw = GATEWAY;
-    ip_batch_at(
-        pod_path,
-        &[
-            format!("addr add {address}/32 dev {ifname}"),
-            format!("link set {ifname} up"),
-            format!("route add {gw} dev {ifname} scope link"),
-            format!("route add default via {gw} dev {ifname}"),
-            // The pod never ARPs for the gateway: it is the node's end of the veth.
-            format!("neigh replace {gw} lladdr {} dev {ifname} nud permanent", macs.host_mac),
-        ],
-    )?;
-    ip_batch_at(
-        node_path,
-        &[
-            format!("link set {host_if} up"),
-            format!("route replace {address}/32 dev {host_if} scope link src {node_address}"),
-        ],
-    )
+impl PodLink<'_> {
+    /// Makes the link in three `ip` runs: the pair, the pod's end, the node's end.
+    pub fn attach(&self) -> Result<Attached> {
+        let attached = macs(self.host_if);
+        let pod = Anchor::new(self.pod)?;
+        let tid = pod.tid.to_string();
+        let create = ["link", "add", self.host_if, "address", &attached.host_mac, "type", "veth", "peer", "name"];
+        let peer = [self.ifname, "address", &attached.pod_mac, "netns", &tid];
+        ip_at(self.node, &[&create[..], &peer[..]].concat())?;
+        drop(pod);
+        let result = self.configure(&attached);
+        if result.is_err() {
+            // Deleting one end deletes the pair.
+            let _ = ip_at(self.node, &["link", "del", self.host_if]);
+        }
+        result.map(|_| attached)
+    }
+
+    fn configure(&self, macs: &Attached) -> Result<()> {
+        let (gw, ifname, address) = (GATEWAY, self.ifname, self.address);
+        ip_batch_at(
+            self.pod,
+            &[
+                format!("addr add {address}/32 dev {ifname}"),
+                format!("link set {ifname} up"),
+                format!("route add {gw} dev {ifname} scope link"),
+                format!("route add default via {gw} dev {ifname}"),
+                // The pod never ARPs for the gateway: it is the node's end of the veth.
+                format!("neigh replace {gw} lladdr {} dev {ifname} nud permanent", macs.host_mac),
+            ],
+        )?;
+        let host_if = self.host_if;
+        ip_batch_at(
+            self.node,
+            &[
+                format!("link set {host_if} up"),
+                format!("route replace {address}/32 dev {host_if} scope link src {}", self.node_address),
+            ],
+        )
+    }
 }
 
 /// Whether iproute2 said the link does not exist. A veth whose namespace

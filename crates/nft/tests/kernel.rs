@@ -8,7 +8,7 @@ use podsg_model::decode::{Format, decode};
 use podsg_model::flow::Service;
 use podsg_model::settings::EnforcingMode;
 use podsg_model::verdict::{Decision, Endpoint, Engine};
-use podsg_netns::wire::{attach, router};
+use podsg_netns::wire::{PodLink, router};
 use podsg_netns::{Listener, Netns, Probe, require_privilege};
 use podsg_nft::{Dataplane, NftCli, SyncReport};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -128,7 +128,16 @@ fn lab() -> Lab {
     {
         let ns = Netns::new(&format!("pgt-{name}")).unwrap();
         let address = Ipv4Addr::from(address);
-        attach(&node.path(), &ns.path(), "eth0", &format!("pg{name}"), address, NODE_ADDRESS).unwrap();
+        let (node_path, pod_path, host_if) = (node.path(), ns.path(), format!("pg{name}"));
+        let link = PodLink {
+            node: &node_path,
+            pod: &pod_path,
+            ifname: "eth0",
+            host_if: &host_if,
+            address,
+            node_address: NODE_ADDRESS,
+        };
+        link.attach().unwrap();
         for port in PORTS {
             listeners.push(Listener::echo(&ns, SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port)).unwrap());
         }

@@ -1,5 +1,4 @@
 use crate::ip::{Error, Result, ip, ip_in};
-use std::fs::File;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -83,21 +82,7 @@ impl Netns {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<std::thread::JoinHandle<T>> {
-        let path = self.path();
-        let file = File::open(&path).map_err(|source| Error::Io { what: path.clone(), source })?;
-        let (ready, joined) = std::sync::mpsc::channel();
-        let handle = std::thread::spawn(move || {
-            let entered = nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET).map_err(|e| e.to_string());
-            let ok = entered.is_ok();
-            let _ = ready.send(entered);
-            assert!(ok, "setns failed");
-            work()
-        });
-        match joined.recv() {
-            Ok(Ok(())) => Ok(handle),
-            Ok(Err(e)) => Err(Error::Thread(format!("setns {}: {e}", self.name))),
-            Err(_) => Err(Error::Thread("namespace thread died".into())),
-        }
+        crate::wire::spawn_in(&self.path(), work)
     }
 }
 

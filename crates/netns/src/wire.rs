@@ -16,17 +16,32 @@ use std::sync::mpsc;
 /// The gateway every pod routes through (like Calico's).
 pub const GATEWAY: Ipv4Addr = Ipv4Addr::new(169, 254, 1, 1);
 
+/// Starts `work` on a new thread that has joined the network namespace at
+/// `path`; returns once the thread is inside (or could not get in).
+pub fn spawn_in<T: Send + 'static>(
+    path: &str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<std::thread::JoinHandle<T>> {
+    let file = File::open(path).map_err(|source| Error::Io { what: path.to_string(), source })?;
+    let (ready, entered) = mpsc::channel();
+    let handle = std::thread::spawn(move || {
+        let joined = nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET).map_err(|e| e.to_string());
+        let ok = joined.is_ok();
+        let _ = ready.send(joined);
+        // Never run `work` outside the namespace it was meant for.
+        assert!(ok, "setns failed");
+        work()
+    });
+    match entered.recv() {
+        Ok(Ok(())) => Ok(handle),
+        Ok(Err(e)) => Err(Error::Thread(format!("setns {path}: {e}"))),
+        Err(_) => Err(Error::Thread("namespace thread died".into())),
+    }
+}
+
 /// Runs `work` on a new thread that has joined the network namespace at `path`.
 pub fn run_in<T: Send + 'static>(path: &str, work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-    let file = File::open(path).map_err(|source| Error::Io { what: path.to_string(), source })?;
-    let path = path.to_string();
-    std::thread::spawn(move || -> Result<T> {
-        nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET)
-            .map_err(|e| Error::Thread(format!("setns {path}: {e}")))?;
-        Ok(work())
-    })
-    .join()
-    .map_err(|_| Error::Thread("namespace thread panicked".into()))?
+    spawn_in(path, work)?.join().map_err(|_| Error::Thread("namespace thread panicked".into()))
 }
 
 /// `ip ARGS` run inside the namespace at `path`.
@@ -48,22 +63,13 @@ struct Anchor {
 
 impl Anchor {
     fn new(path: &str) -> Result<Anchor> {
-        let file = File::open(path).map_err(|source| Error::Io { what: path.to_string(), source })?;
-        let (ready, entered) = mpsc::channel();
+        let (tell, told) = mpsc::channel();
         let (release, released) = mpsc::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let r =
-                nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET).map(|_| nix::unistd::gettid().as_raw());
-            let ok = r.is_ok();
-            let _ = ready.send(r.map_err(|e| e.to_string()));
-            if ok {
-                let _ = released.recv();
-            }
-        });
-        let tid = entered
-            .recv()
-            .map_err(|_| Error::Thread("anchor thread died".into()))?
-            .map_err(|e| Error::Thread(format!("setns {path}: {e}")))?;
+        let thread = spawn_in(path, move || {
+            let _ = tell.send(nix::unistd::gettid().as_raw());
+            let _ = released.recv();
+        })?;
+        let tid = told.recv().map_err(|_| Error::Thread("anchor thread died".into()))?;
         Ok(Anchor { tid, release: Some(release), thread: Some(thread) })
     }
 }

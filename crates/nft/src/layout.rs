@@ -93,6 +93,15 @@ pub fn base_chains(mode: EnforcingMode) -> Vec<(&'static str, &'static str, Vec<
     chains
 }
 
+/// The base chains only strict mode has: added and removed in place when the
+/// mode changes, so that a mode change never replaces the table.
+pub const MODE_CHAINS: [&str; 2] = ["input", "output"];
+
+/// A base chain's hook and rules, by name.
+pub fn base_chain(name: &str) -> Option<(&'static str, Vec<String>)> {
+    base_chains(EnforcingMode::Strict).into_iter().find(|(n, _, _)| *n == name).map(|(_, hook, rules)| (hook, rules))
+}
+
 /// Traffic from pods to external members meets the members' ingress here,
 /// on the source node.
 pub fn members_in_rules() -> Vec<String> {

@@ -3,7 +3,8 @@
 
 use crate::element::Element;
 use crate::layout::{
-    FROM_POD, Layout, MEMBERS_IN, TABLE, TO_POD, base_chains, egress_rules, ingress_rules, members_in_rules, set_type,
+    FROM_POD, Layout, MEMBERS_IN, TABLE, TO_POD, base_chain, base_chains, egress_rules, ingress_rules,
+    members_in_rules, set_type,
 };
 use podsg_model::settings::EnforcingMode;
 use std::collections::{BTreeMap, BTreeSet};
@@ -127,7 +128,9 @@ pub fn update_script(current: &Layout, desired: &Layout) -> Option<String> {
             }
         }
     }
-    // 4. New chains, then hook them up.
+    // 4. New chains, then hook them up; base chains (strict mode's) last.
+    let (new_bases, new_chains): (Vec<&String>, Vec<&String>) =
+        new_chains.into_iter().partition(|c| base_chain(c).is_some());
     for c in &new_chains {
         writeln!(s, "add chain {t} {c}").unwrap();
         for rule in chain_rules(c, desired) {
@@ -143,6 +146,13 @@ pub fn update_script(current: &Layout, desired: &Layout) -> Option<String> {
             .collect();
         if !new.is_empty() {
             writeln!(s, "add element {t} {map} {{ {} }}", map_elements(&new)).unwrap();
+        }
+    }
+    for c in &new_bases {
+        let (hook, rules) = base_chain(c).expect("partitioned on it");
+        writeln!(s, "add chain {t} {c} {{ type filter hook {hook} priority filter; policy accept; }}").unwrap();
+        for rule in rules {
+            writeln!(s, "add rule {t} {c} {rule}").unwrap();
         }
     }
     (!s.is_empty()).then_some(s)

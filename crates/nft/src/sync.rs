@@ -4,7 +4,7 @@
 
 use crate::error::Result;
 use crate::kernel::parse_table;
-use crate::layout::{Layout, TABLE};
+use crate::layout::{Layout, MODE_CHAINS, TABLE};
 use crate::nft::Nft;
 use crate::render::{full_script, update_script};
 use podsg_model::dataplane::NodeRuleset;
@@ -87,11 +87,14 @@ pub enum SyncReport {
     Replaced { reason: String },
 }
 
-/// Whether the kernel's table can be brought to `desired` by element
-/// updates: every chain both have has the same rules, and the chains only the
-/// kernel has are per-interface chains podsg would delete anyway.
+/// Whether the kernel's table can be brought to `desired` in place: every
+/// chain both have has the same rules, and the chains only one of them has
+/// are per-interface chains or strict mode's base chains, which podsg adds
+/// and removes in place. (Replacing the whole table is atomic for rules, but
+/// re-registering the forward hook has been seen to cost a new connection
+/// its SYN, so it is kept for creating and repairing the table.)
 fn incremental(current: &Layout, desired: &Layout) -> Result<(), String> {
-    let per_interface = |name: &str| name.starts_with("eg_") || name.starts_with("in_");
+    let per_interface = |name: &str| name.starts_with("eg_") || name.starts_with("in_") || MODE_CHAINS.contains(&name);
     for (name, n) in &current.chains {
         match desired.chains.get(name) {
             Some(m) if m != n => return Err(format!("chain {name} has {n} rules, expected {m}")),

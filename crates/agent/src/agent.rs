@@ -77,6 +77,11 @@ pub fn host_interface(container_id: &str, ifname: &str) -> String {
     format!("pg{:011x}", h & 0xfff_ffff_ffff)
 }
 
+/// Whether a link name is one `host_interface` makes.
+fn is_host_interface(name: &str) -> bool {
+    name.len() == 13 && name.starts_with("pg") && name[2..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 impl<N: Nft> Agent<N> {
     pub fn new(config: AgentConfig, desired: Box<dyn DesiredState>, nft: N) -> std::io::Result<Self> {
         let ipam = Allocator::new(config.state_dir.join("ipam"), config.pod_cidr, vec![config.node_address])
@@ -166,21 +171,24 @@ impl<N: Nft> Agent<N> {
 
     /// Brings the kernel to the desired state of every attachment.
     pub fn reconcile(&mut self) -> Result<SyncReport, CniError> {
-        let records = self.store.all().map_err(io)?;
-        let loaded = self.desired.load();
-        for d in loaded.diagnostics.iter().filter(|d| d.is_error()) {
-            eprintln!("podsg-agent: desired state: {d}");
-        }
-        let ruleset = self.ruleset(&loaded, &records);
+        let ruleset = self.desired_ruleset()?;
         self.dataplane.sync(&ruleset).map_err(dataplane)
     }
 
     /// Reads the kernel back and repairs whatever differs (run now and then).
     pub fn repair(&mut self) -> Result<SyncReport, CniError> {
+        let ruleset = self.desired_ruleset()?;
+        self.dataplane.repair(&ruleset).map_err(dataplane)
+    }
+
+    /// The rule set of every attachment against the current desired state.
+    fn desired_ruleset(&self) -> Result<NodeRuleset, CniError> {
         let records = self.store.all().map_err(io)?;
         let loaded = self.desired.load();
-        let ruleset = self.ruleset(&loaded, &records);
-        self.dataplane.repair(&ruleset).map_err(dataplane)
+        for d in loaded.diagnostics.iter().filter(|d| d.is_error()) {
+            eprintln!("podsg-agent: desired state: {d}");
+        }
+        Ok(self.ruleset(&loaded, &records))
     }
 
     pub fn fingerprint(&self) -> u64 {
@@ -199,9 +207,8 @@ impl<N: Nft> Agent<N> {
             return self.result(&existing, a.prev_result.as_ref());
         }
         let loaded = self.desired.load();
-        let view = self.view(&loaded, &[]);
         // Resolve first: a pod whose groups cannot be resolved gets nothing at all.
-        Self::groups_of(&view, &namespace, &name)?;
+        Self::groups_of(&loaded.catalog, &namespace, &name)?;
         let owner = Record::owner(&a.container_id, &a.ifname);
         let (host_interface, addresses, chained) = match &a.prev_result {
             Some(prev) => {
@@ -297,6 +304,13 @@ impl<N: Nft> Agent<N> {
 
     /// Removes everything of an attachment; what is already gone is fine.
     fn del(&mut self, container_id: &str, ifname: &str) -> Result<(), CniError> {
+        self.release(container_id, ifname)?;
+        self.reconcile().map(|_| ())
+    }
+
+    /// Frees an attachment's interface, addresses and record (rules follow at
+    /// the next reconcile).
+    fn release(&mut self, container_id: &str, ifname: &str) -> Result<(), CniError> {
         let record = self.store.get(container_id, ifname).map_err(io)?;
         let chained = record.as_ref().is_some_and(|r| r.chained);
         if !chained {
@@ -307,8 +321,7 @@ impl<N: Nft> Agent<N> {
             wire::detach(&self.node_netns, &host).map_err(wiring)?;
         }
         self.ipam.release(&Record::owner(container_id, ifname)).map_err(ipam)?;
-        self.store.remove(container_id, ifname).map_err(io)?;
-        self.reconcile().map(|_| ())
+        self.store.remove(container_id, ifname).map_err(io)
     }
 
     fn check(&mut self, a: &Attachment) -> Result<(), CniError> {
@@ -321,7 +334,7 @@ impl<N: Nft> Agent<N> {
         })?;
         let loaded = self.desired.load();
         let records = self.store.all().map_err(io)?;
-        Self::groups_of(&self.view(&loaded, &records), &record.pod_namespace, &record.pod_name)?;
+        Self::groups_of(&loaded.catalog, &record.pod_namespace, &record.pod_name)?;
         if !record.chained {
             if !wire::link_exists(&self.node_netns, &record.host_interface).map_err(wiring)? {
                 return Err(err(
@@ -355,7 +368,7 @@ impl<N: Nft> Agent<N> {
         let is_valid = |cid: &str, ifname: &str| valid.iter().any(|v| v.container_id == cid && v.ifname == ifname);
         for r in self.store.all().map_err(io)? {
             if !is_valid(&r.container_id, &r.ifname) {
-                self.del(&r.container_id, &r.ifname)?;
+                self.release(&r.container_id, &r.ifname)?;
             }
         }
         let records = self.store.all().map_err(io)?;
@@ -371,8 +384,7 @@ impl<N: Nft> Agent<N> {
             .filter_map(|l| l.split(':').nth(1))
             .map(|n| n.trim().split('@').next().unwrap_or("").to_string())
         {
-            let ours = name.len() == 13 && name.starts_with("pg") && name[2..].bytes().all(|b| b.is_ascii_hexdigit());
-            if ours && !records.iter().any(|r| r.host_interface == name) {
+            if is_host_interface(&name) && !records.iter().any(|r| r.host_interface == name) {
                 wire::detach(&self.node_netns, &name).map_err(wiring)?;
             }
         }

@@ -2,8 +2,10 @@
 # Installs what podsg needs on a fresh Debian machine. Safe to run again.
 set -euo pipefail
 
-# Debian packages the build, the tests and the lab need.
-APT_PACKAGES=(ca-certificates nftables iproute2 iputils-ping procps util-linux conntrack postgresql dnsmasq-base iperf3)
+# Debian packages the build, the tests and the lab need; netperf, ipset and
+# iptables for the firewall benchmark (podsg side by side with ipset and
+# iptables). netperf is in Debian's non-free component.
+APT_PACKAGES=(ca-certificates nftables iproute2 iputils-ping procps util-linux conntrack postgresql dnsmasq-base iperf3 netperf ipset iptables)
 # The Rust toolchain podsg is built with (edition 2024, let-chains).
 MIN_RUST=1.88
 
@@ -15,8 +17,21 @@ missing=()
 for p in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Enables Debian's non-free component (for netperf) where it is off.
+enable_non_free() {
+    local f
+    for f in /etc/apt/sources.list.d/*.sources; do
+        [ -e "$f" ] || continue
+        as_root sed -i -E '/^Components:.*\bmain\b/{/ non-free( |$)/!s/$/ non-free/}' "$f"
+    done
+    if [ -f /etc/apt/sources.list ]; then
+        as_root sed -i -E '/^deb .* main/{/non-free( |$)/!s/$/ non-free/}' /etc/apt/sources.list
+    fi
+}
+
 if [ ${#missing[@]} -gt 0 ]; then
     echo "setup: installing ${missing[*]}" >&2
+    [[ " ${missing[*]} " == *" netperf "* ]] && enable_non_free
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi

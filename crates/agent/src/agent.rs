@@ -34,7 +34,12 @@ pub struct AgentConfig {
 
 pub struct Agent<N: Nft> {
     config: AgentConfig,
-    desired: Box<dyn DesiredState>,
+    desired: std::sync::Arc<dyn DesiredState>,
+    /// The desired state as last loaded, and the fingerprint it was loaded at.
+    loaded: std::sync::Arc<Loaded>,
+    loaded_at: u64,
+    /// The loaded desired state has not been synced to the kernel yet.
+    unapplied: bool,
     dataplane: Dataplane<N>,
     ipam: Allocator,
     store: Store,
@@ -54,6 +59,9 @@ fn ipam(e: IpamError) -> CniError {
     match e {
         IpamError::Exhausted(range) => {
             err(Code::AddressesExhausted, "no free pod address", format!("the node's pod range {range} is full"))
+        }
+        e @ (IpamError::Taken { .. } | IpamError::Unusable { .. }) => {
+            err(Code::InvalidConfig, "the requested address cannot be given", e.to_string())
         }
         other => err(Code::Io, "address allocation failed", other.to_string()),
     }
@@ -77,18 +85,64 @@ pub fn host_interface(container_id: &str, ifname: &str) -> String {
     format!("pg{:011x}", h & 0xfff_ffff_ffff)
 }
 
+fn report_problems(loaded: &Loaded) {
+    for d in loaded.diagnostics.iter().filter(|d| d.is_error()) {
+        eprintln!("podsg-agent: desired state: {d}");
+    }
+}
+
 /// Whether a link name is one `host_interface` makes.
 fn is_host_interface(name: &str) -> bool {
     name.len() == 13 && name.starts_with("pg") && name[2..].bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 impl<N: Nft> Agent<N> {
-    pub fn new(config: AgentConfig, desired: Box<dyn DesiredState>, nft: N) -> std::io::Result<Self> {
+    pub fn new(config: AgentConfig, desired: std::sync::Arc<dyn DesiredState>, nft: N) -> std::io::Result<Self> {
         let ipam = Allocator::new(config.state_dir.join("ipam"), config.pod_cidr, vec![config.node_address])
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         let store = Store::new(config.state_dir.join("attachments"))?;
         let node_netns = format!("/proc/{}/ns/net", std::process::id());
-        Ok(Agent { config, desired, dataplane: Dataplane::new(nft), ipam, store, node_netns })
+        let loaded_at = desired.fingerprint();
+        let loaded = std::sync::Arc::new(desired.load());
+        Ok(Agent {
+            config,
+            desired,
+            loaded,
+            loaded_at,
+            unapplied: true,
+            dataplane: Dataplane::new(nft),
+            ipam,
+            store,
+            node_netns,
+        })
+    }
+
+    /// Where the desired state comes from, so that a caller can load it
+    /// without holding the agent (loading a large state takes a while).
+    pub fn source(&self) -> std::sync::Arc<dyn DesiredState> {
+        self.desired.clone()
+    }
+
+    /// Takes a newly loaded desired state (loaded at `fingerprint`) and
+    /// brings the kernel to it.
+    pub fn refresh(&mut self, loaded: Loaded, fingerprint: u64) -> Result<SyncReport, CniError> {
+        report_problems(&loaded);
+        self.loaded = std::sync::Arc::new(loaded);
+        self.loaded_at = fingerprint;
+        self.reconcile()
+    }
+
+    /// The desired state, reloaded first if it changed since it was loaded.
+    fn current_desired(&mut self) -> std::sync::Arc<Loaded> {
+        let now = self.desired.fingerprint();
+        if now != self.loaded_at {
+            let loaded = self.desired.load();
+            report_problems(&loaded);
+            self.loaded = std::sync::Arc::new(loaded);
+            self.loaded_at = now;
+            self.unapplied = true;
+        }
+        self.loaded.clone()
     }
 
     pub fn handle(&mut self, request: Request) -> Response {
@@ -172,27 +226,38 @@ impl<N: Nft> Agent<N> {
     /// Brings the kernel to the desired state of every attachment.
     pub fn reconcile(&mut self) -> Result<SyncReport, CniError> {
         let ruleset = self.desired_ruleset()?;
-        self.dataplane.sync(&ruleset).map_err(dataplane)
+        let report = self.dataplane.sync(&ruleset).map_err(dataplane)?;
+        self.unapplied = false;
+        Ok(report)
     }
 
-    /// Reads the kernel back and repairs whatever differs (run now and then).
-    pub fn repair(&mut self) -> Result<SyncReport, CniError> {
+    /// Repairs changes made behind podsg's back: checks the kernel's
+    /// nf_tables generation (cheap) and reads the table back only when it
+    /// moved, or always with `full`.
+    pub fn repair(&mut self, full: bool) -> Result<SyncReport, CniError> {
+        if !full && self.dataplane.unchanged() {
+            return Ok(SyncReport::InSync);
+        }
         let ruleset = self.desired_ruleset()?;
-        self.dataplane.repair(&ruleset).map_err(dataplane)
+        self.dataplane.full_repair(&ruleset).map_err(dataplane)
     }
 
     /// The rule set of every attachment against the current desired state.
-    fn desired_ruleset(&self) -> Result<NodeRuleset, CniError> {
+    fn desired_ruleset(&mut self) -> Result<NodeRuleset, CniError> {
         let records = self.store.all().map_err(io)?;
-        let loaded = self.desired.load();
-        for d in loaded.diagnostics.iter().filter(|d| d.is_error()) {
-            eprintln!("podsg-agent: desired state: {d}");
-        }
+        let loaded = self.current_desired();
         Ok(self.ruleset(&loaded, &records))
     }
 
-    pub fn fingerprint(&self) -> u64 {
-        self.desired.fingerprint()
+    /// The fingerprint the desired state was last loaded at.
+    pub fn loaded_at(&self) -> u64 {
+        self.loaded_at
+    }
+
+    /// Whether a desired state was loaded (by a CNI request) and not yet
+    /// brought to the kernel.
+    pub fn unapplied(&self) -> bool {
+        self.unapplied
     }
 
     fn add(&mut self, a: &Attachment) -> Result<CniResult, CniError> {
@@ -206,7 +271,7 @@ impl<N: Nft> Agent<N> {
         if let Some(existing) = self.store.get(&a.container_id, &a.ifname).map_err(io)? {
             return self.result(&existing, a.prev_result.as_ref());
         }
-        let loaded = self.desired.load();
+        let loaded = self.current_desired();
         // Resolve first: a pod whose groups cannot be resolved gets nothing at all.
         Self::groups_of(&loaded.catalog, &namespace, &name)?;
         let owner = Record::owner(&a.container_id, &a.ifname);
@@ -228,7 +293,11 @@ impl<N: Nft> Agent<N> {
                 (host.name.clone(), addresses, true)
             }
             None => {
-                let address = self.ipam.allocate(&owner).map_err(ipam)?;
+                let address = match a.requested_ip {
+                    Some(wanted) => self.ipam.claim(&owner, wanted),
+                    None => self.ipam.allocate(&owner),
+                }
+                .map_err(ipam)?;
                 (host_interface(&a.container_id, &a.ifname), vec![IpAddr::V4(address)], false)
             }
         };
@@ -259,6 +328,7 @@ impl<N: Nft> Agent<N> {
         let records = self.store.all().map_err(io)?;
         let ruleset = self.ruleset(loaded, &records);
         self.dataplane.sync(&ruleset).map_err(dataplane)?;
+        self.unapplied = false;
         if record.chained {
             return Ok(());
         }
@@ -332,7 +402,7 @@ impl<N: Nft> Agent<N> {
                 format!("{} on {}", a.container_id, a.ifname),
             )
         })?;
-        let loaded = self.desired.load();
+        let loaded = self.current_desired();
         let records = self.store.all().map_err(io)?;
         Self::groups_of(&loaded.catalog, &record.pod_namespace, &record.pod_name)?;
         if !record.chained {
@@ -392,9 +462,6 @@ impl<N: Nft> Agent<N> {
     }
 
     fn status(&mut self) -> Result<(), CniError> {
-        self.dataplane
-            .current()
-            .map(|_| ())
-            .map_err(|e| err(Code::NotAvailable, "the dataplane cannot be read", e.to_string()))
+        self.dataplane.ready().map_err(|e| err(Code::NotAvailable, "the dataplane cannot be reached", e.to_string()))
     }
 }

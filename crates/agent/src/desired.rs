@@ -6,7 +6,7 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 
-pub trait DesiredState: Send {
+pub trait DesiredState: Send + Sync {
     /// The cluster as it should be. Invalid objects are left out and reported
     /// in the diagnostics; references to missing groups are kept (their pods
     /// fail closed).

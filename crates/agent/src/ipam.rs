@@ -14,6 +14,10 @@ use std::path::{Path, PathBuf};
 pub enum IpamError {
     #[error("no free address in {0}")]
     Exhausted(Ipv4Net),
+    #[error("{address} is taken by {owner}")]
+    Taken { address: Ipv4Addr, owner: String },
+    #[error("{address} cannot be a pod's address: {why}")]
+    Unusable { address: Ipv4Addr, why: String },
     #[error("{path}: {source}")]
     Io { path: String, source: std::io::Error },
 }
@@ -80,6 +84,40 @@ impl Allocator {
         result
     }
 
+    /// Gives the owner exactly `address` (a pod whose address is already
+    /// decided). It may lie outside the node's range: the cluster routes it.
+    pub fn claim(&self, owner: &str, address: Ipv4Addr) -> Result<Ipv4Addr, IpamError> {
+        let unusable = |why: &str| Err(IpamError::Unusable { address, why: why.to_string() });
+        if self.reserved.contains(&address) {
+            return unusable("it is reserved (the node's own address)");
+        }
+        if address.is_unspecified() || address.is_broadcast() || address.is_multicast() || address.is_loopback() {
+            return unusable("not a unicast address");
+        }
+        if self.range.contains(&address) && (address == self.range.network() || address == self.range.broadcast()) {
+            return unusable(&format!("the network or broadcast address of the node's range {}", self.range));
+        }
+        let _lock = self.lock()?;
+        for (a, o) in self.list()? {
+            if a == address && o != owner {
+                return Err(IpamError::Taken { address, owner: o });
+            }
+            if o == owner && a != address {
+                return Err(IpamError::Taken { address: a, owner: format!("{owner} already (it asks for {address})") });
+            }
+            if a == address {
+                return Ok(address);
+            }
+        }
+        let path = self.dir.join(address.to_string());
+        let staged = self.dir.join(format!(".staged-{}", std::process::id()));
+        fs::write(&staged, owner.as_bytes()).map_err(io(&staged))?;
+        let linked = fs::hard_link(&staged, &path);
+        let _ = fs::remove_file(&staged);
+        linked.map_err(io(&path))?;
+        Ok(address)
+    }
+
     /// Frees every address the owner holds; nothing held is fine.
     pub fn release(&self, owner: &str) -> Result<Vec<Ipv4Addr>, IpamError> {
         let _lock = self.lock()?;
@@ -114,6 +152,25 @@ mod tests {
         assert_eq!(ipam.release("c1/eth0").unwrap(), Vec::<Ipv4Addr>::new(), "release is idempotent");
         assert_eq!(ipam.allocate("c9/eth0").unwrap(), a);
         assert_eq!(ipam.list().unwrap().len(), 5);
+    }
+
+    #[test]
+    fn claims_exactly_the_address_asked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let node: Ipv4Addr = "10.1.0.1".parse().unwrap();
+        let ipam = Allocator::new(dir.path(), "10.1.0.0/24".parse().unwrap(), vec![node]).unwrap();
+        let wanted: Ipv4Addr = "10.244.5.2".parse().unwrap();
+        assert_eq!(ipam.claim("a/eth0", wanted).unwrap(), wanted, "outside the range is fine: it is routed");
+        assert_eq!(ipam.claim("a/eth0", wanted).unwrap(), wanted, "claiming again is idempotent");
+        assert!(matches!(ipam.claim("b/eth0", wanted), Err(IpamError::Taken { .. })));
+        assert!(matches!(ipam.claim("a/eth0", "10.244.5.3".parse().unwrap()), Err(IpamError::Taken { .. })));
+        for bad in ["10.1.0.1", "10.1.0.0", "10.1.0.255", "0.0.0.0", "224.0.0.1", "127.0.0.1"] {
+            let e = ipam.claim("c/eth0", bad.parse().unwrap()).unwrap_err();
+            assert!(matches!(e, IpamError::Unusable { .. }), "{bad}: {e}");
+        }
+        let next = ipam.allocate("d/eth0").unwrap();
+        assert_eq!(next.to_string(), "10.1.0.2", "claims outside the range leave it alone");
+        assert_eq!(ipam.release("a/eth0").unwrap(), vec![wanted]);
     }
 
     #[test]

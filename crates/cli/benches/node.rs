@@ -1,4 +1,4 @@
-//! Node benchmarks on the real kernel (root): `cargo bench -p podsg --bench node [add|member|throughput]`.
+//! Node benchmarks on the real kernel (root): `cargo bench -p podsg --bench node [add|member|throughput|idle|bulk]`.
 //! Prints the numbers recorded in BENCHMARKS.md. Run once in test mode
 //! (`cargo test --benches`), each does a small version of itself.
 
@@ -84,14 +84,15 @@ fn member_add(members: usize) {
     let pod = Netns::new("pgb-member").unwrap();
     let (code, r) = node.add("m1", &pod, "green1");
     assert_eq!(code, 0, "{r}");
-    let set = format!("in4_{}", host_if(&r));
+    // The cell of tcp/5432 in the pod's ingress; its rule names groups (s1).
+    let set = format!("in_{}_p_6_6_5432_5432_s1_h4", host_if(&r));
     let new = Ipv4Addr::new(12, 0, 0, 1);
     let path = node.dir.path().join("manifests/world.yaml");
     let staged = node.dir.path().join("manifests/.world.tmp");
     std::fs::write(&staged, world_with_members(members, Some(new))).unwrap();
     let start = Instant::now();
     std::fs::rename(&staged, &path).unwrap();
-    let element = format!("{{ 6 . 5432 . {new} }}");
+    let element = format!("{{ {new} }}");
     loop {
         let out = node.ns.exec("nft", &["get", "element", "inet", "podsg", &set, &element]).unwrap();
         if out.status.success() {
@@ -138,7 +139,8 @@ fn throughput(many: usize, seconds: u32) {
     let with_ten = iperf(&client, target, seconds);
     let path = node.dir.path().join("manifests/world.yaml");
     std::fs::write(&path, rules(many)).unwrap();
-    let set = format!("in4_{}", host_if(&r));
+    // The cell of tcp/1-1024: its rule has IPv4 networks only (s2).
+    let set = format!("in_{}_p_6_6_1_1024_s2_n4", host_if(&r));
     let start = Instant::now();
     while set_len(&node, &set) < many {
         assert!(start.elapsed() < Duration::from_secs(300), "rules never arrived");
@@ -164,6 +166,77 @@ fn throughput(many: usize, seconds: u32) {
     );
 }
 
+/// CPU seconds a process and its waited-for children have used.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat.rsplit_once(") ").unwrap().1.split(' ').collect();
+    // utime, stime, cutime, cstime: fields 14-17, in clock ticks (100 Hz).
+    fields[11..15].iter().map(|f| f.parse::<f64>().unwrap()).sum::<f64>() / 100.0
+}
+
+/// The agent enforcing a pod whose ingress references a group of `members`,
+/// left alone for `seconds`: the CPU it uses (the 10 s repair asks the
+/// kernel for its ruleset generation instead of reading the table back).
+fn idle(members: usize, seconds: u64) {
+    let node = Node::start(&world_with_members(members, None));
+    let pod = Netns::new("pgb-idle").unwrap();
+    let (code, r) = node.add("i1", &pod, "green1");
+    assert_eq!(code, 0, "{r}");
+    let set = format!("in_{}_p_6_6_5432_5432_s1_h4", host_if(&r));
+    assert!(set_len(&node, &set) >= members, "the members are enforced");
+    let pid = node.agent_pid().unwrap();
+    let before = cpu_seconds(pid);
+    std::thread::sleep(Duration::from_secs(seconds));
+    let used = cpu_seconds(pid) - before;
+    let start = Instant::now();
+    let out = node.ns.exec("nft", &["-j", "list", "table", "inet", "podsg"]).unwrap();
+    assert!(out.status.success());
+    let full_read = start.elapsed();
+    println!(
+        "idle agent enforcing {members} members: {:.2}% of a core over {seconds} s; one full read of the table (every 5 min) takes {}, {:.2}% of a core on average",
+        100.0 * used / seconds as f64,
+        ms(full_read),
+        100.0 * full_read.as_secs_f64() / 300.0
+    );
+}
+
+/// CNI ADDs one after another while the agent applies a change that adds
+/// `members` members to a group a pod's ingress references.
+fn add_during_bulk(members: usize) {
+    let node = Node::start(&world_with_members(10, None));
+    let first = Netns::new("pgb-bulk").unwrap();
+    let (code, r) = node.add("k0", &first, "green1");
+    assert_eq!(code, 0, "{r}");
+    let set = format!("in_{}_p_6_6_5432_5432_s1_h4", host_if(&r));
+    let path = node.dir.path().join("manifests/world.yaml");
+    let staged = node.dir.path().join("manifests/.world.tmp");
+    std::fs::write(&staged, world_with_members(members, None)).unwrap();
+    let start = Instant::now();
+    std::fs::rename(&staged, &path).unwrap();
+    let mut took = Vec::new();
+    let mut namespaces = Vec::new();
+    let mut i = 1;
+    while set_len(&node, &set) < members {
+        let ns = Netns::new("pgb-bulk").unwrap();
+        let t = Instant::now();
+        let (code, r) = node.add(&format!("k{i}"), &ns, "red");
+        took.push(t.elapsed());
+        assert_eq!(code, 0, "{r}");
+        namespaces.push(ns);
+        i += 1;
+        assert!(start.elapsed() < Duration::from_secs(300), "the members never arrived");
+    }
+    let arrived = start.elapsed();
+    took.sort();
+    println!(
+        "{} CNI ADDs while {members} members were loaded ({} until all were in the kernel): p50 {}, max {}",
+        took.len(),
+        ms(arrived),
+        ms(percentile(&took, 0.5)),
+        ms(*took.last().unwrap())
+    );
+}
+
 fn main() {
     if let Privilege::Missing(why) = privileged() {
         eprintln!("node benchmarks need root: {why}");
@@ -181,5 +254,11 @@ fn main() {
     }
     if wants("throughput") {
         if full { throughput(100_000, 5) } else { throughput(100, 1) }
+    }
+    if wants("idle") {
+        if full { idle(100_000, 60) } else { idle(100, 1) }
+    }
+    if wants("bulk") {
+        add_during_bulk(if full { 100_000 } else { 100 });
     }
 }

@@ -1,5 +1,5 @@
-//! Lab mode end to end on the handbook: the real agent, CNI plugin,
-//! nftables, PostgreSQL and DNS. One test: there is one lab per machine.
+//! Lab mode end to end: the real agent, CNI plugin, nftables, PostgreSQL and
+//! DNS. There is one lab per machine, so the tests take turns.
 
 use podsg_netns::{Netns, require_privilege};
 use std::io::{Read, Write};
@@ -19,6 +19,9 @@ fn text(o: &Output) -> String {
 fn handbook() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/handbook")
 }
+
+/// One lab per machine: each test holds this while its lab is up.
+static ONE_LAB: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Takes the lab down however the test ends.
 struct Down;
@@ -68,6 +71,7 @@ fn echo(stream: &mut TcpStream) -> bool {
 #[test]
 fn the_handbook_for_real() {
     require_privilege!();
+    let _turn = ONE_LAB.lock().unwrap_or_else(|e| e.into_inner());
     let status = podsg(&["lab", "status"]);
     assert!(text(&status).starts_with("no lab is up"), "a lab is already up on this machine: {}", text(&status));
     let _down = Down;
@@ -189,8 +193,10 @@ fn the_handbook_for_real() {
 
     // Back to the handbook, then down: nothing is left, even when the lab's
     // record of itself is lost (as after a crash).
-    assert!(podsg(&["lab", "apply", &dir]).status.success());
-    assert!(podsg(&["lab", "check", &dir]).status.success());
+    let back = podsg(&["lab", "apply", &dir]);
+    assert!(back.status.success(), "{}", text(&back));
+    let check = podsg(&["lab", "check", &dir]);
+    assert!(check.status.success(), "{}", text(&check));
     std::fs::remove_file("/run/podsg-lab/state.json").unwrap();
     let down = podsg(&["lab", "down"]);
     assert!(down.status.success(), "{}", text(&down));
@@ -199,4 +205,32 @@ fn the_handbook_for_real() {
     assert!(!Path::new("/run/podsg-lab").exists());
     let processes = Command::new("pgrep").args(["-f", "dnsmasq.*podsg-lab|podsg agent --node-name"]).output().unwrap();
     assert!(processes.stdout.is_empty(), "processes left: {}", String::from_utf8_lossy(&processes.stdout));
+}
+
+/// Pods whose manifests name their addresses (`kubectl get -o yaml` dumps)
+/// get exactly those addresses, across two nodes, inside and outside the
+/// nodes' pod ranges; self-referencing groups and CIDR rules then hold as
+/// `podsg explain` says.
+#[test]
+fn pods_get_the_addresses_their_manifests_name() {
+    require_privilege!();
+    let _turn = ONE_LAB.lock().unwrap_or_else(|e| e.into_inner());
+    let _down = Down;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/manifest-addresses").display().to_string();
+    let up = podsg(&["lab", "up", &dir]);
+    assert!(up.status.success(), "{}", text(&up));
+    let status = text(&podsg(&["lab", "status"]));
+    for (pod, address) in [("apps/a", "10.244.5.2"), ("apps/b", "10.244.9.7"), ("apps/c", "10.244.2.77")] {
+        let line = status.lines().find(|l| l.contains(pod)).unwrap_or_else(|| panic!("{pod} in {status}"));
+        assert!(line.contains(address), "{pod} must live at {address}: {line}");
+        let inside = podsg(&["lab", "exec", pod, "--", "ip", "-4", "-o", "addr", "show", "dev", "eth0"]);
+        assert!(text(&inside).contains(&format!("{address}/32")), "{pod}: {}", text(&inside));
+    }
+    for (from, to, port, verdict) in [("apps/a", "apps/b", "9000", "ALLOW"), ("apps/c", "apps/b", "9000", "DENY")] {
+        let explained = podsg(&["explain", &dir, "--from", from, "--to", to, "--port", port]);
+        assert!(text(&explained).contains(verdict), "explain {from} -> {to}: {}", text(&explained));
+    }
+    let check = podsg(&["lab", "check", &dir]);
+    assert!(check.status.success(), "{}", text(&check));
+    assert!(text(&check).contains("8 of 8 expectations hold"), "{}", text(&check));
 }

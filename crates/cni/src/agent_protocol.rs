@@ -20,6 +20,9 @@ pub struct Attachment {
     /// Chained mode: the previous plugin's result.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prev_result: Option<CniResult>,
+    /// The address the runtime asks for (CNI_ARGS `IP=`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_ip: Option<std::net::Ipv4Addr>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -101,6 +101,20 @@ impl Env {
     pub fn pod(&self) -> Option<(String, String)> {
         Some((self.args.get("K8S_POD_NAMESPACE")?.clone(), self.args.get("K8S_POD_NAME")?.clone()))
     }
+
+    /// The address the runtime asks for (`IP=` in CNI_ARGS, as host-local
+    /// IPAM reads it), for a pod whose address is already decided.
+    pub fn requested_ip(&self) -> Result<Option<std::net::Ipv4Addr>> {
+        match self.args.get("IP") {
+            None => Ok(None),
+            Some(v) => v.parse().map(Some).map_err(|_| {
+                invalid(
+                    "invalid CNI_ARGS",
+                    format!("IP={v}: must be one IPv4 address (podsg gives pods IPv4 addresses)"),
+                )
+            }),
+        }
+    }
 }
 
 fn parse_args(text: &str) -> Result<BTreeMap<String, String>> {
@@ -121,6 +135,27 @@ mod tests {
     fn env(pairs: &[(&str, &str)]) -> Result<Env> {
         let map: BTreeMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Env::read(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn a_requested_address_is_one_ipv4_address() {
+        let with = |args: &str| {
+            env(&[
+                ("CNI_COMMAND", "ADD"),
+                ("CNI_CONTAINERID", "abc-1"),
+                ("CNI_NETNS", "/run/netns/x"),
+                ("CNI_IFNAME", "eth0"),
+                ("CNI_ARGS", args),
+            ])
+            .unwrap()
+            .requested_ip()
+        };
+        assert_eq!(with("K8S_POD_NAME=a").unwrap(), None);
+        assert_eq!(with("IP=10.244.5.2").unwrap(), Some("10.244.5.2".parse().unwrap()));
+        for bad in ["IP=10.244.5.2/32", "IP=fd00::1", "IP="] {
+            let e = with(bad).unwrap_err();
+            assert!(e.to_string().contains("must be one IPv4 address"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -39,6 +39,7 @@ fn run() -> Result<Option<String>> {
         .map_err(|e| CniError::new(Code::Io, "cannot read the network configuration", e.to_string()))?;
     let conf = NetConf::parse(&stdin)?;
     let version = conf.cni_version.clone();
+    let requested_ip = env.requested_ip()?;
     let attachment = || {
         let (pod_namespace, pod_name) = env.pod().unzip();
         Attachment {
@@ -48,6 +49,7 @@ fn run() -> Result<Option<String>> {
             pod_namespace,
             pod_name,
             prev_result: conf.prev_result.clone(),
+            requested_ip,
         }
     };
     let request = match env.command {

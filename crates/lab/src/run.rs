@@ -254,15 +254,39 @@ impl Lab {
         }
         pods::publish(planned, state)?;
         state.save()?;
+        // Pods with an address of their own first, so that no node hands it out before.
+        let mut new = new;
+        new.sort_by_key(|p| p.requested.is_none());
         for p in &new {
             let address = pods::add(state, p)?;
             if let Some(s) = state.pods.iter_mut().find(|s| s.container_id == p.container_id) {
                 s.address = Some(address);
             }
+            Lab::route(state, p.node, address, true)?;
             eprintln!("lab:   {}/{} on {} at {address}", p.namespace, p.name, node_name(p.node));
         }
         pods::publish(planned, state)?;
         state.save()
+    }
+
+    /// A pod address outside its node's pod range (one its manifest named)
+    /// is routed to its node from every other node and external member.
+    fn route(state: &LabState, node: usize, address: IpAddr, add: bool) -> Result<()> {
+        let home = &state.nodes[node - 1];
+        let in_range = home.pod_cidr.parse::<ipnet::IpNet>().is_ok_and(|r| r.contains(&address));
+        if in_range {
+            return Ok(());
+        }
+        let others = state.nodes.iter().filter(|n| n.name != home.name).map(|n| &n.netns);
+        for ns in others.chain(state.externals.iter().map(|e| &e.netns)) {
+            let prefix = format!("{address}/32");
+            if add {
+                ip_in(ns, &["route", "replace", &prefix, "via", &home.address.to_string(), "dev", "eth0", "onlink"])?;
+            } else {
+                let _ = ip_in(ns, &["route", "del", &prefix]);
+            }
+        }
+        Ok(())
     }
 
     fn services(state: &mut LabState, catalog: &Catalog, files: &LabFiles, planned: &[Planned]) -> Result<()> {
@@ -376,6 +400,9 @@ impl Lab {
             .collect();
         for p in &gone {
             pods::cni(&state, p, "DEL")?;
+            if let Some(a) = p.address {
+                Lab::route(&state, p.node, a, false)?;
+            }
             let _ = ip(&["netns", "del", &p.netns]);
             let _ = std::fs::remove_dir_all(PathBuf::from("/etc/netns").join(&p.netns));
             state.pods.retain(|s| s.container_id != p.container_id);

@@ -40,6 +40,9 @@ pub struct PodState {
     pub netns: String,
     pub container_id: String,
     pub address: Option<IpAddr>,
+    /// The address its manifest names, asked of the CNI plugin.
+    #[serde(default)]
+    pub requested: Option<Ipv4Addr>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -4,7 +4,7 @@
 mod common;
 use common::{ADDRESSES, GROUPS, arb_world, sg};
 use ipnet::IpNet;
-use podsg_model::dataplane::{Allowances, allowances};
+use podsg_model::dataplane::{Allowances, CellKey, allowances};
 use podsg_model::flow::Service;
 use podsg_model::group::{Direction, Peer, SecurityGroup, SgId};
 use proptest::prelude::*;
@@ -49,27 +49,48 @@ fn nets_overlap(a: &IpNet, b: &IpNet) -> bool {
     a.contains(&b.network()) || b.contains(&a.network())
 }
 
+fn wide(b: (u8, u8)) -> (u16, u16) {
+    (u16::from(b.0), u16::from(b.1))
+}
+
+/// No two cells hold the same packet (one vmap lookup finds the one cell),
+/// and a cell's networks do not overlap (the kernel's interval sets refuse it).
 fn disjoint(a: &Allowances) -> Result<(), String> {
-    let ports: Vec<_> = a.ports.iter().collect();
-    for (i, x) in ports.iter().enumerate() {
-        for y in &ports[i + 1..] {
-            let p = |b: (u8, u8)| (u16::from(b.0), u16::from(b.1));
-            if overlaps(p(x.protocols), p(y.protocols)) && overlaps(x.ports, y.ports) && nets_overlap(&x.peer, &y.peer)
-            {
+    let keys: Vec<&CellKey> = a.cells.keys().collect();
+    for (i, x) in keys.iter().enumerate() {
+        for y in &keys[i + 1..] {
+            let clash = match (x, y) {
+                (CellKey::Ports { protocols: p, ports: q }, CellKey::Ports { protocols: p2, ports: q2 }) => {
+                    overlaps(wide(*p), wide(*p2)) && overlaps(*q, *q2)
+                }
+                (CellKey::Icmp { v6, types, codes }, CellKey::Icmp { v6: v6b, types: t2, codes: c2 }) => {
+                    v6 == v6b && overlaps(wide(*types), wide(*t2)) && overlaps(wide(*codes), wide(*c2))
+                }
+                _ => false,
+            };
+            if clash {
                 return Err(format!("{x:?} overlaps {y:?}"));
             }
         }
     }
-    let icmp: Vec<_> = a.icmp.iter().collect();
-    for (i, x) in icmp.iter().enumerate() {
-        for y in &icmp[i + 1..] {
-            let p = |b: (u8, u8)| (u16::from(b.0), u16::from(b.1));
-            if overlaps(p(x.types), p(y.types)) && overlaps(p(x.codes), p(y.codes)) && nets_overlap(&x.peer, &y.peer) {
-                return Err(format!("{x:?} overlaps {y:?}"));
+    for (key, peers) in &a.cells {
+        if let CellKey::Ports { protocols, .. } = key
+            && (overlaps(wide(*protocols), (1, 1)) || overlaps(wide(*protocols), (58, 58)))
+        {
+            return Err(format!("{key:?} holds ICMP, which only ICMP cells may"));
+        }
+        for (i, x) in peers.nets.iter().enumerate() {
+            if let Some(y) = peers.nets[i + 1..].iter().find(|y| nets_overlap(x, y)) {
+                return Err(format!("{key:?}: {x} overlaps {y}"));
             }
         }
     }
     Ok(())
+}
+
+/// The cells without their members: what must not change with membership.
+fn structure(a: &Allowances) -> Vec<(CellKey, bool, Vec<IpNet>)> {
+    a.cells.iter().map(|(k, p)| (*k, p.groups, p.nets.clone())).collect()
 }
 
 fn arb_members() -> impl Strategy<Value = BTreeMap<SgId, BTreeSet<IpAddr>>> {
@@ -107,7 +128,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
 
     #[test]
-    fn boxes_allow_exactly_what_rules_allow(
+    fn cells_allow_exactly_what_rules_allow(
         world in arb_world(), members in arb_members(),
         groups in subsequence((0..GROUPS.len()).collect::<Vec<_>>(), 0..=3),
         ingress in any::<bool>(), packets in prop::collection::vec(arb_packet(), 20),
@@ -119,6 +140,9 @@ proptest! {
         if let Err(e) = disjoint(&boxes) {
             prop_assert!(false, "{}", e);
         }
+        // Membership changes never change the cells, only the addresses in them.
+        let alone = allowances(&groups, &world, direction, &|_: &SgId| BTreeSet::new());
+        prop_assert_eq!(structure(&alone), structure(&boxes));
         for (service, peer) in packets {
             let (protocol, port, icmp) = packet(service);
             // IPv4 ICMP with an IPv6 peer (and the reverse) does not exist.
@@ -132,7 +156,7 @@ proptest! {
 }
 
 #[test]
-fn overlapping_rules_become_disjoint_boxes() {
+fn overlapping_rules_become_disjoint_cells() {
     use podsg_model::fixtures::{all_from_cidr, mk_group, tcp_from_group};
     let mut g = mk_group(
         "sg-0a",
@@ -147,31 +171,36 @@ fn overlapping_rules_become_disjoint_boxes() {
     let world: BTreeMap<SgId, SecurityGroup> = [(g.id.clone(), g)].into();
     let members: BTreeMap<SgId, BTreeSet<IpAddr>> =
         [(sg_id("sg-0b"), ["10.2.3.4".parse().unwrap(), "172.16.0.9".parse().unwrap()].into())].into();
-    let boxes =
+    let cells =
         allowances(&[sg_id("sg-0a")], &world, Direction::Ingress, &|g| members.get(g).cloned().unwrap_or_default());
-    let shown: Vec<String> = boxes
-        .ports
+    let shown: Vec<String> = cells
+        .cells
         .iter()
-        .map(|b| format!("{}-{} . {}-{} . {}", b.protocols.0, b.protocols.1, b.ports.0, b.ports.1, b.peer))
+        .map(|(k, p)| {
+            let hosts: Vec<String> = p.hosts.iter().map(ToString::to_string).collect();
+            let nets: Vec<String> = p.nets.iter().map(ToString::to_string).collect();
+            format!("{k:?} hosts {hosts:?} nets {nets:?}")
+        })
         .collect();
     assert_eq!(
         shown,
         vec![
-            // 10.1.0.0/16 and the member 10.2.3.4 are inside 10.0.0.0/8: dropped.
-            "0-5 . 0-65535 . 10.0.0.0/8",
-            "6-6 . 0-4999 . 10.0.0.0/8",
-            "6-6 . 5000-5431 . 10.0.0.0/8",
-            "6-6 . 5000-5431 . 192.168.0.0/16",
-            "6-6 . 5432-5432 . 10.0.0.0/8",
-            "6-6 . 5432-5432 . 172.16.0.9/32",
-            "6-6 . 5432-5432 . 192.168.0.0/16",
-            "6-6 . 5433-6000 . 10.0.0.0/8",
-            "6-6 . 5433-6000 . 192.168.0.0/16",
-            "6-6 . 6001-65535 . 10.0.0.0/8",
-            "7-255 . 0-65535 . 10.0.0.0/8",
+            // 10.1.0.0/16 is inside 10.0.0.0/8: aggregated away. Members stay
+            // single addresses, apart from the rules' networks.
+            "Ports { protocols: (0, 0), ports: (0, 65535) } hosts [] nets [\"10.0.0.0/8\"]",
+            "Ports { protocols: (2, 5), ports: (0, 65535) } hosts [] nets [\"10.0.0.0/8\"]",
+            "Ports { protocols: (6, 6), ports: (0, 4999) } hosts [] nets [\"10.0.0.0/8\"]",
+            "Ports { protocols: (6, 6), ports: (5000, 5431) } hosts [] nets [\"10.0.0.0/8\", \"192.168.0.0/16\"]",
+            "Ports { protocols: (6, 6), ports: (5432, 5432) } hosts [\"10.2.3.4\", \"172.16.0.9\"] nets [\"10.0.0.0/8\", \"192.168.0.0/16\"]",
+            "Ports { protocols: (6, 6), ports: (5433, 6000) } hosts [] nets [\"10.0.0.0/8\", \"192.168.0.0/16\"]",
+            "Ports { protocols: (6, 6), ports: (6001, 65535) } hosts [] nets [\"10.0.0.0/8\"]",
+            "Ports { protocols: (7, 57), ports: (0, 65535) } hosts [] nets [\"10.0.0.0/8\"]",
+            "Ports { protocols: (59, 255), ports: (0, 65535) } hosts [] nets [\"10.0.0.0/8\"]",
+            "Icmp { v6: false, types: (0, 255), codes: (0, 255) } hosts [] nets [\"10.0.0.0/8\"]",
+            "Icmp { v6: true, types: (0, 255), codes: (0, 255) } hosts [] nets [\"10.0.0.0/8\"]",
         ]
     );
-    disjoint(&boxes).unwrap();
+    disjoint(&cells).unwrap();
 }
 
 fn sg_id(s: &str) -> SgId {

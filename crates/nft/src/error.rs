@@ -6,6 +6,8 @@ pub enum Error {
     Spawn { program: String, source: std::io::Error },
     #[error("unexpected nft JSON: {0}")]
     Json(String),
+    #[error("nf_tables netlink: {0}")]
+    Netlink(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,24 +1,32 @@
 //! The node dataplane in nftables: one table, `inet podsg`, owned by podsg.
 //!
-//! Every datum that changes lives in a set or a map (allowed boxes per pod
-//! interface, pod addresses for anti-spoofing, the interface verdict maps,
-//! external members); chains are fixed templates. So a membership change is
-//! a few element updates, a new pod a few new sets and chains, and the kernel
-//! state can be read back and compared element by element. Every change is
-//! one `nft -f` transaction: atomic.
+//! Every datum that changes lives in a set or a map: pod interfaces, pod
+//! addresses for anti-spoofing, external members, and per side (a pod's
+//! egress or ingress, a member's ingress) its cells and their peers.
+//! Chains are fixed templates. A packet's first lookup finds its cell, the
+//! next its peer, so the cost of a new connection does not grow with the
+//! rules or members; membership changes are element updates sent over
+//! netlink, so their cost does not grow with the table. Every visible
+//! change is one transaction: atomic.
 
+mod chains;
 mod element;
+mod encode;
 mod error;
 mod kernel;
 mod layout;
+mod names;
+mod netlink;
 mod nft;
-mod render;
+mod plan;
 mod sync;
 
 pub use element::{Element, Field};
 pub use error::{Error, Result};
 pub use kernel::parse_table;
-pub use layout::{Layout, TABLE};
+pub use layout::{Layout, Map, MapKind, Set, SetKind, Verdict};
+pub use names::TABLE;
+pub use netlink::ElementChange;
 pub use nft::{Nft, NftCli};
-pub use render::{full_script, update_script};
+pub use plan::{Changes, Plan, full_script, plan};
 pub use sync::{Dataplane, Drift, SyncReport, drift};

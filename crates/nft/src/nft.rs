@@ -2,27 +2,41 @@
 //! tests, or point it at a network namespace.
 
 use crate::error::{Error, Result};
-use crate::layout::TABLE;
+use crate::names::TABLE;
+use crate::netlink::{ElementChange, Netlink};
 use std::io::Write;
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 
 pub trait Nft {
-    /// Runs a script as one transaction.
+    /// Runs an `nft` script as one transaction (tables, chains, new sets).
     fn apply(&self, script: &str) -> Result<()>;
     /// `nft -j -n list table inet podsg`, or `None` when there is no table.
     fn list(&self) -> Result<Option<String>>;
+    /// Adds and deletes elements of existing sets and maps in one
+    /// transaction, at a cost that does not grow with the table.
+    fn elements(&self, changes: &[ElementChange]) -> Result<()>;
+    /// The namespace's nf_tables generation (changes with every commit).
+    fn generation(&self) -> Result<u32>;
 }
 
-/// The `nft` program, in the current network namespace or in a named one
-/// (`ip netns exec NAME nft ...`).
+/// The `nft` program and an nf_tables netlink socket, in the current network
+/// namespace or in a named one.
 #[derive(Clone, Debug, Default)]
 pub struct NftCli {
     pub netns: Option<String>,
+    netlink: Arc<Mutex<Option<Arc<Netlink>>>>,
+}
+
+impl std::fmt::Debug for Netlink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Netlink")
+    }
 }
 
 impl NftCli {
     pub fn in_netns(name: impl Into<String>) -> Self {
-        NftCli { netns: Some(name.into()) }
+        NftCli { netns: Some(name.into()), ..Default::default() }
     }
 
     fn command(&self, args: &[&str]) -> Command {
@@ -50,6 +64,22 @@ impl NftCli {
         }
         child.wait_with_output().map_err(spawn_error)
     }
+
+    /// The socket, opened on first use inside the namespace.
+    fn netlink(&self) -> Result<Arc<Netlink>> {
+        let mut slot = self.netlink.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = slot.as_ref() {
+            return Ok(n.clone());
+        }
+        let opened = match &self.netns {
+            None => Netlink::open()?,
+            Some(ns) => podsg_netns::wire::run_in(&format!("/run/netns/{ns}"), Netlink::open)
+                .map_err(|e| Error::Netlink(format!("entering network namespace {ns}: {e}")))??,
+        };
+        let opened = Arc::new(opened);
+        *slot = Some(opened.clone());
+        Ok(opened)
+    }
 }
 
 impl Nft for NftCli {
@@ -71,5 +101,13 @@ impl Nft for NftCli {
             return Ok(None);
         }
         Err(Error::Nft { command: format!("nft list table inet {TABLE}"), stderr: stderr.trim().to_string() })
+    }
+
+    fn elements(&self, changes: &[ElementChange]) -> Result<()> {
+        self.netlink()?.apply(changes)
+    }
+
+    fn generation(&self) -> Result<u32> {
+        self.netlink()?.generation()
     }
 }

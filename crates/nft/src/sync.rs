@@ -1,22 +1,44 @@
-//! Driving the kernel to the compiled rule set: read back, compare, and
-//! apply the smallest atomic change (or, when the table's structure is not
-//! what podsg made, replace the whole table atomically).
+//! Driving the kernel to the compiled rule set: plan from what was applied
+//! (or read back), apply the smallest change, and notice cheaply whether
+//! anyone else touched the table.
 
 use crate::error::Result;
 use crate::kernel::parse_table;
-use crate::layout::{Layout, MODE_CHAINS, TABLE};
+use crate::layout::Layout;
+use crate::names::TABLE;
 use crate::nft::Nft;
-use crate::render::{full_script, update_script};
+use crate::plan::{Changes, Plan, full_script, plan};
 use podsg_model::dataplane::NodeRuleset;
+use std::collections::BTreeSet;
 use std::fmt;
+use std::sync::Mutex;
 
 /// One way the kernel differs from the rule set.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Drift {
     NoTable,
-    Chain { name: String, expected: Option<usize>, found: Option<usize> },
-    Set { name: String, missing: usize, extra: usize, exists: bool },
-    MapEntry { map: String, interface: String, expected: Option<String>, found: Option<String> },
+    Chain {
+        name: String,
+        expected: Option<usize>,
+        found: Option<usize>,
+    },
+    Set {
+        name: String,
+        missing: usize,
+        extra: usize,
+        exists: bool,
+    },
+    Map {
+        name: String,
+        missing: usize,
+        extra: usize,
+        exists: bool,
+    },
+    /// A set or map podsg does not want (`what` says which).
+    Unwanted {
+        what: &'static str,
+        name: String,
+    },
 }
 
 impl fmt::Display for Drift {
@@ -29,12 +51,14 @@ impl fmt::Display for Drift {
                 write!(f, "chain {name} has {n} rules, expected {e}")
             }
             Drift::Set { name, exists: false, .. } => write!(f, "set {name} is missing"),
+            Drift::Map { name, exists: false, .. } => write!(f, "map {name} is missing"),
             Drift::Set { name, missing, extra, .. } => {
                 write!(f, "set {name}: {missing} elements missing, {extra} unexpected")
             }
-            Drift::MapEntry { map, interface, expected, found } => {
-                write!(f, "map {map}: interface {interface} jumps to {found:?}, expected {expected:?}")
+            Drift::Map { name, missing, extra, .. } => {
+                write!(f, "map {name}: {missing} entries missing or different, {extra} unexpected")
             }
+            Drift::Unwanted { what, name } => write!(f, "{what} {name} should not exist"),
         }
     }
 }
@@ -43,35 +67,42 @@ impl fmt::Display for Drift {
 pub fn drift(current: Option<&Layout>, desired: &Layout) -> Vec<Drift> {
     let Some(current) = current else { return vec![Drift::NoTable] };
     let mut out = Vec::new();
-    let names = current.chains.keys().chain(desired.chains.keys()).collect::<std::collections::BTreeSet<_>>();
+    let names: BTreeSet<&String> = current.chains.keys().chain(desired.chains.keys()).collect();
     for name in names {
-        let (e, f) = (desired.chains.get(name).copied(), current.chains.get(name).copied());
+        let (e, f) = (desired.chains.get(name).map(Vec::len), current.chains.get(name).map(Vec::len));
         if e != f {
             out.push(Drift::Chain { name: name.clone(), expected: e, found: f });
         }
     }
     for (name, want) in &desired.sets {
         match current.sets.get(name) {
-            None => out.push(Drift::Set { name: name.clone(), missing: want.len(), extra: 0, exists: false }),
+            None => out.push(Drift::Set { name: name.clone(), missing: want.elements.len(), extra: 0, exists: false }),
             Some(have) if have != want => out.push(Drift::Set {
                 name: name.clone(),
-                missing: want.difference(have).count(),
-                extra: have.difference(want).count(),
+                missing: want.elements.difference(&have.elements).count(),
+                extra: have.elements.difference(&want.elements).count(),
                 exists: true,
             }),
             Some(_) => {}
         }
     }
-    for (map, want) in &desired.maps {
-        let have = current.maps.get(map);
-        let keys =
-            want.keys().chain(have.into_iter().flat_map(|h| h.keys())).collect::<std::collections::BTreeSet<_>>();
-        for k in keys {
-            let (e, f) = (want.get(k).cloned(), have.and_then(|h| h.get(k)).cloned());
-            if e != f {
-                out.push(Drift::MapEntry { map: map.clone(), interface: k.clone(), expected: e, found: f });
-            }
+    for name in current.sets.keys().filter(|n| !desired.sets.contains_key(*n)) {
+        out.push(Drift::Unwanted { what: "set", name: name.clone() });
+    }
+    for (name, want) in &desired.maps {
+        match current.maps.get(name) {
+            None => out.push(Drift::Map { name: name.clone(), missing: want.entries.len(), extra: 0, exists: false }),
+            Some(have) if have != want => out.push(Drift::Map {
+                name: name.clone(),
+                missing: want.entries.iter().filter(|(k, v)| have.entries.get(*k) != Some(*v)).count(),
+                extra: have.entries.keys().filter(|k| !want.entries.contains_key(*k)).count(),
+                exists: true,
+            }),
+            Some(_) => {}
         }
+    }
+    for name in current.maps.keys().filter(|n| !desired.maps.contains_key(*n)) {
+        out.push(Drift::Unwanted { what: "map", name: name.clone() });
     }
     out
 }
@@ -81,52 +112,50 @@ pub fn drift(current: Option<&Layout>, desired: &Layout) -> Vec<Drift> {
 pub enum SyncReport {
     /// The kernel already matched.
     InSync,
-    /// Element-level changes, one transaction.
-    Updated { script: String },
+    /// Changed in place: new objects, one atomic element batch, old objects gone.
+    Updated(Changes),
     /// The whole table was (re)created, one transaction.
     Replaced { reason: String },
 }
 
-/// Whether the kernel's table can be brought to `desired` in place: every
-/// chain both have has the same rules, and the chains only one of them has
-/// are per-interface chains or strict mode's base chains, which podsg adds
-/// and removes in place. (Replacing the whole table is atomic for rules, but
-/// re-registering the forward hook has been seen to cost a new connection
-/// its SYN, so it is kept for creating and repairing the table.)
-fn incremental(current: &Layout, desired: &Layout) -> Result<(), String> {
-    let per_interface = |name: &str| name.starts_with("eg_") || name.starts_with("in_") || MODE_CHAINS.contains(&name);
-    for (name, n) in &current.chains {
-        match desired.chains.get(name) {
-            Some(m) if m != n => return Err(format!("chain {name} has {n} rules, expected {m}")),
-            None if !per_interface(name) => return Err(format!("chain {name} is not podsg's")),
-            _ => {}
+impl fmt::Display for SyncReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SyncReport::InSync => f.write_str("kernel already in sync"),
+            SyncReport::Updated(changes) => write!(f, "{changes}"),
+            SyncReport::Replaced { reason } => write!(f, "table replaced ({reason})"),
         }
-    }
-    match desired.chains.keys().find(|name| !current.chains.contains_key(*name) && !per_interface(name)) {
-        Some(name) => Err(format!("chain {name} is missing")),
-        None => Ok(()),
     }
 }
 
-/// The node's dataplane, over some way of running nft.
+/// What this dataplane last applied, and the namespace's nf_tables
+/// generation right after: while the generation stays, nobody has changed
+/// any table, so the kernel still holds exactly `layout`.
+struct Applied {
+    layout: Layout,
+    generation: Option<u32>,
+}
+
+/// The node's dataplane, over some way of talking to nftables.
 ///
 /// It remembers the layout it last applied and plans the next change from
 /// it, so that a change costs what it changes, not a read of the whole
-/// table. The kernel is read back when nothing is remembered, when a
-/// transaction fails (the kernel was not as remembered: read, plan again,
-/// retry once), on `check`, and on `repair`.
+/// table. The kernel is read back when nothing is remembered, when a change
+/// fails (the kernel was not as remembered: read, plan again, retry once),
+/// on `check`, and on `repair` when the generation moved.
 pub struct Dataplane<N: Nft> {
     nft: N,
-    applied: std::sync::Mutex<Option<Layout>>,
+    applied: Mutex<Option<Applied>>,
 }
 
 impl<N: Nft> Dataplane<N> {
     pub fn new(nft: N) -> Self {
-        Dataplane { nft, applied: std::sync::Mutex::new(None) }
+        Dataplane { nft, applied: Mutex::new(None) }
     }
 
     fn remember(&self, layout: Option<Layout>) {
-        *self.applied.lock().unwrap_or_else(|e| e.into_inner()) = layout;
+        let applied = layout.map(|layout| Applied { layout, generation: self.nft.generation().ok() });
+        *self.applied.lock().unwrap_or_else(|e| e.into_inner()) = applied;
     }
 
     /// The table as the kernel has it.
@@ -137,31 +166,57 @@ impl<N: Nft> Dataplane<N> {
         }
     }
 
+    /// Whether nothing in the namespace's nf_tables was committed since this
+    /// dataplane's last change: then the kernel holds exactly what it applied.
+    /// One netlink request, whatever the size of the table.
+    pub fn unchanged(&self) -> bool {
+        let applied = self.applied.lock().unwrap_or_else(|e| e.into_inner());
+        match applied.as_ref().and_then(|a| a.generation) {
+            Some(g) => self.nft.generation().ok() == Some(g),
+            None => false,
+        }
+    }
+
     /// How the kernel differs from the rule set (empty: enforced as asked).
+    /// Compares with what was applied while the generation has not moved,
+    /// else reads the table back.
     pub fn check(&self, ruleset: &NodeRuleset) -> Result<Vec<Drift>> {
+        let desired = Layout::desired(ruleset);
+        if self.unchanged() {
+            let applied = self.applied.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(a) = applied.as_ref() {
+                return Ok(drift(Some(&a.layout), &desired));
+            }
+        }
         let current = self.current()?;
-        let found = drift(current.as_ref(), &Layout::desired(ruleset));
+        let found = drift(current.as_ref(), &desired);
         self.remember(if found.is_empty() { current } else { None });
         Ok(found)
     }
 
-    /// Brings the kernel to the rule set in one transaction.
+    /// Like `check`, but always reads the table back.
+    pub fn check_kernel(&self, ruleset: &NodeRuleset) -> Result<Vec<Drift>> {
+        self.remember(None);
+        self.check(ruleset)
+    }
+
+    /// Brings the kernel to the rule set.
     pub fn sync(&self, ruleset: &NodeRuleset) -> Result<SyncReport> {
         let desired = Layout::desired(ruleset);
-        let remembered = self.applied.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let remembered = self.applied.lock().unwrap_or_else(|e| e.into_inner()).take().map(|a| a.layout);
         let from_memory = remembered.is_some();
         let current = match remembered {
             Some(layout) => Some(layout),
             None => self.current()?,
         };
-        match self.apply(current.as_ref(), &desired, ruleset) {
+        match self.apply(current.as_ref(), &desired) {
             Ok(report) => {
                 self.remember(Some(desired));
                 Ok(report)
             }
             Err(_) if from_memory => {
                 let current = self.current()?;
-                let report = self.apply(current.as_ref(), &desired, ruleset)?;
+                let report = self.apply(current.as_ref(), &desired)?;
                 self.remember(Some(desired));
                 Ok(report)
             }
@@ -169,31 +224,49 @@ impl<N: Nft> Dataplane<N> {
         }
     }
 
-    /// Forgets what was applied and syncs from what the kernel has: repairs
-    /// any change made behind podsg's back.
-    pub fn repair(&self, ruleset: &NodeRuleset) -> Result<SyncReport> {
+    /// Forgets what was applied and syncs from what the kernel has.
+    pub fn full_repair(&self, ruleset: &NodeRuleset) -> Result<SyncReport> {
         self.remember(None);
         self.sync(ruleset)
     }
 
-    fn apply(&self, current: Option<&Layout>, desired: &Layout, ruleset: &NodeRuleset) -> Result<SyncReport> {
-        let plan = match current {
+    fn apply(&self, current: Option<&Layout>, desired: &Layout) -> Result<SyncReport> {
+        let planned = match current {
             None => Err("no table".to_string()),
-            Some(current) => incremental(current, desired),
+            Some(current) => plan(current, desired),
         };
-        match plan {
-            Ok(()) => match update_script(current.expect("checked"), desired) {
-                None => Ok(SyncReport::InSync),
-                Some(script) => {
-                    self.nft.apply(&script)?;
-                    Ok(SyncReport::Updated { script })
-                }
-            },
+        match planned {
+            Ok(p) if p.summary.is_empty() => Ok(SyncReport::InSync),
+            Ok(p) => {
+                self.execute(&p)?;
+                Ok(SyncReport::Updated(p.summary))
+            }
             Err(reason) => {
-                self.nft.apply(&full_script(desired, ruleset.mode))?;
+                self.nft.apply(&full_script(desired))?;
                 Ok(SyncReport::Replaced { reason })
             }
         }
+    }
+
+    fn execute(&self, p: &Plan) -> Result<()> {
+        if !p.create.is_empty() {
+            self.nft.apply(&p.create)?;
+        }
+        if !p.elements.is_empty() {
+            self.nft.elements(&p.elements)?;
+        }
+        if !p.hooks.is_empty() {
+            self.nft.apply(&p.hooks)?;
+        }
+        if !p.remove.is_empty() {
+            self.nft.apply(&p.remove)?;
+        }
+        Ok(())
+    }
+
+    /// Whether nf_tables answers (one netlink request).
+    pub fn ready(&self) -> Result<()> {
+        self.nft.generation().map(|_| ())
     }
 
     /// Removes the table (and with it all enforcement).

@@ -10,7 +10,7 @@ use podsg_model::settings::EnforcingMode;
 use podsg_model::verdict::{Decision, Endpoint, Engine};
 use podsg_netns::wire::{PodLink, router};
 use podsg_netns::{Listener, Netns, Probe, require_privilege};
-use podsg_nft::{Dataplane, NftCli, SyncReport};
+use podsg_nft::{Dataplane, Layout, NftCli, SyncReport, plan};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
@@ -199,7 +199,7 @@ fn the_kernel_does_what_explain_says() {
     let c = catalog("red");
     let first = nft.sync(&ruleset(&c)).unwrap();
     assert!(matches!(first, SyncReport::Replaced { .. }), "a new node gets the whole table: {first:?}");
-    assert_eq!(nft.check(&ruleset(&c)).unwrap(), vec![], "read back equals desired");
+    assert_eq!(nft.check_kernel(&ruleset(&c)).unwrap(), vec![], "read back equals desired");
     assert_eq!(nft.sync(&ruleset(&c)).unwrap(), SyncReport::InSync);
 
     // Sanity: the scenario has both outcomes.
@@ -210,15 +210,19 @@ fn the_kernel_does_what_explain_says() {
     let wrong = disagreements(&lab, &c);
     assert!(wrong.is_empty(), "kernel and engine disagree:\n{}", wrong.join("\n"));
 
-    // Red's labels change: it joins POD_SG. Only set elements change.
+    // Red's labels change: it joins POD_SG. For the other pods that is a
+    // membership change: element updates only. Red's own cells change with
+    // its groups; they are made before and removed after the one batch of
+    // element updates that switches everything at once.
     let c2 = catalog("green");
+    let planned = plan(&Layout::desired(&ruleset(&c)), &Layout::desired(&ruleset(&c2))).unwrap();
+    for line in planned.create.lines().chain(planned.remove.lines()) {
+        assert!(line.contains("pgred"), "only red's own objects may be created or removed: {line}");
+    }
+    assert!(planned.hooks.is_empty());
     let report = nft.sync(&ruleset(&c2)).unwrap();
-    let SyncReport::Updated { script } = &report else { panic!("expected an element update: {report:?}") };
-    assert!(
-        script.lines().all(|l| l.contains(" element ")),
-        "membership change must be element updates only:\n{script}"
-    );
-    assert_eq!(nft.check(&ruleset(&c2)).unwrap(), vec![]);
+    assert!(matches!(report, SyncReport::Updated(_)), "expected an update in place: {report:?}");
+    assert_eq!(nft.check_kernel(&ruleset(&c2)).unwrap(), vec![]);
     assert_eq!(engine_decision(&c2, "red", "db", tcp), Decision::Allow);
     let wrong = disagreements(&lab, &c2);
     assert!(wrong.is_empty(), "after the change, kernel and engine disagree:\n{}", wrong.join("\n"));
@@ -237,18 +241,19 @@ fn drift_is_found_and_repaired() {
     let c = catalog("red");
     let rs = ruleset(&c);
     nft.sync(&rs).unwrap();
+    assert!(nft.unchanged(), "nothing committed since the sync");
     // Someone empties a set: found, and repaired by element updates.
-    node.exec("nft", &["flush", "set", "inet", "podsg", "eg4_pggreen"]).unwrap();
+    node.exec("nft", &["flush", "set", "inet", "podsg", "src4_pggreen"]).unwrap();
+    assert!(!nft.unchanged(), "a commit by someone else moves the generation");
     let drift: Vec<String> = nft.check(&rs).unwrap().iter().map(ToString::to_string).collect();
-    assert_eq!(drift.len(), 1, "{drift:?}");
-    assert!(drift[0].starts_with("set eg4_pggreen: "), "{drift:?}");
-    assert!(matches!(nft.sync(&rs).unwrap(), SyncReport::Updated { .. }));
+    assert_eq!(drift, vec!["set src4_pggreen: 1 elements missing, 0 unexpected"]);
+    assert!(matches!(nft.sync(&rs).unwrap(), SyncReport::Updated(c) if c.elements_only()));
     assert_eq!(nft.check(&rs).unwrap(), vec![]);
     // Someone empties a chain: found, and the table is replaced atomically.
     node.exec("nft", &["flush", "chain", "inet", "podsg", "eg_pggreen"]).unwrap();
     assert_eq!(
         nft.check(&rs).unwrap().iter().map(ToString::to_string).collect::<Vec<_>>(),
-        vec!["chain eg_pggreen has 0 rules, expected 8"]
+        vec!["chain eg_pggreen has 0 rules, expected 4"]
     );
     assert!(matches!(nft.sync(&rs).unwrap(), SyncReport::Replaced { .. }));
     assert_eq!(nft.check(&rs).unwrap(), vec![]);

@@ -12,7 +12,7 @@ pub fn run(args: &AgentArgs) -> u8 {
         state_dir: args.state_dir.clone(),
         mode: args.mode.map(Into::into),
     };
-    let desired = Box::new(ManifestFiles { paths: args.manifests.clone() });
+    let desired = std::sync::Arc::new(ManifestFiles { paths: args.manifests.clone() });
     let agent = match Agent::new(config, desired, NftCli::default()) {
         Ok(a) => a,
         Err(e) => {

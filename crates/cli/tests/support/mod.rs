@@ -111,6 +111,11 @@ impl Node {
         }
     }
 
+    /// The agent's process (`ip netns exec` execs it in place).
+    pub fn agent_pid(&self) -> Option<u32> {
+        self.agent.as_ref().map(Child::id)
+    }
+
     pub fn stop_agent(&mut self) {
         if let Some(mut c) = self.agent.take() {
             let _ = c.kill();

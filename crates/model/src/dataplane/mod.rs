@@ -1,10 +1,11 @@
 //! Compile security-group semantics to a dataplane-neutral rule set: for
-//! each pod interface and direction, the set of (protocol, port, peer) boxes
-//! it allows, disjoint so that a kernel interval set can hold them and a
-//! packet needs one lookup, whatever the number of rules and members.
+//! each pod interface and direction (and each external member's ingress),
+//! disjoint cells of (protocol, port) or (ICMP type, code), each with the
+//! peers it allows. A packet needs one lookup for its cell and one for its
+//! peer, whatever the number of rules and members.
 
-mod boxes;
+mod cells;
 mod ruleset;
 
-pub use boxes::{Allowances, IcmpBox, PortBox, allowances};
+pub use cells::{Allowances, CellKey, Peers, allowances};
 pub use ruleset::{InterfacePolicy, LocalPod, NodeRuleset, PodGroups};

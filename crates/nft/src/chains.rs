@@ -1,0 +1,97 @@
+//! The rules of every chain: fixed templates that refer to sets and maps by
+//! name, so that what changes at run time is only elements.
+//!
+//! A packet from a pod: `forward` -> `from_pod` (its interface) -> the
+//! pod's entry chain (anti-spoofing) -> `jump` its egress side chain -> one
+//! map lookup on (protocol, port) or (ICMP type, code) -> `goto` that cell
+//! -> one lookup per peer set: `return` (allowed) or `drop`. Back in the
+//! entry chain, `goto members_in` checks external members' ingress the same
+//! way; then `forward` looks the out interface up in `to_pod` for the
+//! receiving pod's ingress side. Every lookup is a hash, an rbtree over a
+//! cell's networks, or a small interval map over the cells.
+
+use crate::names::{FROM_POD, MEMBERS_IN, MEMBERS4, MEMBERS6, Side, TO_POD, cell_set, source_set};
+use podsg_model::dataplane::Peers;
+use podsg_model::settings::EnforcingMode;
+
+const CONNTRACK: [&str; 2] = ["ct state established,related accept", "ct state invalid drop"];
+
+/// Base chains: `(name, hook, rules)`. `input` and `output` only in strict
+/// mode, where traffic between a pod and its own node is checked.
+pub fn base_chains(mode: EnforcingMode) -> Vec<(&'static str, &'static str, Vec<String>)> {
+    let rules = |extra: &[&str]| CONNTRACK.iter().chain(extra).map(|s| s.to_string()).collect::<Vec<_>>();
+    let from = format!("iifname vmap @{FROM_POD}");
+    let to = format!("oifname vmap @{TO_POD}");
+    let mut chains = vec![("forward", "forward", rules(&[&from, &to]))];
+    if mode == EnforcingMode::Strict {
+        chains.push(("input", "input", rules(&[&from])));
+        chains.push(("output", "output", rules(&[&to])));
+    }
+    chains
+}
+
+/// A base chain's hook, by name.
+pub fn hook(name: &str) -> Option<&'static str> {
+    base_chains(EnforcingMode::Strict).into_iter().find(|(n, _, _)| *n == name).map(|(_, hook, _)| hook)
+}
+
+/// Traffic from pods to external members meets the members' ingress here,
+/// on the source node.
+pub fn members_in_rules() -> Vec<String> {
+    vec![format!("ip daddr vmap @{MEMBERS4}"), format!("ip6 daddr vmap @{MEMBERS6}")]
+}
+
+/// A pod's entry chain: its own addresses only, its groups' egress (when it
+/// has groups), then the members' ingress.
+pub fn entry_rules(interface: &str, restricted: bool) -> Vec<String> {
+    let mut rules = vec![
+        // Neighbour discovery to the node, from link-local addresses.
+        "meta l4proto ipv6-icmp icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } accept"
+            .to_string(),
+        format!("meta nfproto ipv4 ip saddr != @{} drop", source_set(interface, false)),
+        format!("meta nfproto ipv6 ip6 saddr != @{} drop", source_set(interface, true)),
+    ];
+    if restricted {
+        rules.push(format!("jump {}", Side::Egress(interface).chain()));
+    }
+    rules.push(format!("goto {MEMBERS_IN}"));
+    rules
+}
+
+/// A side chain: find the packet's cell (one map lookup per kind of packet);
+/// a packet in no cell is dropped.
+pub fn side_rules(side: Side) -> Vec<String> {
+    vec![
+        format!("meta l4proto . th dport vmap @{}", side.port_map()),
+        format!("meta l4proto icmp icmp type . icmp code vmap @{}", side.icmp_map(false)),
+        format!("meta l4proto ipv6-icmp icmpv6 type . icmpv6 code vmap @{}", side.icmp_map(true)),
+        "drop".to_string(),
+    ]
+}
+
+/// The peer sets a cell has: members when its rules name groups, networks
+/// of each family its rules name. Fixed by the rules, not by membership.
+pub fn cell_sets(cell: &str, peers: &Peers) -> Vec<(String, bool, bool)> {
+    let mut sets = Vec::new();
+    if peers.groups {
+        sets.push((cell_set(cell, false, false), false, false));
+        sets.push((cell_set(cell, false, true), false, true));
+    }
+    for v6 in [false, true] {
+        if peers.has_nets(v6) {
+            sets.push((cell_set(cell, true, v6), true, v6));
+        }
+    }
+    sets
+}
+
+/// A cell chain: the peer in one of its sets returns (allowed), else drop.
+pub fn cell_rules(side: Side, cell: &str, peers: &Peers) -> Vec<String> {
+    let field = if side.peer_is_destination() { "daddr" } else { "saddr" };
+    let mut rules: Vec<String> = cell_sets(cell, peers)
+        .into_iter()
+        .map(|(set, _, v6)| format!("{} {field} @{set} return", if v6 { "ip6" } else { "ip" }))
+        .collect();
+    rules.push("drop".to_string());
+    rules
+}

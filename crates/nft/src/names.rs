@@ -1,0 +1,130 @@
+//! Names of the objects in the `inet podsg` table. Each name says what the
+//! object is for, so that a table read back from the kernel is understood
+//! without any other record.
+
+use podsg_model::dataplane::{CellKey, Peers};
+use std::net::IpAddr;
+
+/// The table podsg owns, in the `inet` family.
+pub const TABLE: &str = "podsg";
+
+pub const FROM_POD: &str = "from_pod";
+pub const TO_POD: &str = "to_pod";
+pub const MEMBERS4: &str = "members4";
+pub const MEMBERS6: &str = "members6";
+pub const MEMBERS_IN: &str = "members_in";
+
+/// A name safe for nft identifiers, unique per interface name: the name
+/// itself when it is letters and digits, else `x` and its bytes in hex.
+pub fn suffix(interface: &str) -> String {
+    if !interface.is_empty() && interface.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        interface.to_string()
+    } else {
+        format!("x{}", interface.bytes().map(|b| format!("{b:02x}")).collect::<String>())
+    }
+}
+
+/// Whose rules a group of chains, maps and sets enforces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side<'a> {
+    /// What a pod may send (its groups' egress rules).
+    Egress(&'a str),
+    /// What a pod may receive (its groups' ingress rules).
+    Ingress(&'a str),
+    /// What an external member may receive from this node's pods.
+    Member(IpAddr),
+}
+
+impl Side<'_> {
+    /// The chain that returns when the side allows a packet and drops it
+    /// otherwise; also the stem of the side's maps, cells and sets.
+    pub fn chain(self) -> String {
+        match self {
+            Side::Egress(i) => format!("eg_{}", suffix(i)),
+            Side::Ingress(i) => format!("in_{}", suffix(i)),
+            Side::Member(a) => format!("mi_{}", address_hex(a)),
+        }
+    }
+
+    /// The peer is the destination of what a pod sends, else the source.
+    pub fn peer_is_destination(self) -> bool {
+        matches!(self, Side::Egress(_))
+    }
+
+    pub fn port_map(self) -> String {
+        format!("{}_p", self.chain())
+    }
+
+    pub fn icmp_map(self, v6: bool) -> String {
+        format!("{}_i{}", self.chain(), if v6 { 6 } else { 4 })
+    }
+
+    /// The chain of one cell: its key and which peer sets it has (`s` and
+    /// a bit mask: 1 members, 2 IPv4 networks, 4 IPv6 networks) in the
+    /// name. Both follow from the rules alone, so that a cell keeps its name
+    /// (and its chain its rules) while its peers change.
+    pub fn cell(self, key: &CellKey, peers: &Peers) -> String {
+        let sets = u8::from(peers.groups) | u8::from(peers.has_nets(false)) << 1 | u8::from(peers.has_nets(true)) << 2;
+        match *key {
+            CellKey::Ports { protocols: (a, b), ports: (c, d) } => {
+                format!("{}_p_{a}_{b}_{c}_{d}_s{sets}", self.chain())
+            }
+            CellKey::Icmp { v6, types: (a, b), codes: (c, d) } => {
+                format!("{}_i{}_{a}_{b}_{c}_{d}_s{sets}", self.chain(), if v6 { 6 } else { 4 })
+            }
+        }
+    }
+}
+
+/// The set of a cell's peers: `h` members (single addresses), `n` networks.
+pub fn cell_set(cell: &str, networks: bool, v6: bool) -> String {
+    format!("{cell}_{}{}", if networks { 'n' } else { 'h' }, if v6 { 6 } else { 4 })
+}
+
+/// A pod's first chain, reached from `from_pod`: anti-spoofing, its groups'
+/// egress if it has groups (`fr_`), then external members' ingress.
+pub fn entry_chain(interface: &str, restricted: bool) -> String {
+    format!("{}_{}", if restricted { "fr" } else { "fu" }, suffix(interface))
+}
+
+/// The pod's own addresses, for anti-spoofing.
+pub fn source_set(interface: &str, v6: bool) -> String {
+    format!("src{}_{}", if v6 { 6 } else { 4 }, suffix(interface))
+}
+
+fn address_hex(a: IpAddr) -> String {
+    let bytes = match a {
+        IpAddr::V4(a) => a.octets().to_vec(),
+        IpAddr::V6(a) => a.octets().to_vec(),
+    };
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The order in which chains can be deleted in one transaction, before the
+/// maps and sets they use: entry chains jump to side chains, side chains
+/// look up maps (deleted between ranks 1 and 2), which go to cell chains.
+pub fn chain_rank(name: &str) -> u8 {
+    match name {
+        n if n.starts_with("fr_") || n.starts_with("fu_") => 0,
+        n if n.split('_').count() <= 2 => 1,
+        _ => 2,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_say_what_objects_are() {
+        let cell = CellKey::Ports { protocols: (6, 6), ports: (5432, 5432) };
+        let peers = Peers { groups: true, hosts: Default::default(), nets: vec!["fd00::/8".parse().unwrap()] };
+        assert_eq!(Side::Egress("pg1").cell(&cell, &peers), "eg_pg1_p_6_6_5432_5432_s5");
+        assert_eq!(cell_set(&Side::Egress("pg1").cell(&cell, &peers), true, true), "eg_pg1_p_6_6_5432_5432_s5_n6");
+        assert_eq!(Side::Member("10.0.3.50".parse().unwrap()).chain(), "mi_0a000332");
+        assert_eq!(Side::Ingress("cali_1").icmp_map(true), "in_x63616c695f31_i6");
+        assert_eq!(entry_chain("eth-0", false), "fu_x6574682d30");
+        let ranks: Vec<u8> = ["fu_a", "eg_a", "mi_0a000332", "eg_a_p_6_6_1_2", MEMBERS_IN].map(chain_rank).to_vec();
+        assert_eq!(ranks, vec![0, 1, 1, 2, 1]);
+    }
+}

@@ -4,7 +4,8 @@
 //! non-adjacent peers on the same ports. Root only.
 //!
 //! `cargo bench -p podsg --bench firewall` (3 rounds of 10 / 10,000 / 100,000
-//! peers); `cargo test --benches` runs a small version (1 round, 10 and 100).
+//! peers; `-- N M` for other numbers); `cargo test --benches` runs a small
+//! version (1 round, 10 and 100 peers, 1 s per netperf run).
 //!
 //! Per round and size, each firewall in turn (the order rotates per round):
 //! load all rules and time it until a new connection from the client passes;
@@ -376,8 +377,13 @@ fn main() {
         return;
     }
     let full = std::env::args().any(|a| a == "--bench");
-    let (rounds, sizes, seconds): (usize, Vec<usize>, u32) =
+    let (rounds, mut sizes, seconds): (usize, Vec<usize>, u32) =
         if full { (3, vec![10, 10_000, 100_000], 5) } else { (1, vec![10, 100], 1) };
+    // `-- 1000 50000`: other numbers of peers.
+    let asked: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    if !asked.is_empty() {
+        sizes = asked;
+    }
     let lab = Lab::new();
     let mut samples: BTreeMap<(usize, Firewall), Vec<Sample>> = BTreeMap::new();
     for round in 0..rounds {

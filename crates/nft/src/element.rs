@@ -2,6 +2,7 @@
 //! compiled rule set or read back from the kernel, so that the two compare
 //! exactly.
 
+use smallvec::{SmallVec, smallvec};
 use std::fmt;
 use std::net::IpAddr;
 
@@ -18,13 +19,18 @@ pub enum Field {
     Name(String),
 }
 
-/// One element: the fields of a (possibly concatenated) key.
+/// One element: the fields of a (possibly concatenated) key. Kept inline:
+/// a table holds hundreds of thousands of them.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Element(pub Vec<Field>);
+pub struct Element(pub SmallVec<[Field; 2]>);
 
 impl Element {
     pub fn one(field: Field) -> Element {
-        Element(vec![field])
+        Element(smallvec![field])
+    }
+
+    pub fn pair(a: Field, b: Field) -> Element {
+        Element(smallvec![a, b])
     }
 }
 

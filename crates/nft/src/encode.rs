@@ -119,7 +119,7 @@ mod tests {
         );
         let last = Element::one(Field::Addrs("255.255.255.0".parse().unwrap(), "255.255.255.255".parse().unwrap()));
         assert_eq!(set_element(SetKind::Ranges { v6: false }, &last).len(), 1);
-        let ports = Element(vec![Field::Num(17, 17), Field::Num(1, 100)]);
+        let ports = Element::pair(Field::Num(17, 17), Field::Num(1, 100));
         let raw = map_element(MapKind::Ports, &ports, &Verdict::Jump("c".into()));
         assert_eq!(hex(&raw.key), "1100000000010000");
         assert_eq!(hex(raw.key_end.as_ref().unwrap()), "1100000000640000");
@@ -129,7 +129,7 @@ mod tests {
         assert_eq!(hex(&pod.key), "70673132330000000000000000000000");
         let icmp = map_element(
             MapKind::Icmp { v6: true },
-            &Element(vec![Field::Num(128, 129), Field::Num(0, 255)]),
+            &Element::pair(Field::Num(128, 129), Field::Num(0, 255)),
             &Verdict::Goto("c".into()),
         );
         assert_eq!(

@@ -111,8 +111,8 @@ fn addr_set(v6: bool, addresses: impl IntoIterator<Item = IpAddr>) -> Set {
 fn cell_element(key: &CellKey) -> Element {
     let n = |(lo, hi): (u8, u8)| Field::Num(lo.into(), hi.into());
     match *key {
-        CellKey::Ports { protocols, ports } => Element(vec![n(protocols), Field::Num(ports.0.into(), ports.1.into())]),
-        CellKey::Icmp { types, codes, .. } => Element(vec![n(types), n(codes)]),
+        CellKey::Ports { protocols, ports } => Element::pair(n(protocols), Field::Num(ports.0.into(), ports.1.into())),
+        CellKey::Icmp { types, codes, .. } => Element::pair(n(types), n(codes)),
     }
 }
 
@@ -143,11 +143,13 @@ impl Layout {
             }
         }
         let mut members = [BTreeMap::new(), BTreeMap::new()];
-        for (member, allowed) in &ruleset.members {
-            let side = Side::Member(*member);
-            layout.side(side, allowed);
-            members[usize::from(member.is_ipv6())]
-                .insert(Element::one(Field::Addr(*member)), Verdict::Jump(side.chain()));
+        for (groups, policy) in &ruleset.members {
+            let side = Side::Members(groups);
+            layout.side(side, &policy.ingress);
+            for member in &policy.addresses {
+                members[usize::from(member.is_ipv6())]
+                    .insert(Element::one(Field::Addr(*member)), Verdict::Jump(side.chain()));
+            }
         }
         let [members4, members6] = members;
         for (name, kind, entries) in [

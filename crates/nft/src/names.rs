@@ -3,7 +3,7 @@
 //! without any other record.
 
 use podsg_model::dataplane::{CellKey, Peers};
-use std::net::IpAddr;
+use podsg_model::group::SgId;
 
 /// The table podsg owns, in the `inet` family.
 pub const TABLE: &str = "podsg";
@@ -31,8 +31,9 @@ pub enum Side<'a> {
     Egress(&'a str),
     /// What a pod may receive (its groups' ingress rules).
     Ingress(&'a str),
-    /// What an external member may receive from this node's pods.
-    Member(IpAddr),
+    /// What the external members that carry these groups may receive from
+    /// this node's pods (one side per set of groups, however many members).
+    Members(&'a [SgId]),
 }
 
 impl Side<'_> {
@@ -42,7 +43,7 @@ impl Side<'_> {
         match self {
             Side::Egress(i) => format!("eg_{}", suffix(i)),
             Side::Ingress(i) => format!("in_{}", suffix(i)),
-            Side::Member(a) => format!("mi_{}", address_hex(a)),
+            Side::Members(groups) => format!("mi_{:016x}", fnv1a(groups.iter().map(|g| g.as_str()))),
         }
     }
 
@@ -92,12 +93,15 @@ pub fn source_set(interface: &str, v6: bool) -> String {
     format!("src{}_{}", if v6 { 6 } else { 4 }, suffix(interface))
 }
 
-fn address_hex(a: IpAddr) -> String {
-    let bytes = match a {
-        IpAddr::V4(a) => a.octets().to_vec(),
-        IpAddr::V6(a) => a.octets().to_vec(),
-    };
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// A stable 64-bit name for a list of strings (FNV-1a, with separators).
+fn fnv1a<'s>(parts: impl Iterator<Item = &'s str>) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for b in part.bytes().chain([0]) {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
 }
 
 /// The order in which chains can be deleted in one transaction, before the
@@ -121,10 +125,13 @@ mod tests {
         let peers = Peers { groups: true, hosts: Default::default(), nets: vec!["fd00::/8".parse().unwrap()] };
         assert_eq!(Side::Egress("pg1").cell(&cell, &peers), "eg_pg1_p_6_6_5432_5432_s5");
         assert_eq!(cell_set(&Side::Egress("pg1").cell(&cell, &peers), true, true), "eg_pg1_p_6_6_5432_5432_s5_n6");
-        assert_eq!(Side::Member("10.0.3.50".parse().unwrap()).chain(), "mi_0a000332");
+        let groups = [SgId::parse("sg-0c").unwrap(), SgId::parse("sg-0d").unwrap()];
+        let name = Side::Members(&groups).chain();
+        assert!(name.starts_with("mi_") && name.len() == 19, "{name}");
+        assert_ne!(name, Side::Members(&groups[..1]).chain());
         assert_eq!(Side::Ingress("cali_1").icmp_map(true), "in_x63616c695f31_i6");
         assert_eq!(entry_chain("eth-0", false), "fu_x6574682d30");
-        let ranks: Vec<u8> = ["fu_a", "eg_a", "mi_0a000332", "eg_a_p_6_6_1_2", MEMBERS_IN].map(chain_rank).to_vec();
+        let ranks: Vec<u8> = ["fu_a", "eg_a", "mi_00ff", "eg_a_p_6_6_1_2", MEMBERS_IN].map(chain_rank).to_vec();
         assert_eq!(ranks, vec![0, 1, 1, 2, 1]);
     }
 }

@@ -74,9 +74,9 @@ fn elements_text<T: ToString>(items: impl IntoIterator<Item = T>) -> String {
     items.into_iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ")
 }
 
-fn declare_set(out: &mut String, name: &str, set: &Set) {
+fn declare_set(out: &mut String, name: &str, set: &Set, with_elements: bool) {
     let t = format!("inet {TABLE}");
-    if set.elements.is_empty() {
+    if set.elements.is_empty() || !with_elements {
         writeln!(out, "add set {t} {name} {{ {} }}", set.kind.declaration()).unwrap();
     } else {
         let elements = elements_text(&set.elements);
@@ -84,9 +84,9 @@ fn declare_set(out: &mut String, name: &str, set: &Set) {
     }
 }
 
-fn declare_map(out: &mut String, name: &str, map: &Map) {
+fn declare_map(out: &mut String, name: &str, map: &Map, with_elements: bool) {
     let t = format!("inet {TABLE}");
-    if map.entries.is_empty() {
+    if map.entries.is_empty() || !with_elements {
         writeln!(out, "add map {t} {name} {{ {} }}", map.kind.declaration()).unwrap();
     } else {
         let entries = elements_text(map.entries.iter().map(|(k, v)| format!("{k} : {v}")));
@@ -97,18 +97,20 @@ fn declare_map(out: &mut String, name: &str, map: &Map) {
 /// Declares the given objects of `layout`: sets, then empty chains, then
 /// maps (which go to chains), then the chains' rules (which use all of
 /// them); base chains last, so that nothing is hooked before it is whole.
-fn declare(layout: &Layout, sets: &[&String], maps: &[&String], chains: &[&String]) -> String {
+/// Without `with_elements` sets and maps are declared empty (their elements
+/// then travel by netlink, much faster than `nft` parses them).
+fn declare(layout: &Layout, sets: &[&String], maps: &[&String], chains: &[&String], with_elements: bool) -> String {
     let t = format!("inet {TABLE}");
     let mut out = String::new();
     for name in sets {
-        declare_set(&mut out, name, &layout.sets[*name]);
+        declare_set(&mut out, name, &layout.sets[*name], with_elements);
     }
     let (bases, regular): (Vec<&String>, Vec<&String>) = chains.iter().partition(|c| hook(c).is_some());
     for c in &regular {
         writeln!(out, "add chain {t} {c}").unwrap();
     }
     for name in maps {
-        declare_map(&mut out, name, &layout.maps[*name]);
+        declare_map(&mut out, name, &layout.maps[*name], with_elements);
     }
     for c in &regular {
         for rule in &layout.chains[*c] {
@@ -139,7 +141,7 @@ pub fn full_script(layout: &Layout) -> String {
     let sets: Vec<&String> = layout.sets.keys().collect();
     let maps: Vec<&String> = layout.maps.keys().collect();
     let chains: Vec<&String> = layout.chains.keys().collect();
-    s.push_str(&declare(layout, &sets, &maps, &chains));
+    s.push_str(&declare(layout, &sets, &maps, &chains, true));
     s
 }
 
@@ -174,36 +176,55 @@ fn in_place(current: &Layout, desired: &Layout) -> Result<(), String> {
     Ok(())
 }
 
-/// The changes from `current` to `desired`, or why the table must be
-/// replaced instead.
-pub fn plan(current: &Layout, desired: &Layout) -> Result<Plan, String> {
-    in_place(current, desired)?;
+/// The changes from `current` (`None`: there is no table) to `desired`, or
+/// why the table must be replaced instead. Without a table, the table is
+/// made whole before its base chains hook it in.
+pub fn plan(current: Option<&Layout>, desired: &Layout) -> Result<Plan, String> {
+    let empty = Layout::default();
+    if let Some(current) = current {
+        in_place(current, desired)?;
+    }
+    let fresh = current.is_none();
+    let current = current.unwrap_or(&empty);
     let mut summary = Changes::default();
     let new_sets: Vec<&String> = desired.sets.keys().filter(|n| !current.sets.contains_key(*n)).collect();
     let new_maps: Vec<&String> = desired.maps.keys().filter(|n| !current.maps.contains_key(*n)).collect();
     let new_chains: Vec<&String> = desired.chains.keys().filter(|n| !current.chains.contains_key(*n)).collect();
     let (new_bases, new_chains): (Vec<&String>, Vec<&String>) = new_chains.into_iter().partition(|c| hook(c).is_some());
     summary.created = new_sets.len() + new_maps.len() + new_chains.len();
-    let create = declare(desired, &new_sets, &new_maps, &new_chains);
+    let mut create = declare(desired, &new_sets, &new_maps, &new_chains, false);
+    if fresh {
+        create.insert_str(0, &format!("add table inet {TABLE}\n"));
+    }
 
     // Deletions first, so that a range re-cut never overlaps its old self.
     let mut deletes = Vec::new();
     let mut adds = Vec::new();
+    let nothing = Set { kind: crate::layout::SetKind::Addr { v6: false }, elements: Default::default() };
     for (name, want) in &desired.sets {
-        let Some(have) = current.sets.get(name) else { continue };
-        let gone: Vec<_> = have.elements.difference(&want.elements).flat_map(|e| set_element(have.kind, e)).collect();
-        let added: Vec<_> = want.elements.difference(&have.elements).flat_map(|e| set_element(want.kind, e)).collect();
-        summary.deleted += have.elements.difference(&want.elements).count();
-        summary.added += want.elements.difference(&have.elements).count();
+        let have = current.sets.get(name).unwrap_or(&nothing);
+        if have.elements == want.elements {
+            continue;
+        }
+        let gone: Vec<_> = have.elements.difference(&want.elements).collect();
+        let added: Vec<_> = want.elements.difference(&have.elements).collect();
+        summary.deleted += gone.len();
+        summary.added += added.len();
         if !gone.is_empty() {
-            deletes.push(ElementChange { object: name.clone(), delete: true, elements: gone });
+            let elements = gone.into_iter().flat_map(|e| set_element(have.kind, e)).collect();
+            deletes.push(ElementChange { object: name.clone(), delete: true, elements });
         }
         if !added.is_empty() {
-            adds.push(ElementChange { object: name.clone(), delete: false, elements: added });
+            let elements = added.into_iter().flat_map(|e| set_element(want.kind, e)).collect();
+            adds.push(ElementChange { object: name.clone(), delete: false, elements });
         }
     }
+    let no_entries = Map { kind: crate::layout::MapKind::Interface, entries: Default::default() };
     for (name, want) in &desired.maps {
-        let Some(have) = current.maps.get(name) else { continue };
+        let have = current.maps.get(name).unwrap_or(&no_entries);
+        if have.entries == want.entries {
+            continue;
+        }
         let gone: Vec<_> = have.entries.iter().filter(|(k, v)| want.entries.get(*k) != Some(*v)).collect();
         let added: Vec<_> = want.entries.iter().filter(|(k, v)| have.entries.get(*k) != Some(*v)).collect();
         summary.deleted += gone.len();
@@ -248,4 +269,110 @@ pub fn plan(current: &Layout, desired: &Layout) -> Result<Plan, String> {
         writeln!(remove, "delete set {t} {s}").unwrap();
     }
     Ok(Plan { create, elements: deletes, hooks, remove, summary })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use podsg_model::dataplane::{Allowances, CellKey, InterfacePolicy, NodeRuleset, Peers};
+    use podsg_model::settings::EnforcingMode;
+
+    /// Pod `a` takes tcp/5432 from `members`; pod `b` is restricted or not.
+    fn ruleset(members: &[&str], b_restricted: bool) -> NodeRuleset {
+        let cell = CellKey::Ports { protocols: (6, 6), ports: (5432, 5432) };
+        let hosts = members.iter().map(|m| m.parse().unwrap()).collect();
+        let ingress = Allowances { cells: [(cell, Peers { groups: true, hosts, nets: Vec::new() })].into() };
+        let pod = |name: &str, address: &str, restricted: bool, ingress: Allowances| InterfacePolicy {
+            interface: name.to_string(),
+            pod: format!("Pod/ns/{name}"),
+            addresses: vec![address.parse().unwrap()],
+            groups: Vec::new(),
+            restricted,
+            egress: Allowances::default(),
+            ingress,
+        };
+        NodeRuleset {
+            mode: EnforcingMode::Strict,
+            interfaces: [
+                ("a".to_string(), pod("a", "10.1.0.2", true, ingress)),
+                ("b".to_string(), pod("b", "10.1.0.3", b_restricted, Allowances::default())),
+            ]
+            .into(),
+            members: Default::default(),
+        }
+    }
+
+    fn layout(members: &[&str], b_restricted: bool) -> Layout {
+        Layout::desired(&ruleset(members, b_restricted))
+    }
+
+    #[test]
+    fn nothing_to_do_between_equal_layouts() {
+        let l = layout(&["10.1.0.3"], true);
+        assert!(plan(Some(&l), &l).unwrap().summary.is_empty());
+    }
+
+    #[test]
+    fn a_membership_change_is_one_batch_of_elements() {
+        let p = plan(Some(&layout(&["10.1.0.3", "10.9.0.1"], true)), &layout(&["10.1.0.3", "10.9.0.2"], true)).unwrap();
+        assert!(p.summary.elements_only(), "{}", p.summary);
+        assert_eq!((p.summary.added, p.summary.deleted), (1, 1));
+        assert!(p.create.is_empty() && p.remove.is_empty() && p.hooks.is_empty());
+        let objects: Vec<(&str, bool)> = p.elements.iter().map(|c| (c.object.as_str(), c.delete)).collect();
+        assert_eq!(objects, vec![("in_a_p_6_6_5432_5432_s1_h4", true), ("in_a_p_6_6_5432_5432_s1_h4", false)]);
+    }
+
+    #[test]
+    fn structure_is_made_before_and_removed_after_the_switch() {
+        let p = plan(Some(&layout(&[], true)), &layout(&[], false)).unwrap();
+        assert!(p.create.contains("add chain inet podsg fu_b"), "{}", p.create);
+        // The switch: b's interface now jumps to its unrestricted entry chain.
+        let switched: Vec<&str> = p.elements.iter().map(|c| c.object.as_str()).collect();
+        assert_eq!(switched, vec!["from_pod", "to_pod", "from_pod"]);
+        // What referred to others goes first: entry chain, side chains, their
+        // maps, then sets; base chains and other pods stay.
+        let removed: Vec<&str> = p.remove.lines().map(|l| l.rsplit(' ').next().unwrap()).collect();
+        let position = |name: &str| removed.iter().position(|r| *r == name).unwrap_or_else(|| panic!("{name}"));
+        assert!(position("fr_b") < position("eg_b"));
+        assert!(position("eg_b") < position("eg_b_p"));
+        assert!(removed.iter().all(|r| r.contains("_b")), "{removed:?}");
+        assert_eq!(p.summary.removed, removed.len());
+    }
+
+    #[test]
+    fn a_new_table_is_whole_before_it_is_hooked_in() {
+        let want = layout(&["10.1.0.3"], true);
+        let p = plan(None, &want).unwrap();
+        assert!(p.create.starts_with("add table inet podsg\n"));
+        assert!(!p.create.contains("hook"), "nothing is hooked in while the table is being made");
+        assert!(!p.create.contains("elements"), "elements travel by netlink");
+        let filled: Vec<&str> = p.elements.iter().map(|c| c.object.as_str()).collect();
+        assert!(filled.contains(&"in_a_p_6_6_5432_5432_s1_h4") && filled.contains(&"from_pod"), "{filled:?}");
+        assert!(p.elements.iter().all(|c| !c.delete));
+        assert!(p.hooks.contains("hook forward") && p.hooks.contains("hook input"), "{}", p.hooks);
+    }
+
+    #[test]
+    fn a_table_that_is_not_podsgs_is_replaced() {
+        let want = layout(&[], true);
+        let mut tampered = want.clone();
+        tampered.chains.get_mut("in_a").unwrap().pop();
+        assert_eq!(plan(Some(&tampered), &want).unwrap_err(), "chain in_a has 3 rules, expected 4");
+        let mut gone = want.clone();
+        gone.chains.remove("forward");
+        assert_eq!(plan(Some(&gone), &want).unwrap_err(), "chain forward is missing");
+    }
+
+    #[test]
+    fn a_mode_change_adds_and_removes_base_chains_in_place() {
+        let strict = layout(&[], true);
+        let mut standard_rs = ruleset(&[], true);
+        standard_rs.mode = EnforcingMode::Standard;
+        let standard = Layout::desired(&standard_rs);
+        let p = plan(Some(&strict), &standard).unwrap();
+        assert_eq!(p.hooks, "delete chain inet podsg input\ndelete chain inet podsg output\n");
+        let back = plan(Some(&standard), &strict).unwrap();
+        assert!(back.hooks.contains("add chain inet podsg input { type filter hook input priority filter;"));
+        assert_eq!(back.summary.hooks, 2);
+    }
 }

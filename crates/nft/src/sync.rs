@@ -114,6 +114,8 @@ pub enum SyncReport {
     InSync,
     /// Changed in place: new objects, one atomic element batch, old objects gone.
     Updated(Changes),
+    /// There was no table: it was made whole, then hooked in.
+    Created(Changes),
     /// The whole table was (re)created, one transaction.
     Replaced { reason: String },
 }
@@ -123,6 +125,7 @@ impl fmt::Display for SyncReport {
         match self {
             SyncReport::InSync => f.write_str("kernel already in sync"),
             SyncReport::Updated(changes) => write!(f, "{changes}"),
+            SyncReport::Created(changes) => write!(f, "table created: {changes}"),
             SyncReport::Replaced { reason } => write!(f, "table replaced ({reason})"),
         }
     }
@@ -231,15 +234,11 @@ impl<N: Nft> Dataplane<N> {
     }
 
     fn apply(&self, current: Option<&Layout>, desired: &Layout) -> Result<SyncReport> {
-        let planned = match current {
-            None => Err("no table".to_string()),
-            Some(current) => plan(current, desired),
-        };
-        match planned {
+        match plan(current, desired) {
             Ok(p) if p.summary.is_empty() => Ok(SyncReport::InSync),
             Ok(p) => {
                 self.execute(&p)?;
-                Ok(SyncReport::Updated(p.summary))
+                Ok(if current.is_some() { SyncReport::Updated(p.summary) } else { SyncReport::Created(p.summary) })
             }
             Err(reason) => {
                 self.nft.apply(&full_script(desired))?;

@@ -53,7 +53,10 @@ impl Membership {
 impl Catalog {
     pub fn membership(&self) -> Membership {
         let mut index: BTreeMap<SgId, Vec<Member>> = self.groups.keys().map(|g| (g.clone(), Vec::new())).collect();
-        let mut add = |group: &SgId, member: Member| index.entry(group.clone()).or_default().push(member);
+        let mut add = |group: &SgId, member: Member| match index.get_mut(group) {
+            Some(members) => members.push(member),
+            None => index.entry(group.clone()).or_default().push(member),
+        };
         for w in &self.workloads {
             let r = self.resolve(w);
             // hostNetwork pods use the node's address, which the node entry covers.

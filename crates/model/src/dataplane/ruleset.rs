@@ -7,7 +7,7 @@ use crate::catalog::Membership;
 use crate::group::{Direction, SecurityGroup, SgId};
 use crate::settings::EnforcingMode;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 /// A restricted pod on this node and what its interface allows.
@@ -27,13 +27,21 @@ pub struct InterfacePolicy {
     pub ingress: Allowances,
 }
 
+/// External members that carry the same groups, and what may reach them:
+/// one policy however many members share it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct MemberPolicy {
+    pub addresses: BTreeSet<IpAddr>,
+    pub ingress: Allowances,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct NodeRuleset {
     pub mode: EnforcingMode,
     /// Every pod interface of the node, by name.
     pub interfaces: BTreeMap<String, InterfacePolicy>,
-    /// External member address -> what may reach it.
-    pub members: BTreeMap<IpAddr, Allowances>,
+    /// External members by the groups they carry (sorted).
+    pub members: BTreeMap<Vec<SgId>, MemberPolicy>,
 }
 
 /// A pod on this node as the compiler needs it.
@@ -90,15 +98,27 @@ impl NodeRuleset {
                 (p.interface.to_string(), policy)
             })
             .collect();
-        let mut carried: BTreeMap<IpAddr, Vec<SgId>> = BTreeMap::new();
+        // Members by address, then by the groups they carry: borrowed, so
+        // that 100,000 members cost no copies of group IDs.
+        let mut carried: BTreeMap<IpAddr, Vec<&SgId>> = BTreeMap::new();
         for g in groups.values() {
             for m in &g.members {
-                carried.entry(m.address).or_default().push(g.id.clone());
+                carried.entry(m.address).or_default().push(&g.id);
             }
         }
-        let members = carried
+        let mut by_groups: BTreeMap<Vec<&SgId>, BTreeSet<IpAddr>> = BTreeMap::new();
+        for (address, mut ids) in carried {
+            ids.sort();
+            ids.dedup();
+            by_groups.entry(ids).or_default().insert(address);
+        }
+        let members = by_groups
             .into_iter()
-            .map(|(address, ids)| (address, allowances(&ids, groups, Direction::Ingress, &members)))
+            .map(|(ids, addresses)| {
+                let ids: Vec<SgId> = ids.into_iter().cloned().collect();
+                let ingress = allowances(&ids, groups, Direction::Ingress, &members);
+                (ids, MemberPolicy { addresses, ingress })
+            })
             .collect();
         NodeRuleset { mode, interfaces, members }
     }

@@ -3,7 +3,7 @@
 //!
 //! A packet from a pod: `forward` -> `from_pod` (its interface) -> the
 //! pod's entry chain (anti-spoofing) -> `jump` its egress side chain -> one
-//! map lookup on (protocol, port) or (ICMP type, code) -> `goto` that cell
+//! map lookup on (ICMP type, code) or (protocol, port) -> `goto` that cell
 //! -> one lookup per peer set: `return` (allowed) or `drop`. Back in the
 //! entry chain, `goto members_in` checks external members' ingress the same
 //! way; then `forward` looks the out interface up in `to_pod` for the
@@ -58,13 +58,13 @@ pub fn entry_rules(interface: &str, restricted: bool) -> Vec<String> {
     rules
 }
 
-/// A side chain: find the packet's cell (one map lookup per kind of packet);
-/// a packet in no cell is dropped.
+/// A side chain: find the packet's cell (ICMP by type and code first, then
+/// every packet by protocol and port); a packet in no cell is dropped.
 pub fn side_rules(side: Side) -> Vec<String> {
     vec![
-        format!("meta l4proto . th dport vmap @{}", side.port_map()),
         format!("meta l4proto icmp icmp type . icmp code vmap @{}", side.icmp_map(false)),
         format!("meta l4proto ipv6-icmp icmpv6 type . icmpv6 code vmap @{}", side.icmp_map(true)),
+        format!("meta l4proto . th dport vmap @{}", side.port_map()),
         "drop".to_string(),
     ]
 }

@@ -10,9 +10,13 @@
 //! change only changes the addresses inside cells, which the dataplane does
 //! with element updates. The protocol axis is cut into elementary intervals
 //! at every rule's bounds, each piece's port axis likewise, and neighbouring
-//! pieces covered by the same rules are merged back. ICMP (1) and ICMPv6 (58)
-//! packets are judged by type and code only: their port cells are left out,
-//! and rules for all protocols join their ICMP cells as "any type, any code".
+//! pieces covered by the same rules are merged back.
+//!
+//! An ICMP (or ICMPv6) packet is looked up by type and code first: where
+//! rules for that ICMP version exist, they cut ICMP cells, which rules for
+//! all protocols join as "any type, any code", so an ICMP cell decides alone.
+//! An ICMP packet in no ICMP cell meets only the rules for all protocols,
+//! which is what its port cell (protocol 1 or 58) holds.
 
 use crate::group::{Direction, Peer, Ports, Protocol, Rule, SecurityGroup, SgId};
 use ipnet::IpNet;
@@ -57,7 +61,8 @@ impl Peers {
 }
 
 /// Everything one side (an interface's egress or ingress, or an external
-/// member's ingress) allows: disjoint cells, each with its peers.
+/// member's ingress) allows: disjoint port cells and, per ICMP version,
+/// disjoint ICMP cells, each with its peers.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Allowances {
     pub cells: BTreeMap<CellKey, Peers>,
@@ -68,18 +73,21 @@ impl Allowances {
     /// its peer. `icmp` is the type and code of an ICMP or ICMPv6 packet.
     pub fn allows(&self, protocol: u8, port: u16, icmp: Option<(u8, u8)>, peer: IpAddr) -> bool {
         let inside = |(lo, hi): (u8, u8), v: u8| lo <= v && v <= hi;
-        let found = self.cells.iter().find(|(key, _)| match (**key, icmp) {
-            (CellKey::Icmp { v6, types, codes }, Some((t, c))) => {
-                protocol == if v6 { ICMPV6 } else { ICMP } && inside(types, t) && inside(codes, c)
-            }
-            (CellKey::Ports { protocols, ports }, _) => {
-                protocol != ICMP
-                    && protocol != ICMPV6
-                    && inside(protocols, protocol)
-                    && ports.0 <= port
-                    && port <= ports.1
-            }
-            _ => false,
+        let icmp_cell = icmp.and_then(|(t, c)| {
+            self.cells.iter().find(|(key, _)| match **key {
+                CellKey::Icmp { v6, types, codes } => {
+                    protocol == if v6 { ICMPV6 } else { ICMP } && inside(types, t) && inside(codes, c)
+                }
+                CellKey::Ports { .. } => false,
+            })
+        });
+        let found = icmp_cell.or_else(|| {
+            self.cells.iter().find(|(key, _)| match **key {
+                CellKey::Ports { protocols, ports } => {
+                    inside(protocols, protocol) && ports.0 <= port && port <= ports.1
+                }
+                CellKey::Icmp { .. } => false,
+            })
         });
         found.is_some_and(|(_, peers)| peers.contains(peer))
     }
@@ -159,13 +167,9 @@ fn icmp_spans(r: &Rule) -> ((u16, u16), (u16, u16)) {
 
 /// Cuts `spans` (inclusive, within `0..=max`) into elementary pieces: every
 /// piece lies wholly inside or wholly outside each span. Returns each covered
-/// piece with the indices of the spans covering it; the single values in
-/// `skip` are left out.
-fn pieces(spans: &[(u16, u16)], max: u16, skip: &[u16]) -> Vec<((u16, u16), Vec<usize>)> {
+/// piece with the indices of the spans covering it.
+fn pieces(spans: &[(u16, u16)], max: u16) -> Vec<((u16, u16), Vec<usize>)> {
     let mut cuts: BTreeSet<u32> = BTreeSet::new();
-    for &v in skip {
-        cuts.extend([u32::from(v), u32::from(v) + 1]);
-    }
     for &(lo, hi) in spans {
         cuts.insert(u32::from(lo));
         cuts.insert(u32::from(hi) + 1);
@@ -177,8 +181,7 @@ fn pieces(spans: &[(u16, u16)], max: u16, skip: &[u16]) -> Vec<((u16, u16), Vec<
         let (lo, hi) = (w[0] as u16, (w[1] - 1) as u16);
         let covering: Vec<usize> =
             spans.iter().enumerate().filter(|(_, (a, b))| *a <= lo && hi <= *b).map(|(i, _)| i).collect();
-        let skipped = lo == hi && skip.contains(&lo);
-        if !covering.is_empty() && !skipped {
+        if !covering.is_empty() {
             out.push(((lo, hi), covering));
         }
     }
@@ -207,12 +210,12 @@ fn merge<T: PartialEq>(pieces: Vec<((u16, u16), T)>) -> Vec<((u16, u16), T)> {
 /// the same rules cover them, so peers play no part in the structure.
 type Cell = ((u16, u16), (u16, u16), Vec<usize>);
 
-fn cut(outer: &[(u16, u16)], outer_max: u16, outer_skip: &[u16], inner: &[(u16, u16)], inner_max: u16) -> Vec<Cell> {
-    let outer_pieces: Vec<_> = pieces(outer, outer_max, outer_skip)
+fn cut(outer: &[(u16, u16)], outer_max: u16, inner: &[(u16, u16)], inner_max: u16) -> Vec<Cell> {
+    let outer_pieces: Vec<_> = pieces(outer, outer_max)
         .into_iter()
         .map(|(span, covering)| {
             let inner_spans: Vec<(u16, u16)> = covering.iter().map(|&i| inner[i]).collect();
-            let inner_pieces: Vec<_> = pieces(&inner_spans, inner_max, &[])
+            let inner_pieces: Vec<_> = pieces(&inner_spans, inner_max)
                 .into_iter()
                 .map(|(ispan, icovering)| (ispan, icovering.iter().map(|&j| covering[j]).collect::<Vec<usize>>()))
                 .collect();
@@ -244,7 +247,7 @@ fn port_cells(rules: &[Resolved], out: &mut BTreeMap<CellKey, Peers>) {
     let refs: Vec<&Resolved> = rules.iter().filter(|r| !r.rule.protocol.is_icmp()).collect();
     let protocols: Vec<(u16, u16)> = refs.iter().map(|r| protocol_span(r.rule)).collect();
     let ports: Vec<(u16, u16)> = refs.iter().map(|r| port_span(r.rule)).collect();
-    for (p, q, covering) in cut(&protocols, 255, &[ICMP, ICMPV6].map(u16::from), &ports, 65535) {
+    for (p, q, covering) in cut(&protocols, 255, &ports, 65535) {
         let key = CellKey::Ports { protocols: (p.0 as u8, p.1 as u8), ports: q };
         out.insert(key, peers_of(&refs, &covering, |_, _| true));
     }
@@ -252,11 +255,15 @@ fn port_cells(rules: &[Resolved], out: &mut BTreeMap<CellKey, Peers>) {
 
 fn icmp_cells(rules: &[Resolved], v6: bool, out: &mut BTreeMap<CellKey, Peers>) {
     let protocol = if v6 { Protocol::ICMPV6 } else { Protocol::ICMP };
+    // Without rules for this ICMP version its packets meet their port cell.
+    if !rules.iter().any(|r| r.rule.protocol == protocol) {
+        return;
+    }
     // ICMP rules carry their own family's peers; rules for all protocols all.
     let refs: Vec<&Resolved> =
         rules.iter().filter(|r| r.rule.protocol == protocol || r.rule.protocol == Protocol::All).collect();
     let (types, codes): (Vec<_>, Vec<_>) = refs.iter().map(|r| icmp_spans(r.rule)).unzip();
-    for (t, c, covering) in cut(&types, 255, &[], &codes, 255) {
+    for (t, c, covering) in cut(&types, 255, &codes, 255) {
         let peers = peers_of(&refs, &covering, |r, peer_v6| r.rule.protocol == Protocol::All || peer_v6 == v6);
         let key = CellKey::Icmp { v6, types: (t.0 as u8, t.1 as u8), codes: (c.0 as u8, c.1 as u8) };
         out.insert(key, peers);

@@ -26,10 +26,11 @@ pub fn security_group(m: &SecurityGroupManifest) -> Checked<SecurityGroup> {
         ),
     };
     let mut members: Vec<Member> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for (i, member) in spec.members.iter().enumerate() {
         let path = format!("spec.members[{i}]");
         match member.address.parse::<IpAddr>() {
-            Ok(address) if members.iter().any(|m| m.address == address) => {
+            Ok(address) if !seen.insert(address) => {
                 f.error(path, Some(member.address.clone()), "duplicate member address")
             }
             Ok(address) => members.push(Member { address, name: member.name.clone() }),

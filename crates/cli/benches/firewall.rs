@@ -16,8 +16,7 @@
 //! of the same round; medians over rounds.
 
 use podsg_model::catalog::Catalog;
-use podsg_model::dataplane::{LocalPod, NodeRuleset, PodGroups};
-use podsg_model::decode::{Format, decode};
+use podsg_model::fixtures::{all_on_one_node, catalog_of};
 use podsg_netns::wire::{PodLink, router};
 use podsg_netns::{Listener, Netns, Privilege, Probe, privileged};
 use podsg_nft::{Dataplane, NftCli};
@@ -251,28 +250,7 @@ status: {{podIP: {SERVER}}}
 }
 
 fn catalog(peers: usize, late_joins: bool) -> Catalog {
-    let decoded = decode(&world(peers, late_joins), "world.yaml", Format::Yaml);
-    assert!(decoded.diagnostics.is_empty(), "{:?}", decoded.diagnostics);
-    Catalog::build(decoded.objects).expect("world loads").catalog
-}
-
-/// What the agent computes once it has seen the change.
-fn compile(c: &Catalog) -> NodeRuleset {
-    let pods: Vec<(String, String, Vec<IpAddr>, Vec<_>)> = c
-        .workloads
-        .iter()
-        .map(|w| (format!("pg{}", w.name), w.key().to_string(), w.addresses.clone(), c.resolve(w).groups))
-        .collect();
-    let local: Vec<LocalPod> = pods
-        .iter()
-        .map(|(interface, pod, addresses, groups)| LocalPod {
-            interface,
-            pod,
-            addresses,
-            groups: PodGroups::of(groups),
-        })
-        .collect();
-    NodeRuleset::compile(&c.groups, &c.membership(), c.settings.enforcing_mode, &local)
+    catalog_of(&world(peers, late_joins))
 }
 
 fn iptables_rules(peers: usize, ipset: bool, late: bool) -> String {
@@ -328,7 +306,7 @@ fn measure(lab: &Lab, fw: Firewall, peers: usize, seconds: u32) -> Sample {
     match fw {
         Firewall::None => {}
         Firewall::Podsg => {
-            dataplane.sync(&compile(before.as_ref().unwrap())).unwrap();
+            dataplane.sync(&all_on_one_node(before.as_ref().unwrap())).unwrap();
         }
         Firewall::Ipset => {
             lab.node_run("ipset", &["restore"], Some(&ipset_restore(peers)));
@@ -348,7 +326,7 @@ fn measure(lab: &Lab, fw: Firewall, peers: usize, seconds: u32) -> Sample {
     match fw {
         Firewall::None => {}
         Firewall::Podsg => {
-            let report = dataplane.sync(&compile(after.as_ref().unwrap())).unwrap();
+            let report = dataplane.sync(&all_on_one_node(after.as_ref().unwrap())).unwrap();
             assert!(
                 matches!(&report, podsg_nft::SyncReport::Updated(c) if c.elements_only()),
                 "joining a group is a membership change: {report}"

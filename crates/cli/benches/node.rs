@@ -193,10 +193,10 @@ fn idle(members: usize, seconds: u64) {
     assert!(out.status.success());
     let full_read = start.elapsed();
     println!(
-        "idle agent enforcing {members} members: {:.2}% of a core over {seconds} s; one full read of the table (every 5 min) takes {}, {:.2}% of a core on average",
+        "idle agent enforcing {members} members: {:.2}% of a core over {seconds} s; one full read of the table (every 15 min) takes {}, {:.2}% of a core on average",
         100.0 * used / seconds as f64,
         ms(full_read),
-        100.0 * full_read.as_secs_f64() / 300.0
+        100.0 * full_read.as_secs_f64() / 900.0
     );
 }
 

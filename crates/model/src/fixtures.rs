@@ -65,3 +65,31 @@ pub fn all_from_cidr(cidr: &str) -> Rule {
         peers: vec![Peer::Cidr { cidr: cidr.parse().expect("fixture CIDR"), description: None }],
     }
 }
+
+/// A catalog from one YAML text that must load without a diagnostic.
+pub fn catalog_of(yaml: &str) -> crate::catalog::Catalog {
+    let decoded = crate::decode::decode(yaml, "world.yaml", crate::decode::Format::Yaml);
+    assert!(decoded.diagnostics.is_empty(), "{:?}", decoded.diagnostics);
+    crate::catalog::Catalog::build(decoded.objects).expect("the world loads").catalog
+}
+
+/// The rule set of one node that runs every pod of `c`, each behind the
+/// interface `pg<name>`: what an agent computes.
+pub fn all_on_one_node(c: &crate::catalog::Catalog) -> crate::dataplane::NodeRuleset {
+    use crate::dataplane::{LocalPod, NodeRuleset, PodGroups};
+    let resolved: Vec<(String, String, Vec<std::net::IpAddr>, Vec<SgId>)> = c
+        .workloads
+        .iter()
+        .map(|w| (format!("pg{}", w.name), w.key().to_string(), w.addresses.clone(), c.resolve(w).groups))
+        .collect();
+    let local: Vec<LocalPod> = resolved
+        .iter()
+        .map(|(interface, pod, addresses, groups)| LocalPod {
+            interface,
+            pod,
+            addresses,
+            groups: PodGroups::of(groups),
+        })
+        .collect();
+    NodeRuleset::compile(&c.groups, &c.membership(), c.settings.enforcing_mode, &local)
+}

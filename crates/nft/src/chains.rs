@@ -41,9 +41,9 @@ pub fn members_in_rules() -> Vec<String> {
     vec![format!("ip daddr vmap @{MEMBERS4}"), format!("ip6 daddr vmap @{MEMBERS6}")]
 }
 
-/// A pod's entry chain: its own addresses only, its groups' egress (when it
-/// has groups), then the members' ingress.
-pub fn entry_rules(interface: &str, restricted: bool) -> Vec<String> {
+/// A pod's entry chain: its own addresses only, its groups' egress (when
+/// they restrict it), then the members' ingress.
+pub fn entry_rules(interface: &str, check_egress: bool) -> Vec<String> {
     let mut rules = vec![
         // Neighbour discovery to the node, from link-local addresses.
         "meta l4proto ipv6-icmp icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } accept"
@@ -51,7 +51,7 @@ pub fn entry_rules(interface: &str, restricted: bool) -> Vec<String> {
         format!("meta nfproto ipv4 ip saddr != @{} drop", source_set(interface, false)),
         format!("meta nfproto ipv6 ip6 saddr != @{} drop", source_set(interface, true)),
     ];
-    if restricted {
+    if check_egress {
         rules.push(format!("jump {}", Side::Egress(interface).chain()));
     }
     rules.push(format!("goto {MEMBERS_IN}"));

@@ -127,14 +127,18 @@ impl Layout {
         let mut from_pod = BTreeMap::new();
         let mut to_pod = BTreeMap::new();
         for (interface, p) in &ruleset.interfaces {
-            let entry = entry_chain(interface, p.restricted);
-            layout.chains.insert(entry.clone(), entry_rules(interface, p.restricted));
+            // EC2's default egress (all traffic everywhere) needs no lookup.
+            let check_egress = p.restricted && !p.egress.allows_everything();
+            let entry = entry_chain(interface, check_egress);
+            layout.chains.insert(entry.clone(), entry_rules(interface, check_egress));
             from_pod.insert(Element::one(Field::Name(interface.clone())), Verdict::Jump(entry));
             for v6 in [false, true] {
                 layout.sets.insert(source_set(interface, v6), addr_set(v6, p.addresses.iter().copied()));
             }
-            if p.restricted {
+            if check_egress {
                 layout.side(Side::Egress(interface), &p.egress);
+            }
+            if p.restricted {
                 layout.side(Side::Ingress(interface), &p.ingress);
                 to_pod.insert(
                     Element::one(Field::Name(interface.clone())),

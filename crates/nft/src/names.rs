@@ -83,9 +83,10 @@ pub fn cell_set(cell: &str, networks: bool, v6: bool) -> String {
 }
 
 /// A pod's first chain, reached from `from_pod`: anti-spoofing, its groups'
-/// egress if it has groups (`fr_`), then external members' ingress.
-pub fn entry_chain(interface: &str, restricted: bool) -> String {
-    format!("{}_{}", if restricted { "fr" } else { "fu" }, suffix(interface))
+/// egress when they restrict it (`fr_`; `fu_` when all egress is allowed),
+/// then external members' ingress.
+pub fn entry_chain(interface: &str, check_egress: bool) -> String {
+    format!("{}_{}", if check_egress { "fr" } else { "fu" }, suffix(interface))
 }
 
 /// The pod's own addresses, for anti-spoofing.

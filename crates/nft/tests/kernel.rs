@@ -3,8 +3,8 @@
 //! kernel must do what the verdict engine (`podsg explain`) says.
 
 use podsg_model::catalog::Catalog;
-use podsg_model::dataplane::{LocalPod, NodeRuleset, PodGroups};
-use podsg_model::decode::{Format, decode};
+use podsg_model::dataplane::NodeRuleset;
+use podsg_model::fixtures::{all_on_one_node, catalog_of};
 use podsg_model::flow::Service;
 use podsg_model::settings::EnforcingMode;
 use podsg_model::verdict::{Decision, Endpoint, Engine};
@@ -88,28 +88,12 @@ fn catalog(red_app: &str) -> Catalog {
 }
 
 fn catalog_in(red_app: &str, mode: &str) -> Catalog {
-    let decoded = decode(&world(red_app, mode), "world.yaml", Format::Yaml);
-    assert!(decoded.diagnostics.is_empty(), "{:?}", decoded.diagnostics);
-    Catalog::build(decoded.objects).expect("world loads").catalog
+    catalog_of(&world(red_app, mode))
 }
 
 /// The rule set of node-1: every pod is on it.
 fn ruleset(c: &Catalog) -> NodeRuleset {
-    let resolved: Vec<(String, String, Vec<IpAddr>, Vec<_>)> = c
-        .workloads
-        .iter()
-        .map(|w| (format!("pg{}", w.name), w.key().to_string(), w.addresses.clone(), c.resolve(w).groups))
-        .collect();
-    let local: Vec<LocalPod> = resolved
-        .iter()
-        .map(|(interface, pod, addresses, groups)| LocalPod {
-            interface,
-            pod,
-            addresses,
-            groups: PodGroups::of(groups),
-        })
-        .collect();
-    NodeRuleset::compile(&c.groups, &c.membership(), c.settings.enforcing_mode, &local)
+    all_on_one_node(c)
 }
 
 struct Lab {
@@ -250,10 +234,10 @@ fn drift_is_found_and_repaired() {
     assert!(matches!(nft.sync(&rs).unwrap(), SyncReport::Updated(c) if c.elements_only()));
     assert_eq!(nft.check(&rs).unwrap(), vec![]);
     // Someone empties a chain: found, and the table is replaced atomically.
-    node.exec("nft", &["flush", "chain", "inet", "podsg", "eg_pggreen"]).unwrap();
+    node.exec("nft", &["flush", "chain", "inet", "podsg", "in_pggreen"]).unwrap();
     assert_eq!(
         nft.check(&rs).unwrap().iter().map(ToString::to_string).collect::<Vec<_>>(),
-        vec!["chain eg_pggreen has 0 rules, expected 4"]
+        vec!["chain in_pggreen has 0 rules, expected 4"]
     );
     assert!(matches!(nft.sync(&rs).unwrap(), SyncReport::Replaced { .. }));
     assert_eq!(nft.check(&rs).unwrap(), vec![]);

@@ -92,9 +92,15 @@ impl Allowances {
         found.is_some_and(|(_, peers)| peers.contains(peer))
     }
 
-    /// The keys of the cells, for comparing structure.
-    pub fn keys(&self) -> impl Iterator<Item = &CellKey> {
-        self.cells.keys()
+    /// Whether every packet from or to every peer passes (EC2's default
+    /// egress rule): then the dataplane need not look at all.
+    pub fn allows_everything(&self) -> bool {
+        let everywhere = |p: &Peers| {
+            p.nets.iter().any(|n| n.prefix_len() == 0 && n.addr().is_ipv4())
+                && p.nets.iter().any(|n| n.prefix_len() == 0 && n.addr().is_ipv6())
+        };
+        let all = CellKey::Ports { protocols: (0, 255), ports: (0, 65535) };
+        self.cells.len() == 1 && self.cells.get(&all).is_some_and(everywhere)
     }
 }
 

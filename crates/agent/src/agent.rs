@@ -126,10 +126,16 @@ impl<N: Nft> Agent<N> {
     /// Takes a newly loaded desired state (loaded at `fingerprint`) and
     /// brings the kernel to it.
     pub fn refresh(&mut self, loaded: Loaded, fingerprint: u64) -> Result<SyncReport, CniError> {
+        self.take(loaded, fingerprint);
+        self.reconcile()
+    }
+
+    /// Keeps a loaded desired state, not yet applied.
+    fn take(&mut self, loaded: Loaded, fingerprint: u64) {
         report_problems(&loaded);
         self.loaded = std::sync::Arc::new(loaded);
         self.loaded_at = fingerprint;
-        self.reconcile()
+        self.unapplied = true;
     }
 
     /// The desired state, reloaded first if it changed since it was loaded.
@@ -137,10 +143,7 @@ impl<N: Nft> Agent<N> {
         let now = self.desired.fingerprint();
         if now != self.loaded_at {
             let loaded = self.desired.load();
-            report_problems(&loaded);
-            self.loaded = std::sync::Arc::new(loaded);
-            self.loaded_at = now;
-            self.unapplied = true;
+            self.take(loaded, now);
         }
         self.loaded.clone()
     }

@@ -60,18 +60,23 @@ impl Allocator {
         Ok(out)
     }
 
+    /// A file holding the owner, on disk, to be hard-linked to an address's
+    /// name: the address is then wholly taken or not at all.
+    fn stage(&self, owner: &str) -> Result<PathBuf, IpamError> {
+        let staged = self.dir.join(format!(".staged-{}", std::process::id()));
+        let mut f = File::create(&staged).map_err(io(&staged))?;
+        f.write_all(owner.as_bytes()).map_err(io(&staged))?;
+        f.sync_all().map_err(io(&staged))?;
+        Ok(staged)
+    }
+
     /// The owner's address: the one it has, or the first free one.
     pub fn allocate(&self, owner: &str) -> Result<Ipv4Addr, IpamError> {
         let _lock = self.lock()?;
         if let Some((address, _)) = self.list()?.into_iter().find(|(_, o)| o == owner) {
             return Ok(address);
         }
-        let staged = self.dir.join(format!(".staged-{}", std::process::id()));
-        {
-            let mut f = File::create(&staged).map_err(io(&staged))?;
-            f.write_all(owner.as_bytes()).map_err(io(&staged))?;
-            f.sync_all().map_err(io(&staged))?;
-        }
+        let staged = self.stage(owner)?;
         let network = self.range.network();
         let broadcast = self.range.broadcast();
         let result = self
@@ -110,8 +115,7 @@ impl Allocator {
             }
         }
         let path = self.dir.join(address.to_string());
-        let staged = self.dir.join(format!(".staged-{}", std::process::id()));
-        fs::write(&staged, owner.as_bytes()).map_err(io(&staged))?;
+        let staged = self.stage(owner)?;
         let linked = fs::hard_link(&staged, &path);
         let _ = fs::remove_file(&staged);
         linked.map_err(io(&path))?;

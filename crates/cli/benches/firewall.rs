@@ -296,7 +296,6 @@ fn measure(lab: &Lab, fw: Firewall, peers: usize, seconds: u32) -> Sample {
     assert!(lab.passes(&lab.late, PROBE), "nothing is enforced yet");
     let mut sample = Sample::default();
     // Load everything; until the client's new connection passes.
-    let start = Instant::now();
     let dataplane = Dataplane::new(NftCli::in_netns(lab.node.name()));
     let (before, after) = match fw {
         Firewall::Podsg => (Some(catalog(peers, false)), Some(catalog(peers, true))),
@@ -315,7 +314,6 @@ fn measure(lab: &Lab, fw: Firewall, peers: usize, seconds: u32) -> Sample {
         Firewall::Linear => lab.node_run("iptables-legacy-restore", &[], Some(&iptables_rules(peers, false, false))),
     }
     sample.load = lab.until_passes(&lab.client, start_load);
-    let _ = start;
     if fw != Firewall::None {
         assert!(!lab.passes(&lab.late, PROBE), "{}: the late pod is not allowed yet", fw.name());
     }

@@ -238,15 +238,12 @@ pub fn new_pod(p: &Planned) -> PodState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use podsg_model::decode::{Format, decode};
+    use podsg_model::fixtures::catalog_of;
 
     fn catalog(pods: &str) -> Catalog {
-        let text = format!(
+        catalog_of(&format!(
             "apiVersion: podsg.io/v1alpha1\nkind: SecurityGroup\nmetadata: {{name: sg-0a}}\nspec: {{members: [10.0.5.10]}}\n{pods}"
-        );
-        let decoded = decode(&text, "pods.yaml", Format::Yaml);
-        assert!(decoded.diagnostics.is_empty(), "{:?}", decoded.diagnostics);
-        Catalog::build(decoded.objects).expect("loads").catalog
+        ))
     }
 
     fn pod(name: &str, node: Option<&str>, status: &str) -> String {

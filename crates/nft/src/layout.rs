@@ -64,14 +64,6 @@ pub enum Verdict {
     Goto(String),
 }
 
-impl Verdict {
-    pub fn chain(&self) -> &str {
-        match self {
-            Verdict::Jump(c) | Verdict::Goto(c) => c,
-        }
-    }
-}
-
 impl std::fmt::Display for Verdict {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -200,11 +192,5 @@ impl Layout {
         for (name, kind, entries) in maps {
             self.maps.insert(name, Map { kind, entries });
         }
-    }
-
-    /// The number of set and map elements: what a full read costs.
-    pub fn size(&self) -> usize {
-        self.sets.values().map(|s| s.elements.len()).sum::<usize>()
-            + self.maps.values().map(|m| m.entries.len()).sum::<usize>()
     }
 }

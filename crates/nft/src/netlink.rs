@@ -199,6 +199,12 @@ pub struct Netlink {
     seq: std::sync::atomic::AtomicU32,
 }
 
+impl std::fmt::Debug for Netlink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Netlink")
+    }
+}
+
 fn io(what: &str) -> impl Fn(nix::Error) -> Error + '_ {
     move |e| Error::Netlink(format!("{what}: {e}"))
 }

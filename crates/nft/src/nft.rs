@@ -28,12 +28,6 @@ pub struct NftCli {
     netlink: Arc<Mutex<Option<Arc<Netlink>>>>,
 }
 
-impl std::fmt::Debug for Netlink {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Netlink")
-    }
-}
-
 impl NftCli {
     pub fn in_netns(name: impl Into<String>) -> Self {
         NftCli { netns: Some(name.into()), ..Default::default() }

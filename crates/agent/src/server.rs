@@ -45,17 +45,23 @@ pub fn serve<N: Nft + Send + 'static>(mut agent: Agent<N>, socket: &Path, poll: 
             // Load outside the lock: CNI requests go on while a large state loads.
             let Ok(loaded_at) = watched.lock().map(|a| a.loaded_at()) else { return };
             let now = source.fingerprint();
+            let loading = Instant::now();
             let fresh = (now != loaded_at).then(|| source.load());
+            let loaded_in = loading.elapsed();
             let Ok(mut a) = watched.lock() else { return };
+            let enforcing = Instant::now();
             let result = match fresh {
                 Some(loaded) => Some(a.refresh(loaded, now)),
                 // A CNI request loaded a change first.
                 None if a.unapplied() => Some(a.reconcile()),
                 None => None,
             };
+            // From the agent holding the new state to the kernel enforcing it.
+            let took =
+                format!("loaded in {} ms, enforced in {} ms", loaded_in.as_millis(), enforcing.elapsed().as_millis());
             match result {
-                Some(Ok(report)) => eprintln!("podsg-agent: desired state changed: {report}"),
-                Some(Err(e)) => eprintln!("podsg-agent: desired state changed, reconcile failed: {e}"),
+                Some(Ok(report)) => eprintln!("podsg-agent: desired state changed ({took}): {report}"),
+                Some(Err(e)) => eprintln!("podsg-agent: desired state changed, reconcile failed ({took}): {e}"),
                 None => {}
             }
             if last_repair.elapsed() >= REPAIR_EVERY {

@@ -4,7 +4,8 @@
 //! non-adjacent peers on the same ports. Root only.
 //!
 //! `cargo bench -p podsg --bench firewall` (3 rounds of 10 / 10,000 / 100,000
-//! peers; `-- N M` for other numbers); `cargo test --benches` runs a small
+//! peers; `-- N M rounds=R seconds=S` for other sizes, rounds, run lengths);
+//! `cargo test --benches` runs a small
 //! version (1 round, 10 and 100 peers, 1 s per netperf run).
 //!
 //! Per round and size, each firewall in turn (the order rotates per round):
@@ -353,10 +354,14 @@ fn main() {
         return;
     }
     let full = std::env::args().any(|a| a == "--bench");
-    let (rounds, mut sizes, seconds): (usize, Vec<usize>, u32) =
+    let (mut rounds, mut sizes, mut seconds): (usize, Vec<usize>, u32) =
         if full { (3, vec![10, 10_000, 100_000], 5) } else { (1, vec![10, 100], 1) };
-    // `-- 1000 50000`: other numbers of peers.
-    let asked: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    // `-- 1000 50000 rounds=5 seconds=10`: other numbers of peers, rounds, run lengths.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let setting = |name: &str| args.iter().find_map(|a| a.strip_prefix(name)?.strip_prefix('=')?.parse().ok());
+    rounds = setting("rounds").unwrap_or(rounds);
+    seconds = setting("seconds").map_or(seconds, |s: usize| s as u32);
+    let asked: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
     if !asked.is_empty() {
         sizes = asked;
     }

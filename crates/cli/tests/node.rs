@@ -194,7 +194,7 @@ fn a_thousand_pods_leave_nothing_behind() {
             o.get("chain").or(o.get("set")).or(o.get("map")).and_then(|x| x["name"].as_str()).map(String::from)
         })
         .collect();
-    let expected = ["forward", "input", "output", "members_in", "from_pod", "to_pod", "members4", "members6"];
+    let expected = ["forward", "input", "output", "members_in", "from_pod", "to_pod", "members"];
     let mut sorted = objects.clone();
     sorted.sort();
     let mut want: Vec<String> = expected.iter().map(|s| s.to_string()).collect();

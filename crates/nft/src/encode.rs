@@ -76,17 +76,21 @@ pub fn set_element(kind: SetKind, e: &Element) -> Vec<RawElement> {
 /// The netlink element of one map entry.
 pub fn map_element(kind: MapKind, e: &Element, v: &Verdict) -> RawElement {
     let verdict = Some(match v {
-        Verdict::Jump(c) => (JUMP, c.clone()),
-        Verdict::Goto(c) => (GOTO, c.clone()),
+        Verdict::Jump(c) => (JUMP, c.to_string()),
+        Verdict::Goto(c) => (GOTO, c.to_string()),
     });
     let widths: &[usize] = match kind {
         MapKind::Ports => &[1, 2],
         MapKind::Icmp { .. } => &[1, 1],
-        MapKind::Interface | MapKind::Addr { .. } => &[],
+        MapKind::Interface | MapKind::Addr { .. } | MapKind::Family => &[],
     };
     match (kind, e.0.as_slice()) {
         (MapKind::Interface, [Field::Name(n)]) => RawElement { verdict, ..RawElement::key(name(n)) },
         (MapKind::Addr { .. }, [Field::Addr(a)]) => RawElement { verdict, ..RawElement::key(address(*a)) },
+        // A key of one field is as long as its type (one byte), not a register.
+        (MapKind::Family, [Field::Num(f, _)]) => {
+            RawElement { verdict, ..RawElement::key(vec![u8::try_from(*f).expect("families are bytes")]) }
+        }
         (_, fields) if fields.len() == widths.len() => {
             let (mut key, mut key_end) = (Vec::new(), Vec::new());
             for (f, w) in fields.iter().zip(widths) {
@@ -136,5 +140,8 @@ mod tests {
             (hex(&icmp.key), hex(icmp.key_end.as_ref().unwrap())),
             ("8000000000000000".into(), "81000000ff000000".into())
         );
+        // `add element inet podsg members { ipv6 : goto c }` sends one byte.
+        let family = map_element(MapKind::Family, &Element::one(Field::Num(10, 10)), &Verdict::Goto("c".into()));
+        assert_eq!((hex(&family.key), family.key_end), ("0a".into(), None));
     }
 }

@@ -85,9 +85,9 @@ fn element(v: &Value, types: &[FieldType]) -> Result<Element> {
 
 fn verdict(v: &Value) -> Result<Verdict> {
     if let Some(t) = v["jump"]["target"].as_str() {
-        return Ok(Verdict::Jump(t.to_string()));
+        return Ok(Verdict::Jump(t.into()));
     }
-    v["goto"]["target"].as_str().map(|t| Verdict::Goto(t.to_string())).ok_or_else(|| bad("map verdict", v))
+    v["goto"]["target"].as_str().map(|t| Verdict::Goto(t.into())).ok_or_else(|| bad("map verdict", v))
 }
 
 fn is_interval(o: &Value) -> bool {
@@ -112,6 +112,7 @@ fn map_kind(o: &Value) -> Result<MapKind> {
     };
     match names.as_slice() {
         ["ifname"] => Ok(MapKind::Interface),
+        ["nf_proto"] => Ok(MapKind::Family),
         ["ipv4_addr"] => Ok(MapKind::Addr { v6: false }),
         ["ipv6_addr"] => Ok(MapKind::Addr { v6: true }),
         ["inet_proto", "inet_service"] => Ok(MapKind::Ports),

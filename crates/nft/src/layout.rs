@@ -2,12 +2,19 @@
 //! chains) that a compiled rule set asks for and that the kernel is read
 //! back into.
 
-use crate::chains::{base_chains, cell_rules, cell_sets, entry_rules, members_in_rules, side_rules};
+use crate::chains::{
+    base_chains, cell_rules, cell_sets, entry_rules, member_dispatch_rules, members_in_rules, side_rules,
+};
 use crate::element::{Element, Field, ranges};
-use crate::names::{FROM_POD, MEMBERS_IN, MEMBERS4, MEMBERS6, Side, TO_POD, entry_chain, source_set};
+use crate::names::{FROM_POD, MEMBERS, MEMBERS_IN, Side, TO_POD, entry_chain, member_dispatch, source_set};
 use podsg_model::dataplane::{Allowances, CellKey, NodeRuleset};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
+use std::sync::Arc;
+
+/// `meta nfproto` values.
+const NFPROTO_IPV4: u32 = 2;
+const NFPROTO_IPV6: u32 = 10;
 
 /// What a set's elements are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,6 +29,11 @@ pub enum SetKind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MapKind {
     Interface,
+    /// The IP family (`meta nfproto`: 2 IPv4, 10 IPv6).
+    Family,
+    /// Addresses; only read back, from tables of earlier versions (whose
+    /// members went to their sides through one such map), so that an
+    /// upgrade replaces them.
     Addr {
         v6: bool,
     },
@@ -48,6 +60,7 @@ impl MapKind {
     pub fn declaration(self) -> &'static str {
         match self {
             MapKind::Interface => "type ifname : verdict;",
+            MapKind::Family => "type nf_proto : verdict;",
             MapKind::Addr { v6: false } => "type ipv4_addr : verdict;",
             MapKind::Addr { v6: true } => "type ipv6_addr : verdict;",
             MapKind::Ports => "type inet_proto . inet_service : verdict; flags interval;",
@@ -57,11 +70,12 @@ impl MapKind {
     }
 }
 
-/// Where a map element sends the packet.
+/// Where a map element sends the packet. The chain name is shared: 100,000
+/// members that jump to one chain hold one name.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Verdict {
-    Jump(String),
-    Goto(String),
+    Jump(Arc<str>),
+    Goto(Arc<str>),
 }
 
 impl std::fmt::Display for Verdict {
@@ -76,7 +90,7 @@ impl std::fmt::Display for Verdict {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Set {
     pub kind: SetKind,
-    pub elements: std::collections::BTreeSet<Element>,
+    pub elements: BTreeSet<Element>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -108,10 +122,45 @@ fn cell_element(key: &CellKey) -> Element {
     }
 }
 
+/// The part of a table that group membership fills: a set of member
+/// addresses (of a cell, or of the external members of a member side).
+/// Everything else in a table follows from rules, pods and the mode.
+#[derive(Clone, Debug)]
+pub struct Fill<'a> {
+    pub set: String,
+    pub v6: bool,
+    pub hosts: &'a BTreeSet<IpAddr>,
+}
+
+impl Fill<'_> {
+    /// The set's elements, in element order (a BTreeSet of addresses of one
+    /// family iterates in it).
+    pub fn elements(&self) -> impl Iterator<Item = Element> + '_ {
+        self.hosts.iter().filter(|a| a.is_ipv6() == self.v6).map(|a| Element::one(Field::Addr(*a)))
+    }
+}
+
 impl Layout {
     /// The table a compiled rule set asks for.
     pub fn desired(ruleset: &NodeRuleset) -> Layout {
+        let (mut layout, fills) = Layout::apart(ruleset);
+        layout.fill(&fills);
+        layout
+    }
+
+    /// Puts what membership gives into the declared sets.
+    pub fn fill(&mut self, fills: &[Fill<'_>]) {
+        for fill in fills {
+            self.sets.get_mut(&fill.set).expect("filled sets are declared").elements = fill.elements().collect();
+        }
+    }
+
+    /// The table without what membership fills (those sets are declared,
+    /// empty), and the fills: while the structure stays, a
+    /// membership change is a change of fills only.
+    pub fn apart(ruleset: &NodeRuleset) -> (Layout, Vec<Fill<'_>>) {
         let mut layout = Layout::default();
+        let mut fills = Vec::new();
         for (name, _, rules) in base_chains(ruleset.mode) {
             layout.chains.insert(name.to_string(), rules);
         }
@@ -123,44 +172,55 @@ impl Layout {
             let check_egress = p.restricted && !p.egress.allows_everything();
             let entry = entry_chain(interface, check_egress);
             layout.chains.insert(entry.clone(), entry_rules(interface, check_egress));
-            from_pod.insert(Element::one(Field::Name(interface.clone())), Verdict::Jump(entry));
+            from_pod.insert(Element::one(Field::Name(interface.clone())), Verdict::Jump(entry.into()));
             for v6 in [false, true] {
                 layout.sets.insert(source_set(interface, v6), addr_set(v6, p.addresses.iter().copied()));
             }
             if check_egress {
-                layout.side(Side::Egress(interface), &p.egress);
+                layout.side(Side::Egress(interface), &p.egress, &mut fills);
             }
             if p.restricted {
-                layout.side(Side::Ingress(interface), &p.ingress);
+                layout.side(Side::Ingress(interface), &p.ingress, &mut fills);
                 to_pod.insert(
                     Element::one(Field::Name(interface.clone())),
-                    Verdict::Jump(Side::Ingress(interface).chain()),
+                    Verdict::Jump(Side::Ingress(interface).chain().into()),
                 );
             }
         }
-        let mut members = [BTreeMap::new(), BTreeMap::new()];
+        let mut sides = Vec::new();
         for (groups, policy) in &ruleset.members {
             let side = Side::Members(groups);
-            layout.side(side, &policy.ingress);
-            for member in &policy.addresses {
-                members[usize::from(member.is_ipv6())]
-                    .insert(Element::one(Field::Addr(*member)), Verdict::Jump(side.chain()));
+            layout.side(side, &policy.ingress, &mut fills);
+            for v6 in [false, true] {
+                let set = side.member_set(v6);
+                layout.sets.insert(set.clone(), Set { kind: SetKind::Addr { v6 }, elements: BTreeSet::new() });
+                fills.push(Fill { set, v6, hosts: &policy.addresses });
+            }
+            sides.push(side);
+        }
+        // Without member sides, no dispatch chain: `members` is empty.
+        let mut families = BTreeMap::new();
+        if !sides.is_empty() {
+            let names: Vec<String> = sides.iter().map(|s| s.chain()).collect();
+            let dispatch = member_dispatch(names.iter().map(String::as_str));
+            layout.chains.insert(dispatch.clone(), member_dispatch_rules(&sides));
+            let to_dispatch: Arc<str> = dispatch.into();
+            for f in [NFPROTO_IPV4, NFPROTO_IPV6] {
+                families.insert(Element::one(Field::Num(f, f)), Verdict::Goto(to_dispatch.clone()));
             }
         }
-        let [members4, members6] = members;
         for (name, kind, entries) in [
             (FROM_POD, MapKind::Interface, from_pod),
             (TO_POD, MapKind::Interface, to_pod),
-            (MEMBERS4, MapKind::Addr { v6: false }, members4),
-            (MEMBERS6, MapKind::Addr { v6: true }, members6),
+            (MEMBERS, MapKind::Family, families),
         ] {
             layout.maps.insert(name.to_string(), Map { kind, entries });
         }
-        layout
+        (layout, fills)
     }
 
     /// One side: its chain, its three maps, and per cell a chain and sets.
-    fn side(&mut self, side: Side, allowed: &Allowances) {
+    fn side<'a>(&mut self, side: Side, allowed: &'a Allowances, fills: &mut Vec<Fill<'a>>) {
         self.chains.insert(side.chain(), side_rules(side));
         let mut maps = [
             (side.port_map(), MapKind::Ports, BTreeMap::new()),
@@ -173,7 +233,7 @@ impl Layout {
                 CellKey::Ports { .. } => 0,
                 CellKey::Icmp { v6, .. } => 1 + usize::from(*v6),
             };
-            maps[map].2.insert(cell_element(key), Verdict::Goto(cell.clone()));
+            maps[map].2.insert(cell_element(key), Verdict::Goto(cell.as_str().into()));
             for (set, networks, v6) in cell_sets(&cell, peers) {
                 let set = if networks {
                     let elements = ranges(&peers.nets)
@@ -183,7 +243,8 @@ impl Layout {
                         .collect();
                     (set, Set { kind: SetKind::Ranges { v6 }, elements })
                 } else {
-                    (set, addr_set(v6, peers.hosts.iter().copied()))
+                    fills.push(Fill { set: set.clone(), v6, hosts: &peers.hosts });
+                    (set, Set { kind: SetKind::Addr { v6 }, elements: BTreeSet::new() })
                 };
                 self.sets.insert(set.0, set.1);
             }

@@ -19,12 +19,13 @@ mod names;
 mod netlink;
 mod nft;
 mod plan;
+mod refill;
 mod sync;
 
 pub use element::{Element, Field};
 pub use error::{Error, Result};
 pub use kernel::parse_table;
-pub use layout::{Layout, Map, MapKind, Set, SetKind, Verdict};
+pub use layout::{Fill, Layout, Map, MapKind, Set, SetKind, Verdict};
 pub use names::TABLE;
 pub use netlink::ElementChange;
 pub use nft::{Nft, NftCli};

@@ -10,9 +10,10 @@ pub const TABLE: &str = "podsg";
 
 pub const FROM_POD: &str = "from_pod";
 pub const TO_POD: &str = "to_pod";
-pub const MEMBERS4: &str = "members4";
-pub const MEMBERS6: &str = "members6";
+/// External members' ingress: `members_in` looks the packet's family up in
+/// `members`, which goes to the dispatch chain of the current member sides.
 pub const MEMBERS_IN: &str = "members_in";
+pub const MEMBERS: &str = "members";
 
 /// A name safe for nft identifiers, unique per interface name: the name
 /// itself when it is letters and digits, else `x` and its bytes in hex.
@@ -52,6 +53,11 @@ impl Side<'_> {
         matches!(self, Side::Egress(_))
     }
 
+    /// A member side's set of the members' addresses of one family.
+    pub fn member_set(self, v6: bool) -> String {
+        format!("{}_m{}", self.chain(), if v6 { 6 } else { 4 })
+    }
+
     pub fn port_map(self) -> String {
         format!("{}_p", self.chain())
     }
@@ -89,6 +95,14 @@ pub fn entry_chain(interface: &str, check_egress: bool) -> String {
     format!("{}_{}", if check_egress { "fr" } else { "fu" }, suffix(interface))
 }
 
+/// The chain that sends a packet to the member side whose set holds its
+/// destination: one rule per member side (per set of groups that external
+/// members carry), named after them, so that a new or vanished side is a new
+/// chain, switched to in the `members` map.
+pub fn member_dispatch<'a>(sides: impl Iterator<Item = &'a str>) -> String {
+    format!("md_{:016x}", fnv1a(sides))
+}
+
 /// The pod's own addresses, for anti-spoofing.
 pub fn source_set(interface: &str, v6: bool) -> String {
     format!("src{}_{}", if v6 { 6 } else { 4 }, suffix(interface))
@@ -107,10 +121,11 @@ fn fnv1a<'s>(parts: impl Iterator<Item = &'s str>) -> u64 {
 
 /// The order in which chains can be deleted in one transaction, before the
 /// maps and sets they use: entry chains jump to side chains, side chains
-/// look up maps (deleted between ranks 1 and 2), which go to cell chains.
+/// look up maps (deleted between ranks 1 and 2), which go to cell chains;
+/// member dispatch chains go to member side chains.
 pub fn chain_rank(name: &str) -> u8 {
     match name {
-        n if n.starts_with("fr_") || n.starts_with("fu_") => 0,
+        n if n.starts_with("fr_") || n.starts_with("fu_") || n.starts_with("md_") => 0,
         n if n.split('_').count() <= 2 => 1,
         _ => 2,
     }
@@ -132,7 +147,10 @@ mod tests {
         assert_ne!(name, Side::Members(&groups[..1]).chain());
         assert_eq!(Side::Ingress("cali_1").icmp_map(true), "in_x63616c695f31_i6");
         assert_eq!(entry_chain("eth-0", false), "fu_x6574682d30");
-        let ranks: Vec<u8> = ["fu_a", "eg_a", "mi_00ff", "eg_a_p_6_6_1_2", MEMBERS_IN].map(chain_rank).to_vec();
-        assert_eq!(ranks, vec![0, 1, 1, 2, 1]);
+        let ranks: Vec<u8> =
+            ["fu_a", "eg_a", "mi_00ff", "eg_a_p_6_6_1_2", MEMBERS_IN, "md_00ff"].map(chain_rank).to_vec();
+        assert_eq!(ranks, vec![0, 1, 1, 2, 1, 0]);
+        assert_eq!(Side::Members(&groups).member_set(true), format!("{name}_m6"));
+        assert_ne!(member_dispatch([name.as_str()].into_iter()), member_dispatch(std::iter::empty()));
     }
 }

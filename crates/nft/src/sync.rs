@@ -8,6 +8,7 @@ use crate::layout::Layout;
 use crate::names::TABLE;
 use crate::nft::Nft;
 use crate::plan::{Changes, Plan, full_script, plan};
+use crate::refill::refill;
 use podsg_model::dataplane::NodeRuleset;
 use std::collections::BTreeSet;
 use std::fmt;
@@ -136,6 +137,8 @@ impl fmt::Display for SyncReport {
 /// any table, so the kernel still holds exactly `layout`.
 struct Applied {
     layout: Layout,
+    /// `layout` without what membership fills (see `Layout::apart`).
+    structure: Layout,
     generation: Option<u32>,
 }
 
@@ -156,9 +159,14 @@ impl<N: Nft> Dataplane<N> {
         Dataplane { nft, applied: Mutex::new(None) }
     }
 
-    fn remember(&self, layout: Option<Layout>) {
-        let applied = layout.map(|layout| Applied { layout, generation: self.nft.generation().ok() });
+    fn remember(&self, applied: Option<(Layout, Layout)>) {
+        let applied =
+            applied.map(|(layout, structure)| Applied { layout, structure, generation: self.nft.generation().ok() });
         *self.applied.lock().unwrap_or_else(|e| e.into_inner()) = applied;
+    }
+
+    fn forget(&self) {
+        self.remember(None);
     }
 
     /// The table as the kernel has it.
@@ -193,34 +201,64 @@ impl<N: Nft> Dataplane<N> {
         }
         let current = self.current()?;
         let found = drift(current.as_ref(), &desired);
-        self.remember(if found.is_empty() { current } else { None });
+        self.forget();
+        if found.is_empty()
+            && let Some(current) = current
+        {
+            self.remember(Some((current, Layout::apart(ruleset).0)));
+        }
         Ok(found)
     }
 
     /// Like `check`, but always reads the table back.
     pub fn check_kernel(&self, ruleset: &NodeRuleset) -> Result<Vec<Drift>> {
-        self.remember(None);
+        self.forget();
         self.check(ruleset)
     }
 
     /// Brings the kernel to the rule set.
+    ///
+    /// When only membership changed since the last change (the structure is
+    /// the same), the remembered table is refilled: one walk over the filled
+    /// sets and maps, no new table built and compared.
     pub fn sync(&self, ruleset: &NodeRuleset) -> Result<SyncReport> {
-        let desired = Layout::desired(ruleset);
-        let remembered = self.applied.lock().unwrap_or_else(|e| e.into_inner()).take().map(|a| a.layout);
-        let from_memory = remembered.is_some();
+        let (structure, fills) = Layout::apart(ruleset);
+        let remembered = self.applied.lock().unwrap_or_else(|e| e.into_inner()).take();
         let current = match remembered {
+            Some(mut applied) if applied.structure == structure => {
+                let p = refill(&mut applied.layout, &fills);
+                if p.summary.is_empty() {
+                    *self.applied.lock().unwrap_or_else(|e| e.into_inner()) = Some(applied);
+                    return Ok(SyncReport::InSync);
+                }
+                match self.nft.elements(&p.elements) {
+                    Ok(()) => {
+                        self.remember(Some((applied.layout, structure)));
+                        return Ok(SyncReport::Updated(p.summary));
+                    }
+                    // The kernel was not as remembered: read it back.
+                    Err(_) => None,
+                }
+            }
+            Some(applied) => Some(applied.layout),
+            None => None,
+        };
+        let from_memory = current.is_some();
+        let current = match current {
             Some(layout) => Some(layout),
             None => self.current()?,
         };
+        let mut desired = structure.clone();
+        desired.fill(&fills);
         match self.apply(current.as_ref(), &desired) {
             Ok(report) => {
-                self.remember(Some(desired));
+                self.remember(Some((desired, structure)));
                 Ok(report)
             }
             Err(_) if from_memory => {
                 let current = self.current()?;
                 let report = self.apply(current.as_ref(), &desired)?;
-                self.remember(Some(desired));
+                self.remember(Some((desired, structure)));
                 Ok(report)
             }
             Err(e) => Err(e),
@@ -229,7 +267,7 @@ impl<N: Nft> Dataplane<N> {
 
     /// Forgets what was applied and syncs from what the kernel has.
     pub fn full_repair(&self, ruleset: &NodeRuleset) -> Result<SyncReport> {
-        self.remember(None);
+        self.forget();
         self.sync(ruleset)
     }
 
@@ -270,7 +308,7 @@ impl<N: Nft> Dataplane<N> {
 
     /// Removes the table (and with it all enforcement).
     pub fn remove(&self) -> Result<()> {
-        self.remember(None);
+        self.forget();
         self.nft.apply(&format!("add table inet {TABLE}\ndelete table inet {TABLE}\n"))
     }
 }

@@ -78,6 +78,11 @@ impl Node {
         self.dir.path().join("agent.sock")
     }
 
+    /// Where the agent writes what it does (its standard error).
+    pub fn log(&self) -> std::path::PathBuf {
+        self.dir.path().join("agent.log")
+    }
+
     pub fn start_agent(&mut self) {
         let _ = std::fs::remove_file(self.socket());
         let d = self.dir.path();
@@ -100,7 +105,7 @@ impl Node {
             .arg(self.socket())
             .arg("--manifests")
             .arg(d.join("manifests"))
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(self.log()).unwrap())
             .spawn()
             .unwrap();
         self.agent = Some(child);

@@ -99,25 +99,36 @@ impl NodeRuleset {
             })
             .collect();
         // Members by address, then by the groups they carry: borrowed, so
-        // that 100,000 members cost no copies of group IDs.
-        let mut carried: BTreeMap<IpAddr, Vec<&SgId>> = BTreeMap::new();
-        for g in groups.values() {
-            for m in &g.members {
-                carried.entry(m.address).or_default().push(&g.id);
+        // that 100,000 members cost no copies of group IDs, and sorted, so
+        // that grouping is one pass.
+        let mut carried: Vec<(IpAddr, &SgId)> =
+            groups.values().flat_map(|g| g.members.iter().map(move |m| (m.address, &g.id))).collect();
+        carried.sort_unstable();
+        carried.dedup();
+        let mut by_groups: BTreeMap<Vec<&SgId>, Vec<IpAddr>> = BTreeMap::new();
+        let mut last: Option<(Vec<&SgId>, Vec<IpAddr>)> = None;
+        for run in carried.chunk_by(|a, b| a.0 == b.0) {
+            let same = |ids: &[&SgId]| ids.len() == run.len() && ids.iter().zip(run).all(|(a, (_, b))| a == b);
+            match &mut last {
+                // Members that carry the same groups mostly come in a row.
+                Some((ids, addresses)) if same(ids) => addresses.push(run[0].0),
+                _ => {
+                    if let Some((ids, addresses)) = last.take() {
+                        by_groups.entry(ids).or_default().extend(addresses);
+                    }
+                    last = Some((run.iter().map(|(_, id)| *id).collect(), vec![run[0].0]));
+                }
             }
         }
-        let mut by_groups: BTreeMap<Vec<&SgId>, BTreeSet<IpAddr>> = BTreeMap::new();
-        for (address, mut ids) in carried {
-            ids.sort();
-            ids.dedup();
-            by_groups.entry(ids).or_default().insert(address);
+        if let Some((ids, addresses)) = last {
+            by_groups.entry(ids).or_default().extend(addresses);
         }
         let members = by_groups
             .into_iter()
             .map(|(ids, addresses)| {
                 let ids: Vec<SgId> = ids.into_iter().cloned().collect();
                 let ingress = allowances(&ids, groups, Direction::Ingress, &members);
-                (ids, MemberPolicy { addresses, ingress })
+                (ids, MemberPolicy { addresses: addresses.into_iter().collect(), ingress })
             })
             .collect();
         NodeRuleset { mode, interfaces, members }

@@ -5,16 +5,29 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+use podsg_model::dataplane::{CellKey, Peers};
+use podsg_model::group::SgId;
 use podsg_netns::{Netns, Privilege, privileged};
+use podsg_nft::Side;
 use std::net::Ipv4Addr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use support::{Node, WORLD, address, host_if};
+use support::{Node, WORLD, address};
 
 /// The `i`th of many distinct addresses, never adjacent, so that they stay
 /// separate set elements (adjacent ones are merged into prefixes).
 fn spaced(i: usize) -> Ipv4Addr {
     Ipv4Addr::from(0x0b00_0000u32 + 2 * i as u32)
+}
+
+/// A set of the tcp `ports` cell in the ingress of the pods that carry
+/// `group`: its members (`h4`), or its IPv4 networks.
+fn ingress_set(group: &str, ports: (u16, u16), members: bool) -> String {
+    let groups = [SgId::parse(group).unwrap()];
+    let nets = if members { Vec::new() } else { vec!["10.0.0.0/8".parse().unwrap()] };
+    let peers = Peers { groups: members, hosts: Default::default(), nets };
+    let cell = Side::Ingress(&groups).cell(&CellKey::Ports { protocols: (6, 6), ports }, &peers);
+    format!("{cell}_{}", if members { "h4" } else { "n4" })
 }
 
 /// How many elements a set of the node's table holds.
@@ -85,7 +98,7 @@ fn member_add(members: usize) {
     let (code, r) = node.add("m1", &pod, "green1");
     assert_eq!(code, 0, "{r}");
     // The cell of tcp/5432 in the pod's ingress; its rule names groups (s1).
-    let set = format!("in_{}_p_6_6_5432_5432_s1_h4", host_if(&r));
+    let set = ingress_set("sg-0a", (5432, 5432), true);
     let new = Ipv4Addr::new(12, 0, 0, 1);
     let path = node.dir.path().join("manifests/world.yaml");
     let staged = node.dir.path().join("manifests/.world.tmp");
@@ -146,7 +159,7 @@ fn throughput(many: usize, seconds: u32) {
     let path = node.dir.path().join("manifests/world.yaml");
     std::fs::write(&path, rules(many)).unwrap();
     // The cell of tcp/1-1024: its rule has IPv4 networks only (s2).
-    let set = format!("in_{}_p_6_6_1_1024_s2_n4", host_if(&r));
+    let set = ingress_set("sg-0a", (1, 1024), false);
     let start = Instant::now();
     while set_len(&node, &set) < many {
         assert!(start.elapsed() < Duration::from_secs(300), "rules never arrived");
@@ -188,7 +201,7 @@ fn idle(members: usize, seconds: u64) {
     let pod = Netns::new("pgb-idle").unwrap();
     let (code, r) = node.add("i1", &pod, "green1");
     assert_eq!(code, 0, "{r}");
-    let set = format!("in_{}_p_6_6_5432_5432_s1_h4", host_if(&r));
+    let set = ingress_set("sg-0a", (5432, 5432), true);
     assert!(set_len(&node, &set) >= members, "the members are enforced");
     let pid = node.agent_pid().unwrap();
     let before = cpu_seconds(pid);
@@ -213,7 +226,7 @@ fn add_during_bulk(members: usize) {
     let first = Netns::new("pgb-bulk").unwrap();
     let (code, r) = node.add("k0", &first, "green1");
     assert_eq!(code, 0, "{r}");
-    let set = format!("in_{}_p_6_6_5432_5432_s1_h4", host_if(&r));
+    let set = ingress_set("sg-0a", (5432, 5432), true);
     let path = node.dir.path().join("manifests/world.yaml");
     let staged = node.dir.path().join("manifests/.world.tmp");
     std::fs::write(&staged, world_with_members(members, None)).unwrap();

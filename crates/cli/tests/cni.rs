@@ -44,7 +44,7 @@ fn add_enforces_check_verifies_del_cleans_up() {
 
     assert_eq!(node.simple("CHECK", "c1", Some(&green1.path())), (0, Value::Null));
     // Rules missing: CHECK fails.
-    node.ns.exec("nft", &["flush", "chain", "inet", "podsg", &format!("in_{}", host_if(&r1))]).unwrap();
+    node.ns.exec("nft", &["flush", "chain", "inet", "podsg", "members_in"]).unwrap();
     let (code, e) = node.simple("CHECK", "c1", Some(&green1.path()));
     assert_ne!(code, 0);
     assert_eq!(e["code"], 102, "{e}");

@@ -194,7 +194,8 @@ fn a_thousand_pods_leave_nothing_behind() {
             o.get("chain").or(o.get("set")).or(o.get("map")).and_then(|x| x["name"].as_str()).map(String::from)
         })
         .collect();
-    let expected = ["forward", "input", "output", "members_in", "from_pod", "to_pod", "members"];
+    let expected =
+        ["forward", "input", "output", "members_in", "fu", "from_pod", "to_pod", "members", "sources4", "sources6"];
     let mut sorted = objects.clone();
     sorted.sort();
     let mut want: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
@@ -203,4 +204,7 @@ fn a_thousand_pods_leave_nothing_behind() {
     let maps =
         String::from_utf8(node.ns.exec("nft", &["list", "map", "inet", "podsg", "from_pod"]).unwrap().stdout).unwrap();
     assert!(!maps.contains("elements"), "interface map entries left: {maps}");
+    let sources =
+        String::from_utf8(node.ns.exec("nft", &["list", "set", "inet", "podsg", "sources4"]).unwrap().stdout).unwrap();
+    assert!(!sources.contains("elements"), "pod addresses left: {sources}");
 }

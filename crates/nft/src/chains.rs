@@ -63,18 +63,18 @@ pub fn member_dispatch_rules(sides: &[Side]) -> Vec<String> {
         .collect()
 }
 
-/// A pod's entry chain: its own addresses only, its groups' egress (when
+/// An entry chain: the pod's own addresses only, its groups' egress (when
 /// they restrict it), then the members' ingress.
-pub fn entry_rules(interface: &str, check_egress: bool) -> Vec<String> {
+pub fn entry_rules(egress: Option<Side>) -> Vec<String> {
     let mut rules = vec![
         // Neighbour discovery to the node, from link-local addresses.
         "meta l4proto ipv6-icmp icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } accept"
             .to_string(),
-        format!("meta nfproto ipv4 ip saddr != @{} drop", source_set(interface, false)),
-        format!("meta nfproto ipv6 ip6 saddr != @{} drop", source_set(interface, true)),
+        format!("meta nfproto ipv4 iifname . ip saddr != @{} drop", source_set(false)),
+        format!("meta nfproto ipv6 iifname . ip6 saddr != @{} drop", source_set(true)),
     ];
-    if check_egress {
-        rules.push(format!("jump {}", Side::Egress(interface).chain()));
+    if let Some(side) = egress {
+        rules.push(format!("jump {}", side.chain()));
     }
     rules.push(format!("goto {MEMBERS_IN}"));
     rules

@@ -62,6 +62,9 @@ fn name(n: &str) -> Vec<u8> {
 pub fn set_element(kind: SetKind, e: &Element) -> Vec<RawElement> {
     match (kind, e.0.as_slice()) {
         (SetKind::Addr { .. }, [Field::Addr(a)]) => vec![RawElement::key(address(*a))],
+        (SetKind::Sources { .. }, [Field::Name(n), Field::Addr(a)]) => {
+            vec![RawElement::key([name(n), address(*a)].concat())]
+        }
         (SetKind::Ranges { .. }, [Field::Addrs(lo, hi)]) => {
             let mut out = vec![RawElement::key(address(*lo))];
             if let Some(end) = next(*hi) {
@@ -140,6 +143,11 @@ mod tests {
             (hex(&icmp.key), hex(icmp.key_end.as_ref().unwrap())),
             ("8000000000000000".into(), "81000000ff000000".into())
         );
+        let source = set_element(
+            SetKind::Sources { v6: false },
+            &Element::pair(Field::Name("pga".into()), Field::Addr("10.1.0.2".parse().unwrap())),
+        );
+        assert_eq!(hex(&source[0].key), "706761000000000000000000000000000a010002");
         // `add element inet podsg members { ipv6 : goto c }` sends one byte.
         let family = map_element(MapKind::Family, &Element::one(Field::Num(10, 10)), &Verdict::Goto("c".into()));
         assert_eq!((hex(&family.key), family.key_end), ("0a".into(), None));

@@ -95,12 +95,23 @@ fn is_interval(o: &Value) -> bool {
 }
 
 fn set_kind(o: &Value) -> Result<SetKind> {
-    let v6 = match &o["type"] {
-        Value::String(t) if t == "ipv4_addr" => false,
-        Value::String(t) if t == "ipv6_addr" => true,
-        other => return Err(bad("set type", other)),
+    let family = |t: &str| match t {
+        "ipv4_addr" => Some(false),
+        "ipv6_addr" => Some(true),
+        _ => None,
     };
-    Ok(if is_interval(o) { SetKind::Ranges { v6 } } else { SetKind::Addr { v6 } })
+    let ty = &o["type"];
+    match ty {
+        Value::String(t) => {
+            let v6 = family(t).ok_or_else(|| bad("set type", ty))?;
+            Ok(if is_interval(o) { SetKind::Ranges { v6 } } else { SetKind::Addr { v6 } })
+        }
+        Value::Array(a) if a.len() == 2 && a[0] == "ifname" => {
+            let v6 = a[1].as_str().and_then(family).ok_or_else(|| bad("set type", ty))?;
+            Ok(SetKind::Sources { v6 })
+        }
+        _ => Err(bad("set type", ty)),
+    }
 }
 
 fn map_kind(o: &Value) -> Result<MapKind> {
@@ -170,7 +181,7 @@ mod tests {
         let json = r#"{"nftables": [{"metainfo": {"version": "1.0.6"}}, {"table": {"family": "inet", "name": "podsg"}},
           {"set": {"name": "eg_a_p_6_6_5432_5432_n4", "type": "ipv4_addr", "flags": ["interval"], "elem": [
             {"prefix": {"addr": "10.0.0.0", "len": 8}}, {"range": ["192.168.0.1", "192.168.0.3"]}, "172.16.0.1"]}},
-          {"set": {"name": "src4_a", "type": "ipv4_addr", "elem": ["10.9.0.1"]}},
+          {"set": {"name": "sources4", "type": ["ifname", "ipv4_addr"], "elem": [{"concat": ["pga", "10.9.0.1"]}]}},
           {"set": {"name": "src6_a", "type": "ipv6_addr"}},
           {"map": {"name": "from_pod", "type": "ifname", "map": "verdict", "elem": [["pga", {"jump": {"target": "fr_a"}}]]}},
           {"map": {"name": "eg_a_p", "type": ["inet_proto", "inet_service"], "map": "verdict", "flags": ["interval"],
@@ -181,6 +192,9 @@ mod tests {
         assert_eq!(n4, vec!["10.0.0.0-10.255.255.255", "172.16.0.1", "192.168.0.1-192.168.0.3"]);
         assert_eq!(layout.sets["eg_a_p_6_6_5432_5432_n4"].kind, SetKind::Ranges { v6: false });
         assert_eq!(layout.sets["src6_a"].elements.len(), 0);
+        let sources = &layout.sets["sources4"];
+        assert_eq!(sources.kind, SetKind::Sources { v6: false });
+        assert_eq!(sources.elements.iter().map(ToString::to_string).collect::<Vec<_>>(), vec!["\"pga\" . 10.9.0.1"]);
         let from_pod = &layout.maps["from_pod"].entries;
         assert_eq!(from_pod[&Element::one(Field::Name("pga".into()))], Verdict::Jump("fr_a".into()));
         let ports = &layout.maps["eg_a_p"];

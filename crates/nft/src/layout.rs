@@ -6,8 +6,11 @@ use crate::chains::{
     base_chains, cell_rules, cell_sets, entry_rules, member_dispatch_rules, members_in_rules, side_rules,
 };
 use crate::element::{Element, Field, ranges};
-use crate::names::{FROM_POD, MEMBERS, MEMBERS_IN, Side, TO_POD, entry_chain, member_dispatch, source_set};
+use crate::names::{
+    FROM_POD, FROM_UNCHECKED, MEMBERS, MEMBERS_IN, Side, TO_POD, entry_chain, member_dispatch, source_set,
+};
 use podsg_model::dataplane::{Allowances, CellKey, NodeRuleset};
+use podsg_model::group::SgId;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -23,6 +26,8 @@ pub enum SetKind {
     Addr { v6: bool },
     /// Address ranges (an rbtree: the networks of rules).
     Ranges { v6: bool },
+    /// Interface and address pairs (a hash: the pods' own addresses).
+    Sources { v6: bool },
 }
 
 /// What a verdict map is keyed on.
@@ -52,6 +57,8 @@ impl SetKind {
             SetKind::Addr { v6: true } => "type ipv6_addr;",
             SetKind::Ranges { v6: false } => "type ipv4_addr; flags interval;",
             SetKind::Ranges { v6: true } => "type ipv6_addr; flags interval;",
+            SetKind::Sources { v6: false } => "type ifname . ipv4_addr;",
+            SetKind::Sources { v6: true } => "type ifname . ipv6_addr;",
         }
     }
 }
@@ -109,11 +116,6 @@ pub struct Layout {
     pub chains: BTreeMap<String, Vec<String>>,
 }
 
-fn addr_set(v6: bool, addresses: impl IntoIterator<Item = IpAddr>) -> Set {
-    let elements = addresses.into_iter().filter(|a| a.is_ipv6() == v6).map(|a| Element::one(Field::Addr(a))).collect();
-    Set { kind: SetKind::Addr { v6 }, elements }
-}
-
 fn cell_element(key: &CellKey) -> Element {
     let n = |(lo, hi): (u8, u8)| Field::Num(lo.into(), hi.into());
     match *key {
@@ -148,6 +150,19 @@ impl Layout {
         layout
     }
 
+    /// Whether this table has the structure `structure` (made with `fills`
+    /// by `Layout::apart`): everything equal but the elements of the filled
+    /// sets. Then a membership change is a refill.
+    pub fn has_structure(&self, structure: &Layout, fills: &[Fill<'_>]) -> bool {
+        let filled: std::collections::HashSet<&str> = fills.iter().map(|f| f.set.as_str()).collect();
+        self.chains == structure.chains
+            && self.maps == structure.maps
+            && self.sets.len() == structure.sets.len()
+            && self.sets.iter().zip(&structure.sets).all(|((name, set), (other, want))| {
+                name == other && if filled.contains(name.as_str()) { set.kind == want.kind } else { set == want }
+            })
+    }
+
     /// Puts what membership gives into the declared sets.
     pub fn fill(&mut self, fills: &[Fill<'_>]) {
         for fill in fills {
@@ -165,27 +180,38 @@ impl Layout {
             layout.chains.insert(name.to_string(), rules);
         }
         layout.chains.insert(MEMBERS_IN.to_string(), members_in_rules());
+        // Pods that carry the same groups share their sides and entry chain:
+        // a pod whose groups the node already has is only elements.
+        let mut checks_egress: BTreeSet<&[SgId]> = BTreeSet::new();
+        layout.chains.insert(FROM_UNCHECKED.to_string(), entry_rules(None));
+        for (groups, p) in &ruleset.pods {
+            // EC2's default egress (all traffic everywhere) needs no lookup.
+            if !p.egress.allows_everything() {
+                let side = Side::Egress(groups);
+                layout.side(side, &p.egress, &mut fills);
+                layout.chains.insert(entry_chain(Some(side)), entry_rules(Some(side)));
+                checks_egress.insert(groups.as_slice());
+            }
+            layout.side(Side::Ingress(groups), &p.ingress, &mut fills);
+        }
         let mut from_pod = BTreeMap::new();
         let mut to_pod = BTreeMap::new();
+        let mut sources = [BTreeSet::new(), BTreeSet::new()];
         for (interface, p) in &ruleset.interfaces {
-            // EC2's default egress (all traffic everywhere) needs no lookup.
-            let check_egress = p.restricted && !p.egress.allows_everything();
-            let entry = entry_chain(interface, check_egress);
-            layout.chains.insert(entry.clone(), entry_rules(interface, check_egress));
-            from_pod.insert(Element::one(Field::Name(interface.clone())), Verdict::Jump(entry.into()));
-            for v6 in [false, true] {
-                layout.sets.insert(source_set(interface, v6), addr_set(v6, p.addresses.iter().copied()));
+            let name = || Element::one(Field::Name(interface.clone()));
+            let carried = p.carried();
+            let egress = carried.as_deref().filter(|g| checks_egress.contains(*g)).map(Side::Egress);
+            from_pod.insert(name(), Verdict::Jump(entry_chain(egress).into()));
+            if let Some(groups) = &carried {
+                to_pod.insert(name(), Verdict::Jump(Side::Ingress(groups).chain().into()));
             }
-            if check_egress {
-                layout.side(Side::Egress(interface), &p.egress, &mut fills);
+            for a in &p.addresses {
+                sources[usize::from(a.is_ipv6())]
+                    .insert(Element::pair(Field::Name(interface.clone()), Field::Addr(*a)));
             }
-            if p.restricted {
-                layout.side(Side::Ingress(interface), &p.ingress, &mut fills);
-                to_pod.insert(
-                    Element::one(Field::Name(interface.clone())),
-                    Verdict::Jump(Side::Ingress(interface).chain().into()),
-                );
-            }
+        }
+        for (v6, elements) in [false, true].into_iter().zip(sources) {
+            layout.sets.insert(source_set(v6).to_string(), Set { kind: SetKind::Sources { v6 }, elements });
         }
         let mut sides = Vec::new();
         for (groups, policy) in &ruleset.members {

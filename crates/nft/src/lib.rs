@@ -26,7 +26,7 @@ pub use element::{Element, Field};
 pub use error::{Error, Result};
 pub use kernel::parse_table;
 pub use layout::{Fill, Layout, Map, MapKind, Set, SetKind, Verdict};
-pub use names::TABLE;
+pub use names::{Side, TABLE};
 pub use netlink::ElementChange;
 pub use nft::{Nft, NftCli};
 pub use plan::{Changes, Plan, full_script, plan};

@@ -14,26 +14,21 @@ pub const TO_POD: &str = "to_pod";
 /// `members`, which goes to the dispatch chain of the current member sides.
 pub const MEMBERS_IN: &str = "members_in";
 pub const MEMBERS: &str = "members";
+pub const FROM_UNCHECKED: &str = "fu";
+pub const SOURCES4: &str = "sources4";
+pub const SOURCES6: &str = "sources6";
 
-/// A name safe for nft identifiers, unique per interface name: the name
-/// itself when it is letters and digits, else `x` and its bytes in hex.
-pub fn suffix(interface: &str) -> String {
-    if !interface.is_empty() && interface.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        interface.to_string()
-    } else {
-        format!("x{}", interface.bytes().map(|b| format!("{b:02x}")).collect::<String>())
-    }
-}
-
-/// Whose rules a group of chains, maps and sets enforces.
+/// Whose rules a group of chains, maps and sets enforces. Each is named
+/// after the groups whose rules it holds, so that all pods (or external
+/// members) that carry the same groups share it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Side<'a> {
-    /// What a pod may send (its groups' egress rules).
-    Egress(&'a str),
-    /// What a pod may receive (its groups' ingress rules).
-    Ingress(&'a str),
+    /// What pods carrying these groups may send (their egress rules).
+    Egress(&'a [SgId]),
+    /// What pods carrying these groups may receive (their ingress rules).
+    Ingress(&'a [SgId]),
     /// What the external members that carry these groups may receive from
-    /// this node's pods (one side per set of groups, however many members).
+    /// this node's pods.
     Members(&'a [SgId]),
 }
 
@@ -41,11 +36,12 @@ impl Side<'_> {
     /// The chain that returns when the side allows a packet and drops it
     /// otherwise; also the stem of the side's maps, cells and sets.
     pub fn chain(self) -> String {
-        match self {
-            Side::Egress(i) => format!("eg_{}", suffix(i)),
-            Side::Ingress(i) => format!("in_{}", suffix(i)),
-            Side::Members(groups) => format!("mi_{:016x}", fnv1a(groups.iter().map(|g| g.as_str()))),
-        }
+        let (prefix, groups) = match self {
+            Side::Egress(g) => ("eg", g),
+            Side::Ingress(g) => ("in", g),
+            Side::Members(g) => ("mi", g),
+        };
+        format!("{prefix}_{:016x}", fnv1a(groups.iter().map(|g| g.as_str())))
     }
 
     /// The peer is the destination of what a pod sends, else the source.
@@ -88,11 +84,21 @@ pub fn cell_set(cell: &str, networks: bool, v6: bool) -> String {
     format!("{cell}_{}{}", if networks { 'n' } else { 'h' }, if v6 { 6 } else { 4 })
 }
 
-/// A pod's first chain, reached from `from_pod`: anti-spoofing, its groups'
-/// egress when they restrict it (`fr_`; `fu_` when all egress is allowed),
-/// then external members' ingress.
-pub fn entry_chain(interface: &str, check_egress: bool) -> String {
-    format!("{}_{}", if check_egress { "fr" } else { "fu" }, suffix(interface))
+/// A pod's first chain, reached from `from_pod`: anti-spoofing, the egress
+/// of its groups (`fr_` and the groups' name), then external members'
+/// ingress. Pods whose egress is not checked (no groups, or groups that
+/// allow all egress) share `FROM_UNCHECKED`.
+pub fn entry_chain(egress: Option<Side>) -> String {
+    match egress {
+        Some(side) => format!("fr_{}", &side.chain()[3..]),
+        None => FROM_UNCHECKED.to_string(),
+    }
+}
+
+/// Every pod's own addresses by interface (`ifname . address`), for
+/// anti-spoofing.
+pub fn source_set(v6: bool) -> &'static str {
+    if v6 { SOURCES6 } else { SOURCES4 }
 }
 
 /// The chain that sends a packet to the member side whose set holds its
@@ -101,11 +107,6 @@ pub fn entry_chain(interface: &str, check_egress: bool) -> String {
 /// chain, switched to in the `members` map.
 pub fn member_dispatch<'a>(sides: impl Iterator<Item = &'a str>) -> String {
     format!("md_{:016x}", fnv1a(sides))
-}
-
-/// The pod's own addresses, for anti-spoofing.
-pub fn source_set(interface: &str, v6: bool) -> String {
-    format!("src{}_{}", if v6 { 6 } else { 4 }, suffix(interface))
 }
 
 /// A stable 64-bit name for a list of strings (FNV-1a, with separators).
@@ -139,17 +140,26 @@ mod tests {
     fn names_say_what_objects_are() {
         let cell = CellKey::Ports { protocols: (6, 6), ports: (5432, 5432) };
         let peers = Peers { groups: true, hosts: Default::default(), nets: vec!["fd00::/8".parse().unwrap()] };
-        assert_eq!(Side::Egress("pg1").cell(&cell, &peers), "eg_pg1_p_6_6_5432_5432_s5");
-        assert_eq!(cell_set(&Side::Egress("pg1").cell(&cell, &peers), true, true), "eg_pg1_p_6_6_5432_5432_s5_n6");
         let groups = [SgId::parse("sg-0c").unwrap(), SgId::parse("sg-0d").unwrap()];
+        let egress = Side::Egress(&groups).chain();
+        assert!(egress.starts_with("eg_") && egress.len() == 19, "{egress}");
+        assert_eq!(Side::Egress(&groups).cell(&cell, &peers), format!("{egress}_p_6_6_5432_5432_s5"));
+        assert_eq!(
+            cell_set(&Side::Egress(&groups).cell(&cell, &peers), true, true),
+            format!("{egress}_p_6_6_5432_5432_s5_n6")
+        );
+        // One name per side and set of groups; the sides of one set differ by prefix only.
         let name = Side::Members(&groups).chain();
-        assert!(name.starts_with("mi_") && name.len() == 19, "{name}");
+        assert_eq!(name[3..], egress[3..]);
+        assert_eq!(Side::Ingress(&groups).chain()[3..], egress[3..]);
         assert_ne!(name, Side::Members(&groups[..1]).chain());
-        assert_eq!(Side::Ingress("cali_1").icmp_map(true), "in_x63616c695f31_i6");
-        assert_eq!(entry_chain("eth-0", false), "fu_x6574682d30");
-        let ranks: Vec<u8> =
-            ["fu_a", "eg_a", "mi_00ff", "eg_a_p_6_6_1_2", MEMBERS_IN, "md_00ff"].map(chain_rank).to_vec();
-        assert_eq!(ranks, vec![0, 1, 1, 2, 1, 0]);
+        assert_eq!(Side::Ingress(&groups).icmp_map(true), format!("in_{}_i6", &egress[3..]));
+        assert_eq!(entry_chain(Some(Side::Egress(&groups))), format!("fr_{}", &egress[3..]));
+        assert_eq!(entry_chain(None), FROM_UNCHECKED);
+        let ranks: Vec<u8> = ["fr_a", "eg_a", "mi_00ff", "eg_a_p_6_6_1_2", MEMBERS_IN, "md_00ff", FROM_UNCHECKED]
+            .map(chain_rank)
+            .to_vec();
+        assert_eq!(ranks, vec![0, 1, 1, 2, 1, 0, 1]);
         assert_eq!(Side::Members(&groups).member_set(true), format!("{name}_m6"));
         assert_ne!(member_dispatch([name.as_str()].into_iter()), member_dispatch(std::iter::empty()));
     }

@@ -274,30 +274,48 @@ pub fn plan(current: Option<&Layout>, desired: &Layout) -> Result<Plan, String> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use podsg_model::dataplane::{Allowances, CellKey, InterfacePolicy, NodeRuleset, Peers};
+    use crate::names::Side;
+    use podsg_model::dataplane::{Allowances, CellKey, InterfacePolicy, NodeRuleset, Peers, PodPolicy};
+    use podsg_model::group::SgId;
     use podsg_model::settings::EnforcingMode;
 
-    /// Pod `a` takes tcp/5432 from `members`; pod `b` is restricted or not.
+    const CELL: CellKey = CellKey::Ports { protocols: (6, 6), ports: (5432, 5432) };
+
+    fn sg(id: &str) -> Vec<SgId> {
+        vec![SgId::parse(id).unwrap()]
+    }
+
+    /// The members' set of the tcp/5432 cell of the ingress of `sg-0a`.
+    fn a_members() -> String {
+        let peers = Peers { groups: true, ..Peers::default() };
+        format!("{}_h4", Side::Ingress(&sg("sg-0a")).cell(&CELL, &peers))
+    }
+
+    /// Pod `a` (group sg-0a) takes tcp/5432 from `members`; pod `b` carries
+    /// sg-0b (which allows nothing) or is not restricted.
     fn ruleset(members: &[&str], b_restricted: bool) -> NodeRuleset {
-        let cell = CellKey::Ports { protocols: (6, 6), ports: (5432, 5432) };
         let hosts = members.iter().map(|m| m.parse().unwrap()).collect();
-        let ingress = Allowances { cells: [(cell, Peers { groups: true, hosts, nets: Vec::new() })].into() };
-        let pod = |name: &str, address: &str, restricted: bool, ingress: Allowances| InterfacePolicy {
+        let ingress = Allowances { cells: [(CELL, Peers { groups: true, hosts, nets: Vec::new() })].into() };
+        let pod = |name: &str, address: &str, groups: Vec<SgId>, restricted: bool| InterfacePolicy {
             interface: name.to_string(),
             pod: format!("Pod/ns/{name}"),
             addresses: vec![address.parse().unwrap()],
-            groups: Vec::new(),
+            groups,
             restricted,
-            egress: Allowances::default(),
-            ingress,
         };
+        let b_groups = if b_restricted { sg("sg-0b") } else { Vec::new() };
+        let mut pods = vec![(sg("sg-0a"), PodPolicy { egress: Allowances::default(), ingress })];
+        if b_restricted {
+            pods.push((sg("sg-0b"), PodPolicy::default()));
+        }
         NodeRuleset {
             mode: EnforcingMode::Strict,
             interfaces: [
-                ("a".to_string(), pod("a", "10.1.0.2", true, ingress)),
-                ("b".to_string(), pod("b", "10.1.0.3", b_restricted, Allowances::default())),
+                ("a".to_string(), pod("a", "10.1.0.2", sg("sg-0a"), true)),
+                ("b".to_string(), pod("b", "10.1.0.3", b_groups, b_restricted)),
             ]
             .into(),
+            pods: pods.into_iter().collect(),
             members: Default::default(),
         }
     }
@@ -319,23 +337,37 @@ mod tests {
         assert_eq!((p.summary.added, p.summary.deleted), (1, 1));
         assert!(p.create.is_empty() && p.remove.is_empty() && p.hooks.is_empty());
         let objects: Vec<(&str, bool)> = p.elements.iter().map(|c| (c.object.as_str(), c.delete)).collect();
-        assert_eq!(objects, vec![("in_a_p_6_6_5432_5432_s1_h4", true), ("in_a_p_6_6_5432_5432_s1_h4", false)]);
+        assert_eq!(objects, vec![(a_members().as_str(), true), (a_members().as_str(), false)]);
+    }
+
+    #[test]
+    fn a_pod_with_groups_the_node_has_is_only_elements() {
+        let mut more = ruleset(&[], true);
+        let mut c = more.interfaces["a"].clone();
+        (c.interface, c.addresses) = ("c".into(), vec!["10.1.0.9".parse().unwrap()]);
+        more.interfaces.insert("c".into(), c);
+        let p = plan(Some(&layout(&[], true)), &Layout::desired(&more)).unwrap();
+        assert!(p.summary.elements_only() && p.create.is_empty(), "{}", p.create);
+        let objects: Vec<&str> = p.elements.iter().map(|c| c.object.as_str()).collect();
+        assert_eq!(objects, vec!["sources4", "from_pod", "to_pod"]);
     }
 
     #[test]
     fn structure_is_made_before_and_removed_after_the_switch() {
         let p = plan(Some(&layout(&[], true)), &layout(&[], false)).unwrap();
-        assert!(p.create.contains("add chain inet podsg fu_b"), "{}", p.create);
-        // The switch: b's interface now jumps to its unrestricted entry chain.
+        // Pods without restrictions share the entry chain that exists.
+        assert!(p.create.is_empty(), "{}", p.create);
+        // The switch: b's interface now jumps to the unchecked entry chain.
         let switched: Vec<&str> = p.elements.iter().map(|c| c.object.as_str()).collect();
         assert_eq!(switched, vec!["from_pod", "to_pod", "from_pod"]);
         // What referred to others goes first: entry chain, side chains, their
-        // maps, then sets; base chains and other pods stay.
+        // maps, then sets; base chains and a's sides stay.
         let removed: Vec<&str> = p.remove.lines().map(|l| l.rsplit(' ').next().unwrap()).collect();
         let position = |name: &str| removed.iter().position(|r| *r == name).unwrap_or_else(|| panic!("{name}"));
-        assert!(position("fr_b") < position("eg_b"));
-        assert!(position("eg_b") < position("eg_b_p"));
-        assert!(removed.iter().all(|r| r.contains("_b")), "{removed:?}");
+        let egress = Side::Egress(&sg("sg-0b")).chain();
+        assert!(position(&crate::names::entry_chain(Some(Side::Egress(&sg("sg-0b"))))) < position(&egress));
+        assert!(position(&egress) < position(&format!("{egress}_p")));
+        assert!(removed.iter().all(|r| r.contains(&egress[3..])), "{removed:?}");
         assert_eq!(p.summary.removed, removed.len());
     }
 
@@ -347,7 +379,7 @@ mod tests {
         assert!(!p.create.contains("hook"), "nothing is hooked in while the table is being made");
         assert!(!p.create.contains("elements"), "elements travel by netlink");
         let filled: Vec<&str> = p.elements.iter().map(|c| c.object.as_str()).collect();
-        assert!(filled.contains(&"in_a_p_6_6_5432_5432_s1_h4") && filled.contains(&"from_pod"), "{filled:?}");
+        assert!(filled.contains(&a_members().as_str()) && filled.contains(&"from_pod"), "{filled:?}");
         assert!(p.elements.iter().all(|c| !c.delete));
         assert!(p.hooks.contains("hook forward") && p.hooks.contains("hook input"), "{}", p.hooks);
     }
@@ -356,8 +388,9 @@ mod tests {
     fn a_table_that_is_not_podsgs_is_replaced() {
         let want = layout(&[], true);
         let mut tampered = want.clone();
-        tampered.chains.get_mut("in_a").unwrap().pop();
-        assert_eq!(plan(Some(&tampered), &want).unwrap_err(), "chain in_a has 3 rules, expected 4");
+        let side = Side::Ingress(&sg("sg-0a")).chain();
+        tampered.chains.get_mut(&side).unwrap().pop();
+        assert_eq!(plan(Some(&tampered), &want).unwrap_err(), format!("chain {side} has 3 rules, expected 4"));
         let mut gone = want.clone();
         gone.chains.remove("forward");
         assert_eq!(plan(Some(&gone), &want).unwrap_err(), "chain forward is missing");

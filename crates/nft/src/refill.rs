@@ -73,7 +73,7 @@ mod tests {
     use super::*;
     use crate::names::Side;
     use crate::plan::plan;
-    use podsg_model::dataplane::{Allowances, CellKey, InterfacePolicy, MemberPolicy, NodeRuleset, Peers};
+    use podsg_model::dataplane::{Allowances, CellKey, InterfacePolicy, MemberPolicy, NodeRuleset, Peers, PodPolicy};
     use podsg_model::group::SgId;
     use podsg_model::settings::EnforcingMode;
     use proptest::prelude::*;
@@ -111,25 +111,26 @@ mod tests {
                 })
                 .collect(),
         };
-        let pod = |name: &str, offset: usize| InterfacePolicy {
+        let id = |s: &str| vec![SgId::parse(s).unwrap()];
+        let pod = |name: &str, address: &str, groups: &str| InterfacePolicy {
             interface: name.to_string(),
             pod: format!("Pod/ns/{name}"),
-            addresses: vec!["10.1.0.2".parse().unwrap()],
-            groups: Vec::new(),
+            addresses: vec![address.parse().unwrap()],
+            groups: id(groups),
             restricted: true,
-            egress: cells(offset),
-            ingress: cells(offset + 1),
         };
+        let sides = |offset: usize| PodPolicy { egress: cells(offset), ingress: cells(offset + 1) };
         let second: Vec<&str> = members[1].iter().filter(|a| !members[0].contains(a)).copied().collect();
         let policy = |picked: &[&str]| MemberPolicy { addresses: addresses(picked), ingress: cells(2) };
         NodeRuleset {
             mode: EnforcingMode::Strict,
-            interfaces: [("a".to_string(), pod("a", 0)), ("b".to_string(), pod("b", 3))].into(),
-            members: [
-                (vec![SgId::parse("sg-1").unwrap()], policy(&members[0])),
-                (vec![SgId::parse("sg-2").unwrap()], policy(&second)),
+            interfaces: [
+                ("a".to_string(), pod("a", "10.1.0.2", "sg-3")),
+                ("b".to_string(), pod("b", "10.1.0.3", "sg-4")),
             ]
             .into(),
+            pods: [(id("sg-3"), sides(0)), (id("sg-4"), sides(3))].into(),
+            members: [(id("sg-1"), policy(&members[0])), (id("sg-2"), policy(&second))].into(),
         }
     }
 
@@ -171,6 +172,7 @@ mod tests {
             let (structure_b, fills) = Layout::apart(&b);
             prop_assume!(structure_a == structure_b);
             let mut applied = Layout::desired(&a);
+            prop_assert!(applied.has_structure(&structure_b, &fills));
             let refilled = refill(&mut applied, &fills);
             prop_assert_eq!(&applied, &Layout::desired(&b));
             let planned = plan(Some(&Layout::desired(&a)), &Layout::desired(&b)).unwrap();
@@ -180,6 +182,25 @@ mod tests {
             let first_add = refilled.elements.iter().position(|c| !c.delete).unwrap_or(refilled.elements.len());
             prop_assert!(refilled.elements[first_add..].iter().all(|c| !c.delete));
         }
+    }
+
+    #[test]
+    fn only_membership_keeps_the_structure() {
+        let hosts = [vec!["10.0.0.1"], vec!["fd00::1"]];
+        let members = [vec!["10.0.0.3"], vec![]];
+        let applied = Layout::desired(&ruleset([true, true, false], &hosts, &members));
+        let other_members = ruleset([true, true, false], &[vec!["10.0.9.9"]], &[vec![], vec!["10.0.0.2"]]);
+        let (structure, fills) = Layout::apart(&other_members);
+        assert!(applied.has_structure(&structure, &fills));
+        // A cell whose rules stop naming groups loses its member sets.
+        let other_rules = ruleset([true, false, false], &hosts, &members);
+        let (structure, fills) = Layout::apart(&other_rules);
+        assert!(!applied.has_structure(&structure, &fills));
+        // A pod's own address is structure, not membership.
+        let mut moved = other_members.clone();
+        moved.interfaces.get_mut("a").unwrap().addresses = vec!["10.1.0.9".parse().unwrap()];
+        let (structure, fills) = Layout::apart(&moved);
+        assert!(!applied.has_structure(&structure, &fills));
     }
 
     #[test]

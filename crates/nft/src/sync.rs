@@ -137,8 +137,6 @@ impl fmt::Display for SyncReport {
 /// any table, so the kernel still holds exactly `layout`.
 struct Applied {
     layout: Layout,
-    /// `layout` without what membership fills (see `Layout::apart`).
-    structure: Layout,
     generation: Option<u32>,
 }
 
@@ -159,9 +157,8 @@ impl<N: Nft> Dataplane<N> {
         Dataplane { nft, applied: Mutex::new(None) }
     }
 
-    fn remember(&self, applied: Option<(Layout, Layout)>) {
-        let applied =
-            applied.map(|(layout, structure)| Applied { layout, structure, generation: self.nft.generation().ok() });
+    fn remember(&self, layout: Option<Layout>) {
+        let applied = layout.map(|layout| Applied { layout, generation: self.nft.generation().ok() });
         *self.applied.lock().unwrap_or_else(|e| e.into_inner()) = applied;
     }
 
@@ -201,12 +198,7 @@ impl<N: Nft> Dataplane<N> {
         }
         let current = self.current()?;
         let found = drift(current.as_ref(), &desired);
-        self.forget();
-        if found.is_empty()
-            && let Some(current) = current
-        {
-            self.remember(Some((current, Layout::apart(ruleset).0)));
-        }
+        self.remember(if found.is_empty() { current } else { None });
         Ok(found)
     }
 
@@ -225,7 +217,7 @@ impl<N: Nft> Dataplane<N> {
         let (structure, fills) = Layout::apart(ruleset);
         let remembered = self.applied.lock().unwrap_or_else(|e| e.into_inner()).take();
         let current = match remembered {
-            Some(mut applied) if applied.structure == structure => {
+            Some(mut applied) if applied.layout.has_structure(&structure, &fills) => {
                 let p = refill(&mut applied.layout, &fills);
                 if p.summary.is_empty() {
                     *self.applied.lock().unwrap_or_else(|e| e.into_inner()) = Some(applied);
@@ -233,7 +225,7 @@ impl<N: Nft> Dataplane<N> {
                 }
                 match self.nft.elements(&p.elements) {
                     Ok(()) => {
-                        self.remember(Some((applied.layout, structure)));
+                        self.remember(Some(applied.layout));
                         return Ok(SyncReport::Updated(p.summary));
                     }
                     // The kernel was not as remembered: read it back.
@@ -248,17 +240,17 @@ impl<N: Nft> Dataplane<N> {
             Some(layout) => Some(layout),
             None => self.current()?,
         };
-        let mut desired = structure.clone();
+        let mut desired = structure;
         desired.fill(&fills);
         match self.apply(current.as_ref(), &desired) {
             Ok(report) => {
-                self.remember(Some((desired, structure)));
+                self.remember(Some(desired));
                 Ok(report)
             }
             Err(_) if from_memory => {
                 let current = self.current()?;
                 let report = self.apply(current.as_ref(), &desired)?;
-                self.remember(Some((desired, structure)));
+                self.remember(Some(desired));
                 Ok(report)
             }
             Err(e) => Err(e),

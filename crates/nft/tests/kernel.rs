@@ -10,7 +10,7 @@ use podsg_model::settings::EnforcingMode;
 use podsg_model::verdict::{Decision, Endpoint, Engine};
 use podsg_netns::wire::{PodLink, router};
 use podsg_netns::{Listener, Netns, Probe, require_privilege};
-use podsg_nft::{Dataplane, Layout, NftCli, SyncReport, plan};
+use podsg_nft::{Dataplane, Layout, NftCli, Side, SyncReport, plan};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
@@ -195,13 +195,18 @@ fn the_kernel_does_what_explain_says() {
     assert!(wrong.is_empty(), "kernel and engine disagree:\n{}", wrong.join("\n"));
 
     // Red's labels change: it joins POD_SG. For the other pods that is a
-    // membership change: element updates only. Red's own cells change with
-    // its groups; they are made before and removed after the one batch of
-    // element updates that switches everything at once.
+    // membership change: element updates only. Red now carries the groups
+    // green pods carry, whose sides exist: nothing is made, red's interface
+    // is switched to them in the one batch of element updates, and the sides
+    // of red's old groups, which no pod carries any more, are removed after.
     let c2 = catalog("green");
     let planned = plan(Some(&Layout::desired(&ruleset(&c))), &Layout::desired(&ruleset(&c2))).unwrap();
-    for line in planned.create.lines().chain(planned.remove.lines()) {
-        assert!(line.contains("pgred"), "only red's own objects may be created or removed: {line}");
+    assert_eq!(planned.create, "", "red's new groups' sides exist");
+    let old = ruleset(&c).interfaces["pgred"].carried().unwrap();
+    let old_sides = Side::Ingress(&old).chain()[3..].to_string();
+    assert!(!planned.remove.is_empty());
+    for line in planned.remove.lines() {
+        assert!(line.contains(&old_sides), "only the sides of red's old groups may be removed: {line}");
     }
     assert!(planned.hooks.is_empty());
     let report = nft.sync(&ruleset(&c2)).unwrap();
@@ -227,17 +232,18 @@ fn drift_is_found_and_repaired() {
     nft.sync(&rs).unwrap();
     assert!(nft.unchanged(), "nothing committed since the sync");
     // Someone empties a set: found, and repaired by element updates.
-    node.exec("nft", &["flush", "set", "inet", "podsg", "src4_pggreen"]).unwrap();
+    node.exec("nft", &["flush", "set", "inet", "podsg", "sources4"]).unwrap();
     assert!(!nft.unchanged(), "a commit by someone else moves the generation");
     let drift: Vec<String> = nft.check(&rs).unwrap().iter().map(ToString::to_string).collect();
-    assert_eq!(drift, vec!["set src4_pggreen: 1 elements missing, 0 unexpected"]);
+    let pods = rs.interfaces.len();
+    assert_eq!(drift, vec![format!("set sources4: {pods} elements missing, 0 unexpected")]);
     assert!(matches!(nft.sync(&rs).unwrap(), SyncReport::Updated(c) if c.elements_only()));
     assert_eq!(nft.check(&rs).unwrap(), vec![]);
     // Someone empties a chain: found, and the table is replaced atomically.
-    node.exec("nft", &["flush", "chain", "inet", "podsg", "in_pggreen"]).unwrap();
+    node.exec("nft", &["flush", "chain", "inet", "podsg", "fu"]).unwrap();
     assert_eq!(
         nft.check(&rs).unwrap().iter().map(ToString::to_string).collect::<Vec<_>>(),
-        vec!["chain in_pggreen has 0 rules, expected 4"]
+        vec!["chain fu has 0 rules, expected 4"]
     );
     assert!(matches!(nft.sync(&rs).unwrap(), SyncReport::Replaced { .. }));
     assert_eq!(nft.check(&rs).unwrap(), vec![]);

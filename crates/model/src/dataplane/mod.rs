@@ -8,4 +8,4 @@ mod cells;
 mod ruleset;
 
 pub use cells::{Allowances, CellKey, Peers, allowances};
-pub use ruleset::{InterfacePolicy, LocalPod, MemberPolicy, NodeRuleset, PodGroups};
+pub use ruleset::{InterfacePolicy, LocalPod, MemberPolicy, NodeRuleset, PodGroups, PodPolicy};

@@ -1,6 +1,7 @@
-//! What one node enforces: per pod interface its egress and ingress
-//! allowances, and the ingress of every external member (checked on the
-//! source node on the member's behalf).
+//! What one node enforces: per pod interface its addresses and the groups
+//! it carries; per set of groups that pods of the node carry, their egress
+//! and ingress allowances (one however many pods carry it); and the ingress
+//! of every external member (checked on the source node on its behalf).
 
 use super::{Allowances, allowances};
 use crate::catalog::Membership;
@@ -10,7 +11,7 @@ use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-/// A restricted pod on this node and what its interface allows.
+/// A pod interface on this node.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct InterfacePolicy {
     /// The host side of the pod's interface (e.g. the veth name).
@@ -20,9 +21,31 @@ pub struct InterfacePolicy {
     /// The pod's own addresses; anything else it sends is spoofed and dropped.
     pub addresses: Vec<IpAddr>,
     pub groups: Vec<SgId>,
-    /// It carries groups, so its egress and ingress are checked. Every pod
-    /// is anti-spoofed and meets external members' ingress either way.
+    /// It carries groups (or should, and they cannot be resolved), so its
+    /// egress and ingress are checked. Every pod is anti-spoofed and meets
+    /// external members' ingress either way.
     pub restricted: bool,
+}
+
+impl InterfacePolicy {
+    /// The key of its allowances in `NodeRuleset::pods`: its groups, sorted
+    /// (none for a pod whose groups cannot be resolved: it is allowed
+    /// nothing); `None` when it is not restricted.
+    pub fn carried(&self) -> Option<Vec<SgId>> {
+        self.restricted.then(|| sorted(&self.groups))
+    }
+}
+
+fn sorted(groups: &[SgId]) -> Vec<SgId> {
+    let mut key = groups.to_vec();
+    key.sort();
+    key.dedup();
+    key
+}
+
+/// What pods that carry one set of groups may send and receive.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PodPolicy {
     pub egress: Allowances,
     pub ingress: Allowances,
 }
@@ -40,6 +63,10 @@ pub struct NodeRuleset {
     pub mode: EnforcingMode,
     /// Every pod interface of the node, by name.
     pub interfaces: BTreeMap<String, InterfacePolicy>,
+    /// Restricted pods' allowances by the groups they carry (sorted); the
+    /// empty set of groups holds those of pods whose groups cannot be
+    /// resolved: nothing.
+    pub pods: BTreeMap<Vec<SgId>, PodPolicy>,
     /// External members by the groups they carry (sorted).
     pub members: BTreeMap<Vec<SgId>, MemberPolicy>,
 }
@@ -79,7 +106,7 @@ impl NodeRuleset {
         local: &[LocalPod<'_>],
     ) -> NodeRuleset {
         let members = |g: &SgId| membership.addresses(g);
-        let interfaces = local
+        let interfaces: BTreeMap<String, InterfacePolicy> = local
             .iter()
             .map(|p| {
                 let carried: &[SgId] = match p.groups {
@@ -92,10 +119,23 @@ impl NodeRuleset {
                     addresses: p.addresses.to_vec(),
                     groups: carried.to_vec(),
                     restricted: p.groups != PodGroups::Unrestricted,
-                    egress: allowances(carried, groups, Direction::Egress, &members),
-                    ingress: allowances(carried, groups, Direction::Ingress, &members),
                 };
                 (p.interface.to_string(), policy)
+            })
+            .collect();
+        // Once per set of groups, however many pods carry it. A group that
+        // does not exist allows nothing, and the empty set allows nothing.
+        let pods = interfaces
+            .values()
+            .filter_map(InterfacePolicy::carried)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .map(|ids| {
+                let policy = PodPolicy {
+                    egress: allowances(&ids, groups, Direction::Egress, &members),
+                    ingress: allowances(&ids, groups, Direction::Ingress, &members),
+                };
+                (ids, policy)
             })
             .collect();
         // Members by address, then by the groups they carry: borrowed, so
@@ -131,6 +171,6 @@ impl NodeRuleset {
                 (ids, MemberPolicy { addresses: addresses.into_iter().collect(), ingress })
             })
             .collect();
-        NodeRuleset { mode, interfaces, members }
+        NodeRuleset { mode, interfaces, pods, members }
     }
 }

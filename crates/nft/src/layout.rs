@@ -135,6 +135,10 @@ pub struct Fill<'a> {
 }
 
 impl Fill<'_> {
+    pub fn kind(&self) -> SetKind {
+        SetKind::Addr { v6: self.v6 }
+    }
+
     /// The set's elements, in element order (a BTreeSet of addresses of one
     /// family iterates in it).
     pub fn elements(&self) -> impl Iterator<Item = Element> + '_ {
@@ -148,19 +152,6 @@ impl Layout {
         let (mut layout, fills) = Layout::apart(ruleset);
         layout.fill(&fills);
         layout
-    }
-
-    /// Whether this table has the structure `structure` (made with `fills`
-    /// by `Layout::apart`): everything equal but the elements of the filled
-    /// sets. Then a membership change is a refill.
-    pub fn has_structure(&self, structure: &Layout, fills: &[Fill<'_>]) -> bool {
-        let filled: std::collections::HashSet<&str> = fills.iter().map(|f| f.set.as_str()).collect();
-        self.chains == structure.chains
-            && self.maps == structure.maps
-            && self.sets.len() == structure.sets.len()
-            && self.sets.iter().zip(&structure.sets).all(|((name, set), (other, want))| {
-                name == other && if filled.contains(name.as_str()) { set.kind == want.kind } else { set == want }
-            })
     }
 
     /// Puts what membership gives into the declared sets.
@@ -218,9 +209,9 @@ impl Layout {
             let side = Side::Members(groups);
             layout.side(side, &policy.ingress, &mut fills);
             for v6 in [false, true] {
-                let set = side.member_set(v6);
-                layout.sets.insert(set.clone(), Set { kind: SetKind::Addr { v6 }, elements: BTreeSet::new() });
-                fills.push(Fill { set, v6, hosts: &policy.addresses });
+                let fill = Fill { set: side.member_set(v6), v6, hosts: &policy.addresses };
+                layout.sets.insert(fill.set.clone(), Set { kind: fill.kind(), elements: BTreeSet::new() });
+                fills.push(fill);
             }
             sides.push(side);
         }
@@ -269,8 +260,10 @@ impl Layout {
                         .collect();
                     (set, Set { kind: SetKind::Ranges { v6 }, elements })
                 } else {
-                    fills.push(Fill { set: set.clone(), v6, hosts: &peers.hosts });
-                    (set, Set { kind: SetKind::Addr { v6 }, elements: BTreeSet::new() })
+                    let fill = Fill { set: set.clone(), v6, hosts: &peers.hosts };
+                    let empty = Set { kind: fill.kind(), elements: BTreeSet::new() };
+                    fills.push(fill);
+                    (set, empty)
                 };
                 self.sets.insert(set.0, set.1);
             }

@@ -7,8 +7,8 @@ use crate::kernel::parse_table;
 use crate::layout::Layout;
 use crate::names::TABLE;
 use crate::nft::Nft;
-use crate::plan::{Changes, Plan, full_script, plan};
-use crate::refill::refill;
+use crate::plan::{Changes, Plan, full_script};
+use crate::refill::plan_filled;
 use podsg_model::dataplane::NodeRuleset;
 use std::collections::BTreeSet;
 use std::fmt;
@@ -208,48 +208,24 @@ impl<N: Nft> Dataplane<N> {
         self.check(ruleset)
     }
 
-    /// Brings the kernel to the rule set.
-    ///
-    /// When only membership changed since the last change (the structure is
-    /// the same), the remembered table is refilled: one walk over the filled
-    /// sets and maps, no new table built and compared.
+    /// Brings the kernel to the rule set. The member sets are refilled from
+    /// what the kernel holds (one walk each), the rest is planned: a
+    /// membership change builds no new table (`refill.rs`).
     pub fn sync(&self, ruleset: &NodeRuleset) -> Result<SyncReport> {
-        let (structure, fills) = Layout::apart(ruleset);
-        let remembered = self.applied.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let remembered = self.applied.lock().unwrap_or_else(|e| e.into_inner()).take().map(|a| a.layout);
+        let from_memory = remembered.is_some();
         let current = match remembered {
-            Some(mut applied) if applied.layout.has_structure(&structure, &fills) => {
-                let p = refill(&mut applied.layout, &fills);
-                if p.summary.is_empty() {
-                    *self.applied.lock().unwrap_or_else(|e| e.into_inner()) = Some(applied);
-                    return Ok(SyncReport::InSync);
-                }
-                match self.nft.elements(&p.elements) {
-                    Ok(()) => {
-                        self.remember(Some(applied.layout));
-                        return Ok(SyncReport::Updated(p.summary));
-                    }
-                    // The kernel was not as remembered: read it back.
-                    Err(_) => None,
-                }
-            }
-            Some(applied) => Some(applied.layout),
-            None => None,
-        };
-        let from_memory = current.is_some();
-        let current = match current {
             Some(layout) => Some(layout),
             None => self.current()?,
         };
-        let mut desired = structure;
-        desired.fill(&fills);
-        match self.apply(current.as_ref(), &desired) {
-            Ok(report) => {
+        match self.apply(current, ruleset) {
+            Ok((report, desired)) => {
                 self.remember(Some(desired));
                 Ok(report)
             }
+            // The kernel was not as remembered: read it back, plan again.
             Err(_) if from_memory => {
-                let current = self.current()?;
-                let report = self.apply(current.as_ref(), &desired)?;
+                let (report, desired) = self.apply(self.current()?, ruleset)?;
                 self.remember(Some(desired));
                 Ok(report)
             }
@@ -263,18 +239,24 @@ impl<N: Nft> Dataplane<N> {
         self.sync(ruleset)
     }
 
-    fn apply(&self, current: Option<&Layout>, desired: &Layout) -> Result<SyncReport> {
-        match plan(current, desired) {
-            Ok(p) if p.summary.is_empty() => Ok(SyncReport::InSync),
+    /// Brings the kernel from `current` to the rule set; returns what it did
+    /// and the table the kernel now holds.
+    fn apply(&self, current: Option<Layout>, ruleset: &NodeRuleset) -> Result<(SyncReport, Layout)> {
+        let fresh = current.is_none();
+        let (structure, fills) = Layout::apart(ruleset);
+        let (planned, desired) = plan_filled(current, structure, &fills);
+        let report = match planned {
+            Ok(p) if p.summary.is_empty() => SyncReport::InSync,
             Ok(p) => {
                 self.execute(&p)?;
-                Ok(if current.is_some() { SyncReport::Updated(p.summary) } else { SyncReport::Created(p.summary) })
+                if fresh { SyncReport::Created(p.summary) } else { SyncReport::Updated(p.summary) }
             }
             Err(reason) => {
-                self.nft.apply(&full_script(desired))?;
-                Ok(SyncReport::Replaced { reason })
+                self.nft.apply(&full_script(&desired))?;
+                SyncReport::Replaced { reason }
             }
-        }
+        };
+        Ok((report, desired))
     }
 
     fn execute(&self, p: &Plan) -> Result<()> {

@@ -82,7 +82,8 @@ pub fn plan_filled(current: Option<Layout>, structure: Layout, fills: &[Fill<'_>
         return (plan(None, &desired), desired);
     };
     let (refills, counted, refilled) = refill(&mut current, fills);
-    let rest: Vec<Fill> = fills.iter().filter(|f| !refilled.contains(&f.set)).cloned().collect();
+    let done: std::collections::HashSet<&str> = refilled.iter().map(String::as_str).collect();
+    let rest: Vec<Fill> = fills.iter().filter(|f| !done.contains(f.set.as_str())).cloned().collect();
     desired.fill(&rest);
     // The refilled sets now hold what is wanted: move them into the desired
     // table, out of the comparison.

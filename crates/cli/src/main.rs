@@ -1,8 +1,10 @@
 //! `podsg`: check and explain security groups for pods.
 
+// Before `commands`: its `say!` macros are used there.
+#[macro_use]
+mod output;
 mod args;
 mod commands;
-mod output;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -2,6 +2,31 @@
 
 use podsg_model::{Diagnostic, Severity};
 use serde_json::json;
+use std::io::Write;
+
+/// Writes to standard output. When the reader has gone (`podsg import aws
+/// big.json | head -1`), the program ends quietly, as Unix tools do; any
+/// other output error ends it with a message. Only for the offline
+/// commands: the agent must outlive clients that hang up.
+pub fn emit(args: std::fmt::Arguments) {
+    if let Err(e) = std::io::stdout().lock().write_fmt(args) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("podsg: cannot write the output: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// `println!` through `emit`.
+macro_rules! say {
+    ($($t:tt)*) => { $crate::output::emit(format_args!("{}\n", format_args!($($t)*))) };
+}
+
+/// `print!` through `emit`.
+macro_rules! say_raw {
+    ($($t:tt)*) => { $crate::output::emit(format_args!($($t)*)) };
+}
 
 pub fn print_text(diagnostics: &[Diagnostic]) {
     for d in diagnostics {
@@ -10,7 +35,7 @@ pub fn print_text(diagnostics: &[Diagnostic]) {
             Severity::Warning => "warning",
             Severity::Note => "note",
         };
-        println!("{label}: {d}");
+        say!("{label}: {d}");
     }
 }
 
@@ -36,5 +61,5 @@ pub fn json_by_severity(diagnostics: &[Diagnostic]) -> serde_json::Value {
 }
 
 pub fn print_json(value: &serde_json::Value) {
-    println!("{}", serde_json::to_string_pretty(value).expect("JSON values serialize"));
+    say!("{}", serde_json::to_string_pretty(value).expect("JSON values serialize"));
 }

@@ -289,3 +289,38 @@ fn import_aws_refuses_prefix_lists_and_bad_rules_whole() {
     assert_eq!(code, 1);
     assert!(stderr.contains("No such file"), "{stderr}");
 }
+
+/// `podsg import aws big.json | head -1`: the reader goes away while podsg
+/// writes (the output is far larger than a pipe's buffer), and podsg ends
+/// quietly instead of panicking.
+#[test]
+fn a_closed_output_pipe_ends_podsg_quietly() {
+    let group = |i: usize| {
+        format!(
+            r#"{{"GroupId": "sg-{i:017x}", "GroupName": "g{i}", "Description": "d", "VpcId": "vpc-1",
+               "IpPermissions": [{{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
+                 "IpRanges": [{{"CidrIp": "10.0.0.0/8", "Description": "a rule that makes the output long"}}]}}],
+               "IpPermissionsEgress": []}}"#
+        )
+    };
+    let groups: Vec<String> = (0..3000).map(group).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("big.json");
+    std::fs::write(&input, format!(r#"{{"SecurityGroups": [{}]}}"#, groups.join(","))).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_podsg"))
+        .args(["import", "aws"])
+        .arg(&input)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 64];
+    std::io::Read::read_exact(&mut stdout, &mut first).unwrap();
+    assert!(String::from_utf8_lossy(&first).starts_with("# Imported by `podsg import aws`"));
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}

@@ -38,7 +38,7 @@ pub fn run(args: &Check) -> u8 {
             print_text(&diagnostics);
             let warnings = count(&diagnostics, Severity::Warning);
             match summary {
-                Some(s) => println!(
+                Some(s) => say!(
                     "checked {} security groups, {} SecurityGroupPolicies and {} workloads in {} files ({} mode): {errors} errors, {warnings} warnings",
                     s["securityGroups"],
                     s["securityGroupPolicies"],
@@ -46,7 +46,7 @@ pub fn run(args: &Check) -> u8 {
                     s["files"],
                     s["enforcingMode"].as_str().unwrap_or("")
                 ),
-                None => println!("{errors} errors, {warnings} warnings: nothing was loaded"),
+                None => say!("{errors} errors, {warnings} warnings: nothing was loaded"),
             }
         }
     }

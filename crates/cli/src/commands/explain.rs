@@ -103,10 +103,10 @@ fn chain(catalog: &Catalog, v: &Verdict, from: &Endpoint, to: &Endpoint) -> Vec<
 }
 
 fn print_explanation(catalog: &Catalog, v: &Verdict, from: &Endpoint, to: &Endpoint) {
-    println!("{} {} from {} to {} ({} mode)", v.verdict.to_string().to_uppercase(), v.service, from.id, to.id, v.mode);
+    say!("{} {} from {} to {} ({} mode)", v.verdict.to_string().to_uppercase(), v.service, from.id, to.id, v.mode);
     for (word, e) in [("from", from), ("to", to)] {
-        println!("  {word:<8} {} [{}]: {}; {}", e.id, addresses(e), groups(catalog, e), e.why);
+        say!("  {word:<8} {} [{}]: {}; {}", e.id, addresses(e), groups(catalog, e), e.why);
     }
-    println!("  egress   {}", side_text(catalog, &v.egress, v.service, to, "to"));
-    println!("  ingress  {}", side_text(catalog, &v.ingress, v.service, from, "from"));
+    say!("  egress   {}", side_text(catalog, &v.egress, v.service, to, "to"));
+    say!("  ingress  {}", side_text(catalog, &v.ingress, v.service, from, "from"));
 }

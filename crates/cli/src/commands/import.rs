@@ -20,10 +20,10 @@ pub fn run(args: &ImportAws) -> u8 {
     };
     match ec2::import(&text) {
         Ok(groups) => {
-            println!("# Imported by `podsg import aws` from {name}");
+            say!("# Imported by `podsg import aws` from {name}");
             for g in groups {
-                println!("---");
-                print!("{}", serde_yaml::to_string(&g).expect("manifests serialize"));
+                say!("---");
+                say_raw!("{}", serde_yaml::to_string(&g).expect("manifests serialize"));
             }
             0
         }

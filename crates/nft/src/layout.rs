@@ -209,9 +209,7 @@ impl Layout {
             let side = Side::Members(groups);
             layout.side(side, &policy.ingress, &mut fills);
             for v6 in [false, true] {
-                let fill = Fill { set: side.member_set(v6), v6, hosts: &policy.addresses };
-                layout.sets.insert(fill.set.clone(), Set { kind: fill.kind(), elements: BTreeSet::new() });
-                fills.push(fill);
+                layout.declare(Fill { set: side.member_set(v6), v6, hosts: &policy.addresses }, &mut fills);
             }
             sides.push(side);
         }
@@ -236,6 +234,13 @@ impl Layout {
         (layout, fills)
     }
 
+    /// A set that membership fills: declared empty here, filled by `fill`
+    /// or refilled from what the kernel holds.
+    fn declare<'a>(&mut self, fill: Fill<'a>, fills: &mut Vec<Fill<'a>>) {
+        self.sets.insert(fill.set.clone(), Set { kind: fill.kind(), elements: BTreeSet::new() });
+        fills.push(fill);
+    }
+
     /// One side: its chain, its three maps, and per cell a chain and sets.
     fn side<'a>(&mut self, side: Side, allowed: &'a Allowances, fills: &mut Vec<Fill<'a>>) {
         self.chains.insert(side.chain(), side_rules(side));
@@ -252,20 +257,16 @@ impl Layout {
             };
             maps[map].2.insert(cell_element(key), Verdict::Goto(cell.as_str().into()));
             for (set, networks, v6) in cell_sets(&cell, peers) {
-                let set = if networks {
+                if networks {
                     let elements = ranges(&peers.nets)
                         .into_iter()
                         .filter(|(lo, _)| lo.is_ipv6() == v6)
                         .map(|(lo, hi)| Element::one(Field::Addrs(lo, hi)))
                         .collect();
-                    (set, Set { kind: SetKind::Ranges { v6 }, elements })
+                    self.sets.insert(set, Set { kind: SetKind::Ranges { v6 }, elements });
                 } else {
-                    let fill = Fill { set: set.clone(), v6, hosts: &peers.hosts };
-                    let empty = Set { kind: fill.kind(), elements: BTreeSet::new() };
-                    fills.push(fill);
-                    (set, empty)
-                };
-                self.sets.insert(set.0, set.1);
+                    self.declare(Fill { set, v6, hosts: &peers.hosts }, fills);
+                }
             }
             self.chains.insert(cell.clone(), cell_rules(side, &cell, peers));
         }

@@ -126,7 +126,7 @@ fn fnv1a<'s>(parts: impl Iterator<Item = &'s str>) -> u64 {
 /// member dispatch chains go to member side chains.
 pub fn chain_rank(name: &str) -> u8 {
     match name {
-        n if n.starts_with("fr_") || n.starts_with("fu_") || n.starts_with("md_") => 0,
+        n if n.starts_with("fr_") || n.starts_with("md_") => 0,
         n if n.split('_').count() <= 2 => 1,
         _ => 2,
     }

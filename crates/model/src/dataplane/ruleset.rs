@@ -146,22 +146,16 @@ impl NodeRuleset {
         carried.sort_unstable();
         carried.dedup();
         let mut by_groups: BTreeMap<Vec<&SgId>, Vec<IpAddr>> = BTreeMap::new();
-        let mut last: Option<(Vec<&SgId>, Vec<IpAddr>)> = None;
+        let mut ids: Vec<&SgId> = Vec::new();
         for run in carried.chunk_by(|a, b| a.0 == b.0) {
-            let same = |ids: &[&SgId]| ids.len() == run.len() && ids.iter().zip(run).all(|(a, (_, b))| a == b);
-            match &mut last {
-                // Members that carry the same groups mostly come in a row.
-                Some((ids, addresses)) if same(ids) => addresses.push(run[0].0),
-                _ => {
-                    if let Some((ids, addresses)) = last.take() {
-                        by_groups.entry(ids).or_default().extend(addresses);
-                    }
-                    last = Some((run.iter().map(|(_, id)| *id).collect(), vec![run[0].0]));
+            ids.clear();
+            ids.extend(run.iter().map(|(_, id)| *id));
+            match by_groups.get_mut(ids.as_slice()) {
+                Some(addresses) => addresses.push(run[0].0),
+                None => {
+                    by_groups.insert(ids.clone(), vec![run[0].0]);
                 }
             }
-        }
-        if let Some((ids, addresses)) = last {
-            by_groups.entry(ids).or_default().extend(addresses);
         }
         let members = by_groups
             .into_iter()

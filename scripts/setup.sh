@@ -4,8 +4,9 @@ set -euo pipefail
 
 # Debian packages the build, the tests and the lab need; netperf, ipset and
 # iptables for the firewall benchmark (podsg side by side with ipset and
-# iptables). netperf is in Debian's non-free component.
-APT_PACKAGES=(ca-certificates nftables iproute2 iputils-ping procps util-linux conntrack postgresql dnsmasq-base iperf3 netperf ipset iptables)
+# iptables); python3-yaml (PyYAML, a YAML 1.1 reader) for the test that what
+# podsg writes reads back the same. netperf is in Debian's non-free component.
+APT_PACKAGES=(ca-certificates python3-yaml nftables iproute2 iputils-ping procps util-linux conntrack postgresql dnsmasq-base iperf3 netperf ipset iptables)
 # The Rust toolchain podsg is built with (edition 2024, let-chains).
 MIN_RUST=1.88
 

@@ -1,7 +1,7 @@
 //! The `podsg` binary end to end: exit codes, text and JSON output, on the
 //! handbook and on edited copies of it.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -180,13 +180,14 @@ fn errors_exit_1_and_load_nothing() {
     });
     let (code, stdout, _) = podsg(&["check", dir.path().to_str().unwrap()]);
     assert_eq!(code, 1, "{stdout}");
-    assert!(stdout.contains("20-security-group-policy.yaml: SecurityGroupPolicy/networking/allow-rds-access: spec.securityGroups.groupIds[0]: sg-0000000000000dead: InvalidSecurityGroupID.NotFound: sg-0000000000000dead does not exist"), "{stdout}");
+    assert!(stdout.contains("20-security-group-policy.yaml:13:9: SecurityGroupPolicy/networking/allow-rds-access: spec.securityGroups.groupIds[0]: sg-0000000000000dead: InvalidSecurityGroupID.NotFound: sg-0000000000000dead does not exist"), "{stdout}");
     assert!(stdout.contains("nothing was loaded"), "{stdout}");
     let (code, stdout, _) = podsg(&["check", dir.path().to_str().unwrap(), "-o", "json"]);
     assert_eq!(code, 1);
     let v = json(&stdout);
     assert_eq!(v["ok"], false);
     assert_eq!(v["errors"][0]["path"], "spec.securityGroups.groupIds[0]");
+    assert_eq!((&v["errors"][0]["line"], &v["errors"][0]["column"]), (&json!(13), &json!(9)));
     assert_eq!(v["errors"][0]["object"]["kind"], "SecurityGroupPolicy");
     // explain on bad manifests is bad input.
     let (code, _, _) = podsg(&[

@@ -154,7 +154,7 @@ pub fn publish(planned: &[Planned], state: &LabState) -> Result<()> {
             if let Some(a) = address {
                 pod["status"] = json!({"podIP": a.to_string()});
             }
-            serde_yaml::to_string(&pod).expect("pods serialize")
+            podsg_model::yaml::to_yaml(&pod).expect("pods serialize")
         })
         .collect();
     let path = dir.join("pods.yaml");

@@ -2,6 +2,8 @@
 //! `LabExpectations` (the connectivity that must hold).
 
 use crate::error::{Error, Result};
+use podsg_model::api::PODSG_API_VERSION;
+use podsg_model::{decode, yaml};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -90,15 +92,6 @@ impl Expectation {
 }
 
 #[derive(Deserialize)]
-struct Document {
-    #[serde(rename = "apiVersion")]
-    api_version: Option<String>,
-    kind: Option<String>,
-    #[serde(default)]
-    spec: serde_yaml::Value,
-}
-
-#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ExpectationsSpec {
     expect: Vec<Expectation>,
@@ -116,22 +109,31 @@ impl LabFiles {
         let mut out = LabFiles::default();
         for file in podsg_manifests::files(&[PathBuf::from(dir)]) {
             let text = std::fs::read_to_string(&file).map_err(crate::error::io(file.display().to_string()))?;
-            for doc in serde_yaml::Deserializer::from_str(&text) {
-                let Ok(d) = Document::deserialize(doc) else { continue };
-                if d.api_version.as_deref() != Some(podsg_model::api::PODSG_API_VERSION) {
-                    continue;
+            let name = file.display().to_string();
+            let mut failed = None;
+            // Syntax errors are reported by the manifest reader, which reads the same files.
+            let _ = yaml::read_whole(yaml::strip_bom(&text), |unit| {
+                let yaml::Unit::Document { node, .. } = unit else { return };
+                if failed.is_some() || node.get("apiVersion").and_then(yaml::Node::as_str) != Some(PODSG_API_VERSION) {
+                    return;
                 }
-                let bad = |e: serde_yaml::Error| {
-                    Error::Manifests(format!("{}: {}: spec: {e}", file.display(), d.kind.clone().unwrap_or_default()))
+                let kind = node.get("kind").and_then(yaml::Node::as_str).unwrap_or_default().to_string();
+                let Some(spec) = node.get("spec") else { return };
+                let bad = |d: Box<podsg_model::Diagnostic>| {
+                    let at = d.position.map(|p| format!(":{p}")).unwrap_or_default();
+                    Error::Manifests(format!("{name}{at}: {kind}: spec.{}: {}", d.path, d.message))
                 };
-                match d.kind.as_deref() {
-                    Some("LabSpec") => out.spec = serde_yaml::from_value(d.spec).map_err(bad)?,
-                    Some("LabExpectations") => {
-                        let e: ExpectationsSpec = serde_yaml::from_value(d.spec).map_err(bad)?;
-                        out.expectations.extend(e.expect);
-                    }
-                    _ => {}
-                }
+                let result = match kind.as_str() {
+                    "LabSpec" => decode::typed_node(spec).map(|s| out.spec = s).map_err(bad),
+                    "LabExpectations" => decode::typed_node::<ExpectationsSpec>(spec)
+                        .map(|e| out.expectations.extend(e.expect))
+                        .map_err(bad),
+                    _ => Ok(()),
+                };
+                failed = result.err();
+            });
+            if let Some(e) = failed {
+                return Err(e);
             }
         }
         Ok(out)

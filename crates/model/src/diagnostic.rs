@@ -2,6 +2,7 @@
 //! `file: Kind/ns/name: field.path: value: what is allowed`, so that a person
 //! can find the exact spot and a program can read the JSON form.
 
+use crate::yaml::Mark;
 use serde::Serialize;
 use std::fmt;
 
@@ -13,17 +14,32 @@ pub enum Severity {
     Note,
 }
 
-/// Where an object came from: a file and the position of its document in it.
+/// Where an object came from: a file, the YAML document in it, and where
+/// the object starts (an item of a `kind: List` starts inside its document).
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Origin {
     pub file: String,
-    /// 1-based index of the YAML document (or JSON list item) in the file.
+    /// 1-based index of the YAML document in the file.
     pub document: usize,
+    /// Where the object starts; line 0 when not known.
+    #[serde(flatten)]
+    pub at: Mark,
 }
 
 impl Origin {
     pub fn new(file: impl Into<String>, document: usize) -> Self {
-        Origin { file: file.into(), document }
+        Origin { file: file.into(), document, at: Mark::default() }
+    }
+
+    pub fn at(file: impl Into<String>, document: usize, at: Mark) -> Self {
+        Origin { file: file.into(), document, at }
+    }
+}
+
+impl fmt::Display for Origin {
+    /// `file:line:column`, or `file` when the position is not known.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.at.line > 0 { write!(f, "{}:{}", self.file, self.at) } else { f.write_str(&self.file) }
     }
 }
 
@@ -61,6 +77,9 @@ pub struct Diagnostic {
     /// Field path inside the object, e.g. `spec.ingress[0].fromPort`.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub path: String,
+    /// Where in the file the field (or the value) is written, when known.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub position: Option<Mark>,
     /// The offending value as written, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
@@ -74,6 +93,7 @@ impl Diagnostic {
             origin: None,
             object: None,
             path: path.into(),
+            position: None,
             value,
             message: message.into(),
         }
@@ -102,6 +122,20 @@ impl Diagnostic {
         self
     }
 
+    pub fn with_position(mut self, at: Mark) -> Self {
+        self.position = Some(at);
+        self
+    }
+
+    /// `file:line:column` of the field, else of the object.
+    pub fn location(&self) -> Option<String> {
+        let origin = self.origin.as_ref()?;
+        Some(match self.position {
+            Some(at) if at.line > 0 => format!("{}:{at}", origin.file),
+            _ => origin.to_string(),
+        })
+    }
+
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
@@ -120,12 +154,8 @@ pub fn quote(value: &str) -> String {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(origin) = &self.origin {
-            write!(f, "{}: ", origin.file)?;
-            // Without an object name, the document number is what finds the spot.
-            if self.object.is_none() && origin.document > 0 {
-                write!(f, "document {}: ", origin.document)?;
-            }
+        if let Some(location) = self.location() {
+            write!(f, "{location}: ")?;
         }
         if let Some(object) = &self.object {
             write!(f, "{object}: ")?;

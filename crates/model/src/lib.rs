@@ -19,9 +19,11 @@ pub mod node;
 pub mod policy;
 pub mod resolve;
 pub mod settings;
+pub mod suggest;
 pub mod validate;
 pub mod verdict;
 pub mod workload;
+pub mod yaml;
 
 pub use catalog::{Catalog, Loaded};
 pub use diagnostic::{Diagnostic, ObjectRef, Origin, Severity};

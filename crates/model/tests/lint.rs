@@ -13,16 +13,17 @@ fn findings(extra: &str, mode: EnforcingMode) -> Vec<(Severity, String)> {
     let decoded = decode(&text, "t.yaml", Format::Yaml);
     assert!(decoded.diagnostics.is_empty(), "{:?}", decoded.diagnostics);
     let loaded = Catalog::build(decoded.objects).unwrap_or_else(|e| panic!("{e:?}"));
-    let mut all: Vec<_> = loaded.diagnostics.iter().map(|d| (d.severity, d.to_string())).collect();
-    all.extend(lint(&loaded.catalog, mode).into_iter().map(|d| (d.severity, d.to_string())));
-    all
+    let mut all = loaded.diagnostics;
+    all.extend(lint(&loaded.catalog, mode));
+    podsg_model::decode::locate(&text, "t.yaml", &mut all);
+    all.into_iter().map(|d| (d.severity, d.to_string())).collect()
 }
 
 #[test]
 fn host_network_pods_are_not_selectable() {
     let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: agent, namespace: ns, labels: {app: web}}\nspec: {hostNetwork: true}\n";
     let found = findings(pod, EnforcingMode::Strict);
-    assert!(found.contains(&(Severity::Warning, "t.yaml: Pod/ns/agent: uses hostNetwork, so SecurityGroupPolicy web cannot apply: it shares the node's address and groups".into())), "{found:?}");
+    assert!(found.contains(&(Severity::Warning, "t.yaml:11:1: Pod/ns/agent: uses hostNetwork, so SecurityGroupPolicy web cannot apply: it shares the node's address and groups".into())), "{found:?}");
     // The SGP still selects the pod by its labels, so it is not reported as selecting nothing.
     assert!(!found.iter().any(|(_, m)| m.contains("selects no pod")), "{found:?}");
 }
@@ -31,7 +32,7 @@ fn host_network_pods_are_not_selectable() {
 fn unknown_service_accounts_are_noted() {
     let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: ns, labels: {app: web}}\nspec: {serviceAccountName: builder}\n";
     let found = findings(pod, EnforcingMode::Strict);
-    assert!(found.contains(&(Severity::Note, "t.yaml: Pod/ns/p: uses ServiceAccount ns/builder, which is not in the manifests: serviceAccountSelectors were matched against no labels".into())), "{found:?}");
+    assert!(found.contains(&(Severity::Note, "t.yaml:11:1: Pod/ns/p: uses ServiceAccount ns/builder, which is not in the manifests: serviceAccountSelectors were matched against no labels".into())), "{found:?}");
 }
 
 #[test]
@@ -45,7 +46,7 @@ fn without_a_cluster_dns_the_dns_check_says_it_did_not_run() {
 fn named_probe_ports_resolve_and_unknown_names_warn() {
     let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: ns, labels: {app: web}}\nspec:\n  containers:\n  - name: c\n    ports: [{name: http, containerPort: 8080}]\n    livenessProbe: {httpGet: {port: http}}\n    readinessProbe: {tcpSocket: {port: admin}}\n    startupProbe: {grpc: {port: 80}}\n";
     let found = findings(pod, EnforcingMode::Strict);
-    assert!(found.contains(&(Severity::Warning, "t.yaml: Pod/ns/p: spec.containers[0].readinessProbe.tcpSocket.port: admin: no container port has this name; the probe cannot connect".into())), "{found:?}");
+    assert!(found.contains(&(Severity::Warning, "t.yaml:19:34: Pod/ns/p: spec.containers[0].readinessProbe.tcpSocket.port: admin: no container port has this name; the probe cannot connect".into())), "{found:?}");
     assert!(
         found
             .iter()

@@ -34,7 +34,7 @@ fn tencent_tke_group_is_accepted_and_the_service_is_skipped_with_a_note() {
     assert_eq!(decoded.diagnostics.len(), 1);
     assert_eq!(
         decoded.diagnostics[0].to_string(),
-        "004: Service/my-namespace/my-app: skipped v1 Service: not a kind podsg reads"
+        "004:45:1: Service/my-namespace/my-app: skipped v1 Service: not a kind podsg reads"
     );
     let loaded = load("004-tencent-tke.yaml", &["sg-0a1b2c3d"]).unwrap();
     let c = &loaded.catalog;
@@ -49,7 +49,7 @@ fn a_policy_without_a_namespace_lands_in_default_and_duplicate_placeholders_are_
     assert_eq!(
         errors,
         vec![
-            "003-korean-blog.yaml: SecurityGroupPolicy/default/nginx-security-group-policy: spec.securityGroups.groupIds[1]: sg-xxxxxxxxxxxxxx: duplicate security group ID (also groupIds[0])"
+            "003-korean-blog.yaml:2:1: SecurityGroupPolicy/default/nginx-security-group-policy: spec.securityGroups.groupIds[1]: sg-xxxxxxxxxxxxxx: duplicate security group ID (also groupIds[0])"
         ]
     );
 }

@@ -1,7 +1,7 @@
 //! Every validation rule, with the exact message a person sees.
 
-use podsg_model::Catalog;
-use podsg_model::decode::{Format, decode};
+use podsg_model::decode::{Format, decode, locate};
+use podsg_model::{Catalog, Diagnostic};
 
 /// Valid groups the cases can refer to.
 const BASE: &str = r#"
@@ -11,17 +11,30 @@ metadata: {name: sg-0a}
 spec: {}
 "#;
 
-/// The error lines of loading BASE plus `yaml` as one file `t.yaml`.
+/// The error lines of loading BASE plus `yaml` as one file `t.yaml`,
+/// without their positions (`positions` tests those).
 fn errors(yaml: &str) -> Vec<String> {
+    located_errors(yaml)
+        .into_iter()
+        .map(|mut d| {
+            d.position = None;
+            if let Some(o) = &mut d.origin {
+                o.at = Default::default();
+            }
+            d.to_string()
+        })
+        .collect()
+}
+
+/// The errors of loading BASE plus `yaml`, every phase that can run, placed.
+fn located_errors(yaml: &str) -> Vec<Diagnostic> {
     let text = format!("{BASE}---\n{yaml}");
     let decoded = decode(&text, "t.yaml", Format::Yaml);
-    let mut out: Vec<String> = decoded.diagnostics.iter().filter(|d| d.is_error()).map(ToString::to_string).collect();
-    if out.is_empty() {
-        match Catalog::build(decoded.objects) {
-            Ok(_) => {}
-            Err(all) => out.extend(all.iter().filter(|d| d.is_error()).map(ToString::to_string)),
-        }
+    let mut out: Vec<Diagnostic> = decoded.diagnostics.into_iter().filter(Diagnostic::is_error).collect();
+    if let Err(all) = Catalog::build_knowing(decoded.objects, decoded.unreadable) {
+        out.extend(all.into_iter().filter(Diagnostic::is_error));
     }
+    locate(&text, "t.yaml", &mut out);
     out
 }
 
@@ -255,7 +268,7 @@ fn groups() {
     let cases: Vec<(String, Vec<String>)> = vec![
         (
             "apiVersion: podsg.io/v1alpha1\nkind: SecurityGroup\nmetadata: {name: sg-0a}\nspec: {}\n".into(),
-            vec!["t.yaml: SecurityGroup/sg-0a: metadata.name: sg-0a: duplicate security group ID; also defined in t.yaml (document 1)".into()],
+            vec!["t.yaml: SecurityGroup/sg-0a: metadata.name: sg-0a: duplicate security group ID; also defined at t.yaml:2:1".into()],
         ),
         (
             "apiVersion: podsg.io/v1alpha1\nkind: SecurityGroup\nmetadata: {name: web}\nspec: {}\n".into(),
@@ -308,11 +321,11 @@ fn workloads() {
         ),
         (
             "apiVersion: v1\nkind: Pod\nmetadata: {name: x, namespace: ns}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: x, namespace: ns}\n".into(),
-            vec!["t.yaml: Pod/ns/x: metadata.name: x: duplicate Pod; also defined in t.yaml (document 2)".into()],
+            vec!["t.yaml: Pod/ns/x: metadata.name: x: duplicate Pod; also defined at t.yaml:7:1".into()],
         ),
         (
             "- just\n- a list\n".into(),
-            vec!["t.yaml: document 2: [\"just\",\"a list\"]: a document must be a Kubernetes object (a mapping with apiVersion and kind)".into()],
+            vec!["t.yaml: a document must be a Kubernetes object (a mapping with apiVersion and kind)".into()],
         ),
         (
             "metadata: {name: x}\n".into(),
@@ -324,10 +337,11 @@ fn workloads() {
 
 #[test]
 fn invalid_yaml_names_the_line() {
-    let errors = errors("apiVersion: v1\nkind: Pod\nmetadata: {name: [unclosed\n");
-    assert_eq!(errors.len(), 1, "{errors:?}");
-    assert!(errors[0].starts_with("t.yaml: document 2: invalid YAML: "), "{}", errors[0]);
-    assert!(errors[0].contains("line"), "{}", errors[0]);
+    let errors: Vec<String> = located_errors("apiVersion: v1\nkind: Pod\nmetadata: {name: [unclosed\n")
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(errors, ["t.yaml:10:1: invalid YAML: while parsing a flow sequence, expected ',' or ']'"]);
 }
 
 #[test]
@@ -336,7 +350,7 @@ fn unknown_kinds_are_skipped_with_a_note() {
         format!("{BASE}---\napiVersion: v1\nkind: Service\nmetadata: {{name: my-app, namespace: ns}}\nspec: {{}}\n");
     let decoded = decode(&text, "t.yaml", Format::Yaml);
     let notes: Vec<String> = decoded.diagnostics.iter().map(ToString::to_string).collect();
-    assert_eq!(notes, vec!["t.yaml: Service/ns/my-app: skipped v1 Service: not a kind podsg reads"]);
+    assert_eq!(notes, vec!["t.yaml:7:1: Service/ns/my-app: skipped v1 Service: not a kind podsg reads"]);
     assert!(decoded.diagnostics.iter().all(|d| !d.is_error()));
     assert_eq!(decoded.objects.len(), 1);
 }

@@ -9,11 +9,14 @@ use serde_json::json;
 pub fn run(args: &Check) -> u8 {
     let (diagnostics, summary) = match load(&args.paths) {
         Err(problems) => (problems, None),
-        Ok((loaded, files)) => {
+        Ok((loaded, sources)) => {
             let catalog = &loaded.catalog;
             let mode = args.mode.map(Into::into).unwrap_or(catalog.settings.enforcing_mode);
             let mut all: Vec<Diagnostic> = loaded.diagnostics.clone();
-            all.extend(lint(catalog, mode));
+            let mut lints = lint(catalog, mode);
+            sources.locate(&mut lints);
+            all.extend(lints);
+            let files = sources.files;
             let summary = json!({
                 "files": files,
                 "securityGroups": catalog.groups.len(),

@@ -23,7 +23,7 @@ pub fn run(args: &ImportAws) -> u8 {
             say!("# Imported by `podsg import aws` from {name}");
             for g in groups {
                 say!("---");
-                say_raw!("{}", serde_yaml::to_string(&g).expect("manifests serialize"));
+                say_raw!("{}", podsg_model::yaml::to_yaml(&g).expect("manifests serialize"));
             }
             0
         }

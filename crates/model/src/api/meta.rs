@@ -16,3 +16,18 @@ pub struct ObjectMeta {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
 }
+
+impl ObjectMeta {
+    /// The namespace as the API server defaults it: absent or `""` is
+    /// `default`, as kubectl reads it.
+    pub fn namespace_or_default(namespace: Option<&str>) -> String {
+        match namespace {
+            Some(ns) if !ns.is_empty() => ns.to_string(),
+            _ => crate::validate::DEFAULT_NAMESPACE.to_string(),
+        }
+    }
+
+    pub fn namespace(&self) -> String {
+        Self::namespace_or_default(self.namespace.as_deref())
+    }
+}

@@ -56,6 +56,10 @@ pub struct PodSpec {
     pub host_network: bool,
     #[serde(default)]
     pub containers: Vec<ContainerSpec>,
+    /// Init containers; those with `restartPolicy: Always` are sidecars that
+    /// run beside the app, probes included.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub init_containers: Vec<ContainerSpec>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -71,6 +75,8 @@ pub struct ContainerSpec {
     pub readiness_probe: Option<ProbeSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub startup_probe: Option<ProbeSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart_policy: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -97,6 +103,9 @@ pub struct ProbeSpec {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct ProbePort {
     pub port: IntOrString,
+    /// Whom kubelet connects to; the pod's own IP when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]

@@ -5,13 +5,20 @@ use crate::diagnostic::{Diagnostic, ObjectRef, Origin};
 use crate::group::{Peer, SgId};
 use crate::policy::Policy;
 use crate::validate::{self, Checked};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 impl Catalog {
     /// Validates and cross-checks every object. All problems are reported
     /// (errors, warnings and notes) in `Err`; nothing is half loaded.
     pub fn build(objects: Vec<Decoded>) -> Result<Loaded, Vec<Diagnostic>> {
         Builder::default().run(objects)
+    }
+
+    /// As `build`, knowing that the objects `unreadable` exist but could not
+    /// be read (their errors are reported by whoever read them): references
+    /// to them are not reported as missing too.
+    pub fn build_knowing(objects: Vec<Decoded>, unreadable: Vec<ObjectRef>) -> Result<Loaded, Vec<Diagnostic>> {
+        Builder { unreadable: unreadable.into_iter().collect(), ..Builder::default() }.run(objects)
     }
 
     /// For a running node: invalid objects are left out (and reported), and
@@ -30,6 +37,8 @@ struct Builder {
     config_seen: Option<Origin>,
     default_groups_ref: Option<ObjectRef>,
     lenient: bool,
+    /// Objects that exist but were not loaded because they have errors.
+    unreadable: HashSet<ObjectRef>,
 }
 
 impl Builder {
@@ -65,7 +74,7 @@ impl Builder {
             let d = Diagnostic::error(
                 "metadata.name",
                 Some(object.name.clone()),
-                format!("duplicate {what}; also defined in {} (document {})", first.file, first.document),
+                format!("duplicate {what}; also defined at {first}"),
             );
             self.diagnostics.push(d.at(Some(origin), Some(&object)));
             return false;
@@ -76,16 +85,19 @@ impl Builder {
 
     fn add(&mut self, origin: Origin, object: Object) {
         let name_of = |m: &crate::api::ObjectMeta| m.name.clone().unwrap_or_else(|| "<unnamed>".into());
-        let ns_of = |m: &crate::api::ObjectMeta| {
-            Some(m.namespace.clone().unwrap_or_else(|| validate::DEFAULT_NAMESPACE.to_string()))
-        };
+        let ns_of = |m: &crate::api::ObjectMeta| Some(m.namespace());
         match object {
             Object::SecurityGroup(m) => {
                 let r = ObjectRef::new("SecurityGroup", None, &name_of(&m.metadata));
-                if let Some(g) = self.take(&origin, &r, validate::security_group(&m))
-                    && self.claim(&origin, r, "security group ID")
-                {
-                    self.catalog.groups.insert(g.id.clone(), g);
+                match self.take(&origin, &r, validate::security_group(&m)) {
+                    Some(g) => {
+                        if self.claim(&origin, r, "security group ID") {
+                            self.catalog.groups.insert(g.id.clone(), g);
+                        }
+                    }
+                    None => {
+                        self.unreadable.insert(r);
+                    }
                 }
             }
             Object::SecurityGroupPolicy(m) => {
@@ -106,10 +118,7 @@ impl Builder {
                     let d = Diagnostic::error(
                         "",
                         None,
-                        format!(
-                            "only one ClusterConfig is allowed; another is in {} (document {})",
-                            first.file, first.document
-                        ),
+                        format!("only one ClusterConfig is allowed; another is at {first}"),
                     );
                     self.diagnostics.push(d.at(Some(&origin), Some(&r)));
                     return;
@@ -179,7 +188,8 @@ impl Builder {
     /// References between objects: groups named by SGPs, rules and the
     /// config must exist; cluster DNS targets must be workloads.
     fn cross_check(&mut self) {
-        let known = |c: &Catalog, id: &SgId| c.groups.contains_key(id);
+        let unreadable = std::mem::take(&mut self.unreadable);
+        let known = |c: &Catalog, id: &SgId| c.groups.contains_key(id) || unreadable.contains(&group_ref(id));
         let mut missing = Vec::new();
         for p in &self.policies {
             for (i, id) in p.group_ids.iter().enumerate() {

@@ -1,12 +1,21 @@
-//! Text to objects: multi-document YAML, JSON, and `kind: List`. Unknown kinds
-//! are skipped with a note; a document that claims to be one of podsg's kinds
-//! but cannot be read is an error, never silently mis-read.
+//! Text to objects: multi-document YAML, JSON (read as the YAML it is), and
+//! lists (`kind: List`, `PodList`, ...). Every problem has a line and a
+//! column. A document of a kind podsg reads that cannot be read is an error,
+//! never silently mis-read; a kind that does not exist in an API group podsg
+//! reads is an error; other kinds are skipped with a note.
 
-use crate::api::{Object, PODSG_API_VERSION, SGP_API_VERSIONS};
+mod fields;
+mod kinds;
+mod locate;
+
+pub use kinds::{Class, classify};
+pub use locate::locate;
+
+use crate::api::{Object, ObjectMeta};
 use crate::diagnostic::{Diagnostic, ObjectRef, Origin};
-use serde::Deserialize;
+use crate::suggest::closest;
+use crate::yaml::{self, Node, Unit, Unknown, Value};
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -15,9 +24,18 @@ pub enum Format {
 }
 
 impl Format {
-    /// By file name: `.json` is JSON, everything else YAML (which also reads JSON).
+    /// By file name: `.json` (any case) is JSON, everything else YAML. Both
+    /// are read by the same reader; the format only names the syntax in
+    /// messages.
     pub fn of_path(path: &str) -> Format {
-        if path.ends_with(".json") { Format::Json } else { Format::Yaml }
+        if path.to_ascii_lowercase().ends_with(".json") { Format::Json } else { Format::Yaml }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Format::Yaml => "YAML",
+            Format::Json => "JSON",
+        }
     }
 }
 
@@ -28,132 +46,220 @@ pub struct Decoded {
     pub object: Object,
 }
 
-/// What one file held: its objects, and errors and notes about the rest.
+/// What one file held: its objects, the identities of objects of podsg's
+/// kinds that could not be read (so that references to them are not
+/// reported as missing as well), and errors and notes about the rest.
 #[derive(Clone, Debug, Default)]
 pub struct DecodedFile {
     pub objects: Vec<Decoded>,
+    pub unreadable: Vec<ObjectRef>,
     pub diagnostics: Vec<Diagnostic>,
+}
+
+impl DecodedFile {
+    fn append(&mut self, mut other: DecodedFile) {
+        self.objects.append(&mut other.objects);
+        self.unreadable.append(&mut other.unreadable);
+        self.diagnostics.append(&mut other.diagnostics);
+    }
 }
 
 /// Decodes every document of `text`, which was read from `file`.
 pub fn decode(text: &str, file: &str, format: Format) -> DecodedFile {
     let mut out = DecodedFile::default();
-    let documents: Vec<Result<Value, String>> = match format {
-        Format::Json => vec![serde_json::from_str::<Value>(text).map_err(|e| format!("invalid JSON: {e}"))],
-        Format::Yaml => {
-            let mut docs = Vec::new();
-            for doc in serde_yaml::Deserializer::from_str(text) {
-                let parsed = Value::deserialize(doc).map_err(|e| format!("invalid YAML: {e}"));
-                let failed = parsed.is_err();
-                docs.push(parsed);
-                // After a syntax error the parser cannot find the next document.
-                if failed {
-                    break;
-                }
+    // Items of a document are read before its `kind` (kubectl prints `kind:
+    // List` last); they count once the document turns out to be a list.
+    let mut items = DecodedFile::default();
+    let result = yaml::read(yaml::strip_bom(text), |unit| match unit {
+        Unit::Item { document, node, problems, .. } => {
+            let origin = Origin::at(file, document, node.at);
+            decode_object(&node, problems, &origin, &mut items);
+        }
+        Unit::Document { document, node, problems } => {
+            let origin = Origin::at(file, document, node.at);
+            let listed = std::mem::take(&mut items);
+            let is_list = node.get("kind").and_then(Node::as_str).is_some_and(|k| k.ends_with("List"));
+            if is_list && node.get("items").is_some() {
+                out.append(listed);
+                report(problems, &origin, None, &mut out);
+                check_list(&node, &origin, &mut out);
+            } else {
+                decode_object(&node, problems, &origin, &mut out);
             }
-            docs
         }
-    };
-    for (i, document) in documents.into_iter().enumerate() {
-        let origin = Origin::new(file, i + 1);
-        match document {
-            Ok(value) => decode_value(value, &origin, &mut out),
-            Err(message) => out.diagnostics.push(Diagnostic::error("", None, message).at(Some(&origin), None)),
-        }
+    });
+    out.append(items);
+    if let Err(problem) = result {
+        let d = Diagnostic::error("", None, format!("invalid {}: {}", format.name(), problem.message));
+        out.diagnostics.push(d.at(Some(&Origin::at(file, 0, problem.at)), None).with_position(problem.at));
     }
     out
 }
 
-fn decode_value(value: Value, origin: &Origin, out: &mut DecodedFile) {
-    let object = match value {
-        Value::Null => return, // an empty document, e.g. a trailing `---`
-        Value::Object(map) => map,
-        other => {
-            out.diagnostics.push(
-                Diagnostic::error(
-                    "",
-                    Some(other.to_string()),
-                    "a document must be a Kubernetes object (a mapping with apiVersion and kind)",
-                )
-                .at(Some(origin), None),
+fn report(problems: Vec<yaml::Problem>, origin: &Origin, object: Option<&ObjectRef>, out: &mut DecodedFile) {
+    for p in problems {
+        out.diagnostics.push(Diagnostic::error("", None, p.message).at(Some(origin), object).with_position(p.at));
+    }
+}
+
+/// A list document's own fields: only `apiVersion`, `kind`, `metadata`
+/// and `items` mean anything.
+fn check_list(node: &Node, origin: &Origin, out: &mut DecodedFile) {
+    if let Value::Map(entries) = &node.value {
+        for e in entries.iter().filter(|e| !["apiVersion", "kind", "metadata", "items"].contains(&e.key.as_str())) {
+            let d = Diagnostic::warning(format!("unknown field `{}` in a list; it is ignored", e.key));
+            out.diagnostics.push(d.at(Some(origin), None).with_position(e.key_at));
+        }
+    }
+}
+
+fn decode_object(node: &Node, problems: Vec<yaml::Problem>, origin: &Origin, out: &mut DecodedFile) {
+    let entries = match &node.value {
+        Value::Map(entries) => entries,
+        _ if node.is_null() => return report(problems, origin, None, out), // an empty document, e.g. a trailing `---`
+        _ => {
+            report(problems, origin, None, out);
+            let d = Diagnostic::error(
+                "",
+                None,
+                "a document must be a Kubernetes object (a mapping with apiVersion and kind)",
             );
+            out.diagnostics.push(d.at(Some(origin), None).with_position(node.at));
             return;
         }
     };
-    let text = |key: &str| object.get(key).and_then(Value::as_str).map(str::to_string);
-    let (api_version, kind) = (text("apiVersion"), text("kind"));
-    let meta = object.get("metadata");
-    let name = meta.and_then(|m| m.get("name")).and_then(Value::as_str).unwrap_or("<unnamed>");
-    let namespace = meta.and_then(|m| m.get("namespace")).and_then(Value::as_str);
-    let reference = ObjectRef::new(kind.as_deref().unwrap_or("<no kind>"), namespace, name);
-    let (Some(api_version), Some(kind)) = (api_version, kind) else {
-        let missing = if object.contains_key("apiVersion") || object.contains_key("kind") {
+    let text = |key: &str| node.get(key).and_then(Node::as_str);
+    let meta = node.get("metadata");
+    let name = meta.and_then(|m| m.get("name")).and_then(Node::as_str).unwrap_or("<unnamed>");
+    let namespace = meta.and_then(|m| m.get("namespace")).and_then(Node::as_str);
+    let (Some(api_version), Some(kind)) = (text("apiVersion"), text("kind")) else {
+        let reference = ObjectRef::new(text("kind").unwrap_or("<no kind>"), namespace, name);
+        let present = entries.iter().any(|e| e.key == "apiVersion" || e.key == "kind");
+        let missing = if present {
             "apiVersion and kind must both be strings"
         } else {
             "missing apiVersion and kind: not a Kubernetes object"
         };
+        report(problems, origin, Some(&reference), out);
         out.diagnostics.push(Diagnostic::error("", None, missing).at(Some(origin), Some(&reference)));
         return;
     };
-    let value = Value::Object(object);
-    let err = |d: Diagnostic| d.at(Some(origin), Some(&reference));
-    let decoded = match (api_version.as_str(), kind.as_str()) {
-        ("v1", "List") => {
-            let items = value.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
-            for item in items {
-                decode_value(item, origin, out);
-            }
+    let class = classify(api_version, kind);
+    let reference = identity(&class, kind, namespace, name);
+    let errors_before = out.diagnostics.iter().filter(|d| d.is_error()).count();
+    report(problems, origin, Some(&reference), out);
+    let place = |d: Diagnostic| d.at(Some(origin), Some(&reference));
+    let decoded = match class {
+        Class::SecurityGroupPolicy => typed(node, true, out, place).map(Object::SecurityGroupPolicy),
+        Class::SecurityGroup => typed(node, true, out, place).map(Object::SecurityGroup),
+        Class::ClusterConfig => typed(node, true, out, place).map(Object::ClusterConfig),
+        Class::Pod => typed(node, false, out, place).map(Object::Pod),
+        Class::Workload => typed(node, false, out, place).map(Object::Workload),
+        Class::Namespace => typed(node, false, out, place).map(Object::Namespace),
+        Class::ServiceAccount => typed(node, false, out, place).map(Object::ServiceAccount),
+        Class::Node => typed(node, false, out, place).map(Object::Node),
+        Class::List => {
+            let d = Diagnostic::error("items", None, "a list must have `items`, a list of objects");
+            out.diagnostics.push(place(d).with_position(node.at));
+            None
+        }
+        Class::Elsewhere(reader) => {
+            out.diagnostics.push(place(Diagnostic::note(format!("{kind} is read by {reader}"))));
             return;
         }
-        (v, "SecurityGroupPolicy") if SGP_API_VERSIONS.contains(&v) => typed(value).map(Object::SecurityGroupPolicy),
-        (PODSG_API_VERSION, "SecurityGroup") => typed(value).map(Object::SecurityGroup),
-        (PODSG_API_VERSION, "ClusterConfig") => typed(value).map(Object::ClusterConfig),
-        (_, "SecurityGroupPolicy") => Err(Box::new(Diagnostic::error(
-            "apiVersion",
-            Some(api_version.clone()),
-            format!("SecurityGroupPolicy is read from {}", SGP_API_VERSIONS.join(" or ")),
-        ))),
-        (_, "SecurityGroup" | "ClusterConfig") if api_version.starts_with("podsg.io/") => {
-            Err(Box::new(Diagnostic::error(
-                "apiVersion",
-                Some(api_version.clone()),
-                format!("{kind} is read from {PODSG_API_VERSION}"),
-            )))
-        }
-        (PODSG_API_VERSION, "LabSpec" | "LabExpectations") => {
-            out.diagnostics.push(err(Diagnostic::note(format!("{kind} is read by podsg lab"))));
+        Class::Skip => {
+            let note = Diagnostic::note(format!("skipped {api_version} {kind}: not a kind podsg reads"));
+            out.diagnostics.push(place(note));
             return;
         }
-        ("v1", "Pod") => typed(value).map(Object::Pod),
-        ("v1", "Namespace") => typed(value).map(Object::Namespace),
-        ("v1", "ServiceAccount") => typed(value).map(Object::ServiceAccount),
-        ("v1", "Node") => typed(value).map(Object::Node),
-        ("apps/v1", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet") | ("batch/v1", "Job") => {
-            typed(value).map(Object::Workload)
-        }
-        _ => {
-            out.diagnostics
-                .push(err(Diagnostic::note(format!("skipped {api_version} {kind}: not a kind podsg reads"))));
-            return;
+        Class::Refuse { path, message } => {
+            let (at, value) = (node.locate(path), node.get(path).and_then(Node::as_str).map(str::to_string));
+            out.diagnostics.push(place(Diagnostic::error(path, value, message)).with_position(at));
+            None
         }
     };
+    let flawed = out.diagnostics.iter().filter(|d| d.is_error()).count() > errors_before;
     match decoded {
-        Ok(object) => out.objects.push(Decoded { origin: origin.clone(), object }),
-        Err(d) => out.diagnostics.push(err(*d)),
+        Some(object) if !flawed => out.objects.push(Decoded { origin: origin.clone(), object }),
+        _ => out.unreadable.push(reference),
     }
 }
 
-/// Typed decoding that keeps the path of the field that failed.
-fn typed<T: DeserializeOwned>(value: Value) -> Result<T, Box<Diagnostic>> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let path = if path == "." { String::new() } else { path };
-        Box::new(Diagnostic::error(path, None, e.into_inner().to_string()))
-    })
+/// The identity diagnostics use: the namespace defaults as the cluster
+/// defaults it, and cluster-scoped kinds have none.
+fn identity(class: &Class, kind: &str, namespace: Option<&str>, name: &str) -> ObjectRef {
+    let cluster_scoped = matches!(class, Class::SecurityGroup | Class::ClusterConfig | Class::Namespace | Class::Node);
+    let namespace = if cluster_scoped { None } else { Some(ObjectMeta::namespace_or_default(namespace)) };
+    ObjectRef::new(kind, namespace.as_deref(), name)
 }
 
-/// Decodes one object of a known type from a JSON value (used by importers
-/// and tests).
-pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, Box<Diagnostic>> {
-    typed(value)
+/// Typed decoding; fields the type does not read and Kubernetes does not
+/// define are errors for podsg's own kinds (`strict`) and warnings for
+/// Kubernetes' kinds.
+fn typed<T: DeserializeOwned>(
+    node: &Node,
+    strict: bool,
+    out: &mut DecodedFile,
+    place: impl Fn(Diagnostic) -> Diagnostic,
+) -> Option<T> {
+    match yaml::from_node::<T>(node) {
+        Ok((value, unknown)) => {
+            for u in unknown {
+                if let Some(d) = unknown_field(&u, strict) {
+                    out.diagnostics.push(place(d));
+                }
+            }
+            Some(value)
+        }
+        Err(e) => {
+            out.diagnostics.push(place(Diagnostic::error(e.path, None, e.message)).with_position(e.at));
+            None
+        }
+    }
+}
+
+fn unknown_field(u: &Unknown, strict: bool) -> Option<Diagnostic> {
+    let ignored = fields::ignored(u.within)?;
+    if ignored.contains(&u.key.as_str()) {
+        return None;
+    }
+    let known = u.expected.iter().chain(ignored).copied();
+    let hint = match closest(&u.key, known) {
+        Some(field) => format!("; did you mean `{field}`?"),
+        None => String::new(),
+    };
+    let path = if u.path.is_empty() { u.key.clone() } else { format!("{}.{}", u.path, u.key) };
+    let d = if strict {
+        Diagnostic::error(path, None, format!("unknown field `{}`{hint}", u.key))
+    } else {
+        let message =
+            format!("unknown field `{}`{hint} (kubectl --validate=strict refuses it; podsg ignores it)", u.key);
+        Diagnostic::warning(message).with_path(path)
+    };
+    Some(d.with_position(u.at))
+}
+
+/// The first document of `text` (YAML or JSON), for input that is one
+/// object (an import, a lab file): reading problems are errors.
+pub fn document(text: &str) -> Result<Node, Box<Diagnostic>> {
+    let mut first: Option<Result<Node, Box<Diagnostic>>> = None;
+    let result = yaml::read_whole(yaml::strip_bom(text), |unit| {
+        if let (None, Unit::Document { node, problems, .. }) = (&first, unit) {
+            first = Some(match problems.into_iter().next() {
+                Some(p) => Err(Box::new(Diagnostic::error("", None, p.message).with_position(p.at))),
+                None => Ok(node),
+            });
+        }
+    });
+    if let Err(p) = result {
+        return Err(Box::new(Diagnostic::error("", None, p.message).with_position(p.at)));
+    }
+    first.unwrap_or_else(|| Err(Box::new(Diagnostic::error("", None, "the input is empty"))))
+}
+
+/// Typed decoding of one node, with the field path and position of an error.
+pub fn typed_node<T: DeserializeOwned>(node: &Node) -> Result<T, Box<Diagnostic>> {
+    yaml::from_node::<T>(node)
+        .map(|(v, _)| v)
+        .map_err(|e| Box::new(Diagnostic::error(e.path, None, e.message).with_position(e.at)))
 }

@@ -8,6 +8,7 @@ use crate::api::{
 };
 use crate::diagnostic::Diagnostic;
 use crate::validate;
+use crate::{decode, yaml};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -94,13 +95,12 @@ pub const OWNER_ID_ANNOTATION: &str = "podsg.io/ec2-owner-id";
 /// Converts the JSON printed by `aws ec2 describe-security-groups` into
 /// SecurityGroup manifests, or reports every problem with its EC2 path.
 pub fn import(json: &str) -> Result<Vec<SecurityGroupManifest>, Vec<Diagnostic>> {
-    let value: serde_json::Value =
-        serde_json::from_str(json).map_err(|e| vec![Diagnostic::error("", None, format!("invalid JSON: {e}"))])?;
-    let groups: Vec<Ec2Group> = match value {
-        serde_json::Value::Object(ref map) if map.contains_key("SecurityGroups") => {
-            crate::decode::from_value::<Describe>(value).map_err(|d| vec![*d])?.security_groups
+    let node = decode::document(json).map_err(|d| vec![*d])?;
+    let groups: Vec<Ec2Group> = match &node.value {
+        yaml::Value::Map(_) if node.get("SecurityGroups").is_some() => {
+            decode::typed_node::<Describe>(&node).map_err(|d| vec![*d])?.security_groups
         }
-        serde_json::Value::Array(_) => crate::decode::from_value(value).map_err(|d| vec![*d])?,
+        yaml::Value::Seq(_) => decode::typed_node(&node).map_err(|d| vec![*d])?,
         _ => {
             return Err(vec![Diagnostic::error(
                 "",

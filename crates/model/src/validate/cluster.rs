@@ -1,7 +1,7 @@
 //! Cluster-level objects: ClusterConfig, Namespace, ServiceAccount, Node.
 
 use super::workload::labels;
-use super::{Checked, DEFAULT_NAMESPACE, Findings, required_name};
+use super::{Checked, Findings, required_name};
 use crate::api::{ClusterConfig, NamespaceManifest, NodeManifest, ServiceAccountManifest};
 use crate::group::SgId;
 use crate::labels::Labels;
@@ -62,7 +62,7 @@ pub fn namespace(m: &NamespaceManifest) -> Checked<(String, Labels)> {
 pub fn service_account(m: &ServiceAccountManifest) -> Checked<(String, String, Labels)> {
     let mut f = Findings::default();
     let name = required_name(&m.metadata.name, &mut f, "the service account's name");
-    let namespace = m.metadata.namespace.clone().unwrap_or_else(|| DEFAULT_NAMESPACE.to_string());
+    let namespace = m.metadata.namespace();
     labels(&m.metadata.labels, "metadata.labels", &mut f);
     f.finish(|| (namespace, name, m.metadata.labels.clone()))
 }

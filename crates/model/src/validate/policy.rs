@@ -1,4 +1,4 @@
-use super::{Checked, DEFAULT_NAMESPACE, Findings, required_name, selector::compile};
+use super::{Checked, Findings, required_name, selector::compile};
 use crate::api::SecurityGroupPolicy;
 use crate::group::SgId;
 use crate::policy::Policy;
@@ -6,7 +6,7 @@ use crate::policy::Policy;
 pub fn policy(m: &SecurityGroupPolicy) -> Checked<Policy> {
     let mut f = Findings::default();
     let name = required_name(&m.metadata.name, &mut f, "the policy's name");
-    let namespace = m.metadata.namespace.clone().unwrap_or_else(|| DEFAULT_NAMESPACE.to_string());
+    let namespace = m.metadata.namespace();
     let spec = &m.spec;
     if spec.pod_selector.is_none() && spec.service_account_selector.is_none() {
         f.error(

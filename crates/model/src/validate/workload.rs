@@ -1,4 +1,4 @@
-use super::{Checked, DEFAULT_NAMESPACE, Findings, required_name};
+use super::{Checked, Findings, required_name};
 use crate::api::{IntOrString, ObjectMeta, PodManifest, PodSpec, ProbeSpec, WorkloadManifest};
 use crate::labels::{Labels, validate_label_key, validate_label_value};
 use crate::workload::{Probe, Workload};
@@ -52,7 +52,7 @@ fn common(
     f: &mut Findings,
 ) -> Workload {
     let name = required_name(&meta.name, f, "the object's name");
-    let namespace = meta.namespace.clone().unwrap_or_else(|| DEFAULT_NAMESPACE.to_string());
+    let namespace = meta.namespace();
     labels(&pod_meta.labels, &format!("{prefix}metadata.labels"), f);
     let service_account = spec
         .service_account_name

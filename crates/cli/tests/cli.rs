@@ -242,6 +242,24 @@ fn icmp_and_other_protocols_explain() {
     assert_eq!(v["verdict"], "deny");
     let v = explain(&dir, "networking/red-pod", "kube-system/coredns", &["--protocol", "47"]);
     assert_eq!(v["verdict"], "allow", "the node group allows all traffic from itself");
+    // An echo reply is only ever a reply: without the request, it is dropped.
+    let v = explain(&dir, "networking/green-pod", "networking/red-pod", &["--protocol", "icmp", "--port", "0"]);
+    assert_eq!((&v["verdict"], &v["ingress"]["result"]), (&json!("deny"), &json!("notNew")));
+}
+
+#[test]
+fn a_members_ingress_answers_for_every_source_and_names_who_enforces_it() {
+    let dir = handbook().display().to_string();
+    // The management instance to the database on 3306: RDS_SG allows only 5432.
+    let v = explain(&dir, "mgmt-instance.internal", "rds-ekslab.internal", &["--port", "3306"]);
+    assert_eq!(v["verdict"], "deny");
+    assert_eq!(v["ingress"]["result"], "denied");
+    assert_eq!(v["enforcedBy"], json!({"egress": "cloud", "ingress": "cloud"}));
+    let (_, text, _) =
+        podsg(&["explain", &dir, "--from", "mgmt-instance.internal", "--to", "rds-ekslab.internal", "--port", "3306"]);
+    assert!(text.contains("ingress  denied: no rule of sg-0c4d8e2f6a1b39703 (RDS_SG) allows tcp/3306 from member/mgmt-instance.internal (groups sg-0b9e1d7c3f5a26804 (EKS-Management-SG)); enforced by the cloud's security groups, not by podsg: this traffic does not pass a podsg node"), "{text}");
+    let v = explain(&dir, "networking/green-pod", "rds-ekslab.internal", &["--port", "5432"]);
+    assert_eq!((&v["verdict"], &v["enforcedBy"]), (&json!("allow"), &json!({"egress": "podsg", "ingress": "podsg"})));
 }
 
 #[test]

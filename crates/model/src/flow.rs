@@ -18,6 +18,12 @@ pub enum Service {
 }
 
 impl Service {
+    /// An ICMP echo reply: it never opens a connection; conntrack lets it
+    /// through only as the reply to a tracked echo request the other way.
+    pub fn only_a_reply(self) -> bool {
+        matches!(self, Service::Icmp { v6: false, icmp_type: 0, .. } | Service::Icmp { v6: true, icmp_type: 129, .. })
+    }
+
     pub fn protocol(self) -> Protocol {
         match self {
             Service::Tcp(_) => Protocol::TCP,

@@ -4,7 +4,7 @@ use podsg_model::fixtures::{all_from_cidr, mk_group, sg, tcp_from_group};
 use podsg_model::flow::Service;
 use podsg_model::group::{SecurityGroup, SgId};
 use podsg_model::settings::EnforcingMode;
-use podsg_model::verdict::{Decision, Endpoint, Engine, Role, SideVerdict};
+use podsg_model::verdict::{Decision, Endpoint, Enforcer, Engine, Role, SideVerdict};
 use std::collections::BTreeMap;
 
 fn world(groups: Vec<SecurityGroup>) -> BTreeMap<SgId, SecurityGroup> {
@@ -115,19 +115,59 @@ fn explicit_empty_egress_allows_nothing_out() {
 }
 
 #[test]
-fn member_ingress_is_enforced_for_pods_only() {
+fn member_ingress_is_evaluated_from_every_source_and_says_who_enforces_it() {
     let groups = handbook();
     let engine = Engine::new(&groups, EnforcingMode::Strict);
     let db = member("member/db", &["sg-0r"], "10.0.3.50");
     let unrestricted = pod("free", &[], None);
-    assert_eq!(
-        engine.verdict(&unrestricted, &db, Service::Tcp(5432)).verdict,
-        Decision::Deny,
-        "an unrestricted pod still meets the member's ingress"
+    let v = engine.verdict(&unrestricted, &db, Service::Tcp(5432));
+    assert_eq!(v.verdict, Decision::Deny, "an unrestricted pod still meets the member's ingress");
+    assert_eq!((v.egress_enforcer, v.ingress_enforcer), (Enforcer::None, Enforcer::Podsg));
+    // The node, another member, an outside address: the cloud refuses them.
+    let mgmt = member("member/mgmt", &["sg-0n"], "10.0.9.9");
+    let outside = Endpoint { role: Role::External, ..pod("203.0.113.9", &[], Some("203.0.113.9")) };
+    for source in [node(&["sg-0n"]), mgmt, outside] {
+        let v = engine.verdict(&source, &db, Service::Tcp(5432));
+        assert_eq!(v.verdict, Decision::Deny, "{}", source.id);
+        assert_eq!(v.ingress, SideVerdict::Denied { groups: vec![sg("sg-0r")] }, "{}", source.id);
+        assert_eq!(v.ingress_enforcer, Enforcer::Cloud, "{}", source.id);
+        // What a podsg node does with it: nothing, it is not podsg's to enforce.
+        assert_eq!(v.decision_by(Enforcer::Podsg), Decision::Allow, "{}", source.id);
+    }
+    // A member's egress is its own groups' (the cloud's) too.
+    let closed =
+        world(vec![mk_group("sg-0m", vec![], Some(vec![])), mk_group("sg-0x", vec![all_from_cidr("0.0.0.0/0")], None)]);
+    let v = Engine::new(&closed, EnforcingMode::Strict).verdict(
+        &member("member/m", &["sg-0m"], "10.0.3.1"),
+        &pod("p", &["sg-0x"], None),
+        Service::Tcp(80),
     );
-    let from_node = engine.verdict(&node(&["sg-0n"]), &db, Service::Tcp(5432));
-    assert_eq!(from_node.verdict, Decision::Allow);
-    assert!(matches!(from_node.ingress, SideVerdict::NotEnforced { .. }));
+    assert_eq!((v.verdict, v.egress_enforcer, v.ingress_enforcer), (Decision::Deny, Enforcer::Cloud, Enforcer::Podsg));
+}
+
+#[test]
+fn an_echo_reply_never_opens_a_connection() {
+    let open = world(vec![mk_group("sg-0a", vec![all_from_cidr("0.0.0.0/0")], None)]);
+    let engine = Engine::new(&open, EnforcingMode::Strict);
+    let (a, b) = (pod("a", &["sg-0a"], None), pod("b", &["sg-0a"], None));
+    for (v6, icmp_type, decision) in [
+        (false, 0, Decision::Deny),
+        (true, 129, Decision::Deny),
+        (false, 8, Decision::Allow),
+        (true, 128, Decision::Allow),
+    ] {
+        let v = engine.verdict(&a, &b, Service::Icmp { v6, icmp_type, code: 0 });
+        assert_eq!(v.verdict, decision, "v6 {v6} type {icmp_type}");
+        assert_eq!(engine.decide(&a, &b, Service::Icmp { v6, icmp_type, code: 0 }), decision);
+    }
+    let v = engine.verdict(&a, &b, Service::Icmp { v6: false, icmp_type: 0, code: 0 });
+    assert_eq!(v.egress, v.ingress);
+    assert_eq!(
+        v.ingress,
+        SideVerdict::NotNew {
+            reason: "an echo reply opens no connection: it passes only as the reply to an echo request from b to a that conntrack tracks, and is dropped without one".into()
+        }
+    );
 }
 
 #[test]

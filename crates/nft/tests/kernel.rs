@@ -7,7 +7,7 @@ use podsg_model::dataplane::NodeRuleset;
 use podsg_model::fixtures::{all_on_one_node, catalog_of};
 use podsg_model::flow::Service;
 use podsg_model::settings::EnforcingMode;
-use podsg_model::verdict::{Decision, Endpoint, Engine};
+use podsg_model::verdict::{Decision, Endpoint, Enforcer, Engine};
 use podsg_netns::wire::{PodLink, router};
 use podsg_netns::{Listener, Netns, Probe, require_privilege};
 use podsg_nft::{Dataplane, Layout, NftCli, Side, SyncReport, plan};
@@ -153,7 +153,9 @@ fn disagreements(lab: &Lab, c: &Catalog) -> Vec<String> {
             }
             let (from, to) = (endpoint(c, src), endpoint(c, dst));
             let mut check = |service: Service, passed: bool| {
-                let expected = engine.decide(&from, &to, service);
+                // What the node enforces: a member's groups for traffic
+                // from the node are the cloud's to enforce.
+                let expected = engine.verdict(&from, &to, service).decision_by(Enforcer::Podsg);
                 if (expected == Decision::Allow) != passed {
                     wrong.push(format!(
                         "{src} -> {dst} {service}: kernel {}, engine {expected}",

@@ -3,7 +3,7 @@ use crate::output::{json_by_severity, print_json, print_text};
 use podsg_manifests::load;
 use podsg_model::flow::Service;
 use podsg_model::group::Protocol;
-use podsg_model::verdict::{Endpoint, Engine, SideVerdict, Verdict};
+use podsg_model::verdict::{Endpoint, Enforcer, Engine, SideVerdict, Verdict};
 use podsg_model::{Catalog, Diagnostic, Severity};
 use serde_json::json;
 
@@ -39,6 +39,7 @@ pub fn run(args: &Explain) -> u8 {
             "to": to,
             "egress": verdict.egress,
             "ingress": verdict.ingress,
+            "enforcedBy": {"egress": verdict.egress_enforcer, "ingress": verdict.ingress_enforcer},
             "chain": chain(catalog, &verdict, &from, &to),
         })),
         Output::Text => print_explanation(catalog, &verdict, &from, &to),
@@ -87,6 +88,15 @@ fn side_text(catalog: &Catalog, side: &SideVerdict, service: Service, peer: &End
             format!("unknown: {} allows it only if {unknown} is in {}", rule.describe(), rule.peer)
         }
         SideVerdict::NotEnforced { reason } => format!("not checked: {reason}"),
+        SideVerdict::NotNew { reason } => format!("dropped: {reason}"),
+    }
+}
+
+/// A side's text and, when someone enforces it, who.
+fn enforced_text(text: String, enforcer: Enforcer) -> String {
+    match enforcer {
+        Enforcer::None => text,
+        by => format!("{text}; {}", by.describe()),
     }
 }
 
@@ -96,10 +106,9 @@ fn peer_label(catalog: &Catalog, peer: &str) -> String {
 }
 
 fn chain(catalog: &Catalog, v: &Verdict, from: &Endpoint, to: &Endpoint) -> Vec<String> {
-    vec![
-        format!("egress of {}: {}", from.id, side_text(catalog, &v.egress, v.service, to, "to")),
-        format!("ingress of {}: {}", to.id, side_text(catalog, &v.ingress, v.service, from, "from")),
-    ]
+    let egress = enforced_text(side_text(catalog, &v.egress, v.service, to, "to"), v.egress_enforcer);
+    let ingress = enforced_text(side_text(catalog, &v.ingress, v.service, from, "from"), v.ingress_enforcer);
+    vec![format!("egress of {}: {egress}", from.id), format!("ingress of {}: {ingress}", to.id)]
 }
 
 fn print_explanation(catalog: &Catalog, v: &Verdict, from: &Endpoint, to: &Endpoint) {
@@ -107,6 +116,6 @@ fn print_explanation(catalog: &Catalog, v: &Verdict, from: &Endpoint, to: &Endpo
     for (word, e) in [("from", from), ("to", to)] {
         say!("  {word:<8} {} [{}]: {}; {}", e.id, addresses(e), groups(catalog, e), e.why);
     }
-    say!("  egress   {}", side_text(catalog, &v.egress, v.service, to, "to"));
-    say!("  ingress  {}", side_text(catalog, &v.ingress, v.service, from, "from"));
+    say!("  egress   {}", enforced_text(side_text(catalog, &v.egress, v.service, to, "to"), v.egress_enforcer));
+    say!("  ingress  {}", enforced_text(side_text(catalog, &v.ingress, v.service, from, "from"), v.ingress_enforcer));
 }

@@ -71,6 +71,46 @@ pub enum SideVerdict {
     NotEnforced {
         reason: String,
     },
+    /// The packet cannot open a connection (an echo reply): dropped unless
+    /// it answers one that conntrack tracks.
+    NotNew {
+        reason: String,
+    },
+}
+
+impl SideVerdict {
+    pub fn decision(&self) -> Decision {
+        match self {
+            SideVerdict::Allowed(_) | SideVerdict::NotEnforced { .. } => Decision::Allow,
+            SideVerdict::Denied { .. } | SideVerdict::NotNew { .. } => Decision::Deny,
+            SideVerdict::Unknown { .. } => Decision::Unknown,
+        }
+    }
+}
+
+/// Who enforces one side of a flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Enforcer {
+    /// podsg, on the node of the pod involved.
+    Podsg,
+    /// The cloud's own security groups: an external member's groups for
+    /// traffic that does not come from a pod (or that it sends itself).
+    Cloud,
+    /// Nobody: the side is not checked.
+    None,
+}
+
+impl Enforcer {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Enforcer::Podsg => "enforced by podsg on the pod's node",
+            Enforcer::Cloud => {
+                "enforced by the cloud's security groups, not by podsg: this traffic does not pass a podsg node"
+            }
+            Enforcer::None => "not enforced",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -83,6 +123,17 @@ pub struct Verdict {
     pub egress: SideVerdict,
     /// The destination's ingress rules.
     pub ingress: SideVerdict,
+    pub egress_enforcer: Enforcer,
+    pub ingress_enforcer: Enforcer,
+}
+
+impl Verdict {
+    /// The decision of the sides `enforcer` enforces (the others allow):
+    /// what a podsg node's kernel does with the flow, for `Enforcer::Podsg`.
+    pub fn decision_by(&self, enforcer: Enforcer) -> Decision {
+        let side = |v: &SideVerdict, by: Enforcer| if by == enforcer { v.decision() } else { Decision::Allow };
+        combine(side(&self.egress, self.egress_enforcer), side(&self.ingress, self.ingress_enforcer))
+    }
 }
 
 /// Evaluates flows against a set of groups.
@@ -112,13 +163,14 @@ enum Outcome<'a> {
     /// Allowed by this rule if an unknown address is in its range.
     Unknown(Hit<'a>),
     NotEnforced(&'static str),
+    NotNew,
 }
 
 impl Outcome<'_> {
     fn decision(self) -> Decision {
         match self {
             Outcome::Allowed(_) | Outcome::NotEnforced(_) => Decision::Allow,
-            Outcome::Denied => Decision::Deny,
+            Outcome::Denied | Outcome::NotNew => Decision::Deny,
             Outcome::Unknown(_) => Decision::Unknown,
         }
     }
@@ -148,12 +200,20 @@ impl<'a> Engine<'a> {
     /// (or the reasons) that decided each side.
     pub fn verdict(&self, src: &Endpoint, dst: &Endpoint, service: Service) -> Verdict {
         let (egress, ingress) = self.outcomes(src, dst, service);
+        let own_node = self.mode == EnforcingMode::Standard && pod_and_own_node(src, dst);
+        let (egress_enforcer, ingress_enforcer) = if own_node {
+            (Enforcer::None, Enforcer::None)
+        } else {
+            (egress_enforcer(src), ingress_enforcer(src, dst))
+        };
         Verdict {
             verdict: combine(egress.decision(), ingress.decision()),
             service,
             mode: self.mode,
             egress: explain(egress, Direction::Egress, src, dst),
             ingress: explain(ingress, Direction::Ingress, dst, src),
+            egress_enforcer,
+            ingress_enforcer,
         }
     }
 
@@ -161,11 +221,14 @@ impl<'a> Engine<'a> {
         if self.mode == EnforcingMode::Standard && pod_and_own_node(src, dst) {
             return (Outcome::NotEnforced(STANDARD_MODE), Outcome::NotEnforced(STANDARD_MODE));
         }
+        if service.only_a_reply() {
+            return (Outcome::NotNew, Outcome::NotNew);
+        }
         let egress = match egress_exemption(src) {
             Some(reason) => Outcome::NotEnforced(reason),
             None => self.side(src, Direction::Egress, dst, service),
         };
-        let ingress = match ingress_exemption(src, dst) {
+        let ingress = match ingress_exemption(dst) {
             Some(reason) => Outcome::NotEnforced(reason),
             None => self.side(dst, Direction::Ingress, src, service),
         };
@@ -211,6 +274,16 @@ fn explain(outcome: Outcome<'_>, direction: Direction, owner: &Endpoint, peer: &
         Outcome::Denied => SideVerdict::Denied { groups: owner.groups.clone() },
         Outcome::Unknown(h) => SideVerdict::Unknown { rule: found(h), unknown: format!("the address of {}", peer.id) },
         Outcome::NotEnforced(reason) => SideVerdict::NotEnforced { reason: reason.into() },
+        Outcome::NotNew => {
+            let (src, dst) = if direction == Direction::Egress { (owner, peer) } else { (peer, owner) };
+            SideVerdict::NotNew {
+                reason: format!(
+                    "an echo reply opens no connection: it passes only as the reply to an echo request from {} to {} \
+                     that conntrack tracks, and is dropped without one",
+                    dst.id, src.id
+                ),
+            }
+        }
     }
 }
 
@@ -233,23 +306,39 @@ fn egress_exemption(src: &Endpoint) -> Option<&'static str> {
         Role::Pod { restricted: true, .. } => None,
         Role::Pod { restricted: false, .. } => Some(UNRESTRICTED),
         Role::Node { .. } => Some("traffic of the node itself is not filtered by podsg"),
-        Role::Member => {
-            Some("an external member's egress is not enforced by the node backend (it does not pass a podsg node)")
-        }
+        // The cloud enforces a member's own groups on what it sends.
+        Role::Member => None,
         Role::External => Some("not a member of any security group"),
     }
 }
 
 /// Why the destination's ingress is not checked, if it is not.
-fn ingress_exemption(src: &Endpoint, dst: &Endpoint) -> Option<&'static str> {
+fn ingress_exemption(dst: &Endpoint) -> Option<&'static str> {
     match &dst.role {
         Role::Pod { restricted: true, .. } => None,
         Role::Pod { restricted: false, .. } => Some(UNRESTRICTED),
         Role::Node { .. } => Some("traffic to the node itself is not filtered by podsg"),
-        // The source's node enforces an external member's ingress on its behalf.
-        Role::Member if src.is_pod() => None,
-        Role::Member => Some("a member's ingress is enforced for traffic from pods; this source is not a pod"),
+        // The source's node enforces an external member's ingress on its
+        // behalf; for other sources the cloud does: evaluated either way.
+        Role::Member => None,
         Role::External => Some("not a member of any security group"),
+    }
+}
+
+fn egress_enforcer(src: &Endpoint) -> Enforcer {
+    match &src.role {
+        Role::Pod { restricted: true, .. } => Enforcer::Podsg,
+        Role::Member => Enforcer::Cloud,
+        _ => Enforcer::None,
+    }
+}
+
+fn ingress_enforcer(src: &Endpoint, dst: &Endpoint) -> Enforcer {
+    match &dst.role {
+        Role::Pod { restricted: true, .. } => Enforcer::Podsg,
+        Role::Member if src.is_pod() => Enforcer::Podsg,
+        Role::Member => Enforcer::Cloud,
+        _ => Enforcer::None,
     }
 }
 

@@ -9,4 +9,4 @@ mod engine;
 
 pub use conntrack::{Conntrack, Packet, PacketVerdict};
 pub use endpoint::{Endpoint, Role};
-pub use engine::{Decision, Engine, RuleMatch, SideVerdict, Verdict};
+pub use engine::{Decision, Enforcer, Engine, RuleMatch, SideVerdict, Verdict};

@@ -161,13 +161,18 @@ pub struct Explain {
 
 #[derive(Subcommand, Debug)]
 pub enum Import {
-    /// Read the JSON printed by `aws ec2 describe-security-groups` (FILE, or - for stdin)
-    /// and print SecurityGroup manifests.
+    /// Read what `aws ec2 describe-security-groups` prints (FILE, or - for stdin)
+    /// and print SecurityGroup manifests; warnings go to stderr.
     Aws(ImportAws),
 }
 
 #[derive(Args, Debug)]
 pub struct ImportAws {
+    /// The output of `aws ec2 describe-security-groups` (JSON, or YAML with `--output yaml`); - for stdin.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
+    /// Also declare the groups that rules reference but FILE does not hold (another account, a peered VPC,
+    /// or groups not exported) as `outside` groups, so that `podsg check` validates everything else.
+    #[arg(long)]
+    pub declare_outside: bool,
 }

@@ -299,7 +299,6 @@ fn import_aws_refuses_prefix_lists_and_bad_rules_whole() {
     assert_eq!(stdout, "", "nothing is half imported");
     for expected in [
         "SecurityGroups[0].IpPermissions[0].ToPort: 70000: must be between 0 and 65535",
-        "SecurityGroups[0].IpPermissions[0].IpRanges[0].CidrIp: 10.0.0.1/16: host bits are set; the network is 10.0.0.0/16",
         "SecurityGroups[0].IpPermissionsEgress[0].PrefixListIds[0].PrefixListId: pl-63a5400a: prefix lists not supported",
     ] {
         assert!(stderr.contains(expected), "missing {expected:?} in:\n{stderr}");
@@ -307,6 +306,49 @@ fn import_aws_refuses_prefix_lists_and_bad_rules_whole() {
     let (code, _, stderr) = podsg(&["import", "aws", "/nonexistent.json"]);
     assert_eq!(code, 1);
     assert!(stderr.contains("No such file"), "{stderr}");
+}
+
+#[test]
+fn import_aws_keeps_peering_facts_and_declares_outside_groups() {
+    let input = fixture("peered-and-stale.yaml");
+    let (code, stdout, stderr) = podsg(&["import", "aws", &input]);
+    assert_eq!(code, 0, "{stderr}");
+    for expected in [
+        "warning: ",
+        "NextToken: eyJOZXh0VG9rZW4iOiBudWxsfQ==: the input is one page of a paginated answer",
+        "SecurityGroups[0].IpPermissions[0].IpRanges[0].CidrIp: 10.0.0.1/16: host bits are set; imported as 10.0.0.0/16",
+        "SecurityGroups[0].IpPermissions[0].UserIdGroupPairs[1].PeeringStatus: deleted: stale: the VPC peering connection pcx-0dead is deleted, so this reference to sg-0ccccccccccccccc3 matches nothing",
+        "rules reference groups the input does not hold: sg-0bbbbbbbbbbbbbbb2; `podsg check` needs them",
+    ] {
+        assert!(stderr.contains(expected), "missing {expected:?} in:\n{stderr}");
+    }
+    for expected in [
+        "groupName: \"off\"\n",
+        "    - groupId: sg-0bbbbbbbbbbbbbbb2\n      peeringStatus: active\n      userId: \"210987654321\"\n      vpcId: vpc-0peer\n      vpcPeeringConnectionId: pcx-0123\n",
+        "      peeringStatus: deleted\n",
+        "    - cidrIp: \"10.0.0.0/16\"\n",
+        "  egress:\n  - ipProtocol: \"-1\"\n    ipRanges:\n",
+    ] {
+        assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");
+    }
+    // Declared outside, the peered group is known to exist: check passes.
+    let (code, stdout, stderr) = podsg(&["import", "aws", "--declare-outside", &input]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("name: sg-0bbbbbbbbbbbbbbb2\nspec:\n  description: \"referenced by imported rules; described outside these manifests\"\n  outside:\n    userId: \"210987654321\"\n    vpcId: vpc-0peer\n"), "{stdout}");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("groups.yaml"), &stdout).unwrap();
+    let (code, out, _) = podsg(&["check", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    // The same group twice is refused.
+    let twice = dir.path().join("twice.json");
+    std::fs::write(&twice, r#"[{"GroupId": "sg-01", "IpPermissions": []}, {"GroupId": "sg-01", "IpPermissions": []}]"#)
+        .unwrap();
+    let (code, _, stderr) = podsg(&["import", "aws", twice.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("SecurityGroups[1].GroupId: sg-01: the input holds this group twice (also SecurityGroups[0])"),
+        "{stderr}"
+    );
 }
 
 /// `podsg import aws big.json | head -1`: the reader goes away while podsg

@@ -122,6 +122,11 @@ impl Diagnostic {
         self
     }
 
+    pub fn with_value(mut self, value: &str) -> Self {
+        self.value = Some(value.to_string());
+        self
+    }
+
     pub fn with_position(mut self, at: Mark) -> Self {
         self.position = Some(at);
         self

@@ -222,3 +222,16 @@ fn lists_are_read_item_by_item_with_their_own_positions() {
     assert_eq!(decoded.objects.len(), 0);
     let _: &[Diagnostic] = &decoded.diagnostics;
 }
+
+#[test]
+fn groups_declared_outside_satisfy_references_and_describe_nothing() {
+    let outside = "apiVersion: podsg.io/v1alpha1\nkind: SecurityGroup\nmetadata: {name: sg-0e}\nspec: {outside: {userId: \"210987654321\"}}\n";
+    let policy = "---\napiVersion: vpcresources.k8s.aws/v1beta1\nkind: SecurityGroupPolicy\nmetadata: {name: p, namespace: ns}\nspec: {podSelector: {}, securityGroups: {groupIds: [sg-0e]}}\n";
+    assert_eq!(load(&format!("{outside}{policy}")), Vec::<String>::new());
+    check(&[(
+        "apiVersion: podsg.io/v1alpha1\nkind: SecurityGroup\nmetadata: {name: sg-0e}\nspec:\n  outside: {}\n  ingress: [{ipProtocol: tcp, fromPort: 1, toPort: 1, ipRanges: [{cidrIp: 10.0.0.0/8}]}]\n",
+        &[
+            "error: t.yaml:6:3: SecurityGroup/sg-0e: spec.ingress: a group declared `outside` is described elsewhere: its rules and members are not written here",
+        ],
+    )]);
+}

@@ -94,7 +94,7 @@ fn cidr_rules_need_the_address_or_say_unknown() {
     let unknown = engine.verdict(&pod("src", &["sg-0b"], None), &dst, Service::Udp(53));
     assert_eq!(unknown.verdict, Decision::Unknown);
     let SideVerdict::Unknown { unknown, .. } = &unknown.ingress else { panic!() };
-    assert_eq!(unknown, "the address of src");
+    assert_eq!(unknown, "the address of src is in 10.0.0.0/16");
     // 0.0.0.0/0 needs no address.
     let open = world(vec![mk_group("sg-0a", vec![all_from_cidr("0.0.0.0/0")], None), mk_group("sg-0b", vec![], None)]);
     let v = Engine::new(&open, EnforcingMode::Strict).verdict(&pod("src", &["sg-0b"], None), &dst, Service::Udp(53));
@@ -179,4 +179,24 @@ fn a_group_that_does_not_exist_allows_nothing() {
         Service::Tcp(80),
     );
     assert_eq!(v.verdict, Decision::Deny);
+}
+
+#[test]
+fn groups_declared_outside_make_verdicts_unknown_not_allowed() {
+    let mut outside = mk_group("sg-0o", vec![], Some(vec![]));
+    outside.outside = true;
+    let groups = world(vec![outside, mk_group("sg-0d", vec![tcp_from_group(443, "sg-0o")], None)]);
+    let engine = Engine::new(&groups, EnforcingMode::Strict);
+    let dst = pod("dst", &["sg-0d"], Some("10.1.0.9"));
+    // Who carries the outside group is not known for an address...
+    let ip = Endpoint { role: Role::External, ..pod("203.0.113.9", &[], Some("203.0.113.9")) };
+    let v = engine.verdict(&ip, &dst, Service::Tcp(443));
+    assert_eq!(v.verdict, Decision::Unknown);
+    let SideVerdict::Unknown { unknown, .. } = &v.ingress else { panic!("{v:?}") };
+    assert_eq!(unknown, "203.0.113.9 carries sg-0o, a group described outside the manifests");
+    // ...but a pod's groups are: it does not.
+    assert_eq!(engine.verdict(&pod("p", &["sg-0d"], None), &dst, Service::Tcp(443)).verdict, Decision::Deny);
+    // A pod carrying only an outside group: its rules are not known.
+    let v = engine.verdict(&pod("p", &["sg-0o"], None), &dst, Service::Tcp(443));
+    assert_eq!((v.verdict, &v.egress), (Decision::Unknown, &SideVerdict::RulesNotKnown { groups: vec![sg("sg-0o")] }));
 }

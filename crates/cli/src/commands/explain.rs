@@ -84,8 +84,13 @@ fn side_text(catalog: &Catalog, side: &SideVerdict, service: Service, peer: &End
                 self::groups(catalog, peer)
             )
         }
-        SideVerdict::Unknown { rule, unknown } => {
-            format!("unknown: {} allows it only if {unknown} is in {}", rule.describe(), rule.peer)
+        SideVerdict::Unknown { rule, unknown } => format!("unknown: {} allows it only if {unknown}", rule.describe()),
+        SideVerdict::RulesNotKnown { groups } => {
+            let labels: Vec<String> = groups.iter().map(|g| catalog.group_label(g)).collect();
+            format!(
+                "unknown: no rule known here allows it, and some of {} are declared outside the manifests (their rules are not known)",
+                labels.join(", ")
+            )
         }
         SideVerdict::NotEnforced { reason } => format!("not checked: {reason}"),
         SideVerdict::NotNew { reason } => format!("dropped: {reason}"),

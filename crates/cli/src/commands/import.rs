@@ -18,12 +18,17 @@ pub fn run(args: &ImportAws) -> u8 {
             return 1;
         }
     };
-    match ec2::import(&text) {
-        Ok(groups) => {
+    let options = ec2::Options { declare_outside: args.declare_outside };
+    match ec2::import(&text, options) {
+        Ok(imported) => {
+            for mut d in imported.warnings {
+                d.origin = Some(podsg_model::Origin::new(name.clone(), 1));
+                eprintln!("warning: {d}");
+            }
             say!("# Imported by `podsg import aws` from {name}");
-            for g in groups {
+            for g in imported.groups.iter().chain(&imported.outside) {
                 say!("---");
-                say_raw!("{}", podsg_model::yaml::to_yaml(&g).expect("manifests serialize"));
+                say_raw!("{}", podsg_model::yaml::to_yaml(g).expect("manifests serialize"));
             }
             0
         }

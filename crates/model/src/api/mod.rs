@@ -16,8 +16,8 @@ pub use policy::{
     LabelSelectorRequirementSpec, LabelSelectorSpec, SecurityGroupIdsSpec, SecurityGroupPolicy, SecurityGroupPolicySpec,
 };
 pub use security_group::{
-    IpPermission, IpRange, Ipv6Range, MemberSpec, PrefixListId, ProtocolSpec, SecurityGroupManifest, SecurityGroupSpec,
-    UserIdGroupPair,
+    IpPermission, IpRange, Ipv6Range, MemberSpec, OutsideSpec, PrefixListId, ProtocolSpec, SecurityGroupManifest,
+    SecurityGroupSpec, UserIdGroupPair,
 };
 pub use workload::{
     ContainerPort, ContainerSpec, IntOrString, PodIp, PodManifest, PodSpec, PodStatus, PodTemplate, ProbePort,

@@ -24,7 +24,7 @@ pub struct SecurityGroupSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// EC2 `IpPermissions`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ingress: Vec<IpPermission>,
     /// EC2 `IpPermissionsEgress`. Omitted: EC2's default rule (all traffic to
     /// everywhere). An explicit `[]` allows no egress, as after revoking it.
@@ -33,6 +33,9 @@ pub struct SecurityGroupSpec {
     /// External addresses that carry this group (a database, a VM).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<MemberSpec>,
+    /// Declared only: the group lives outside these manifests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outside: Option<OutsideSpec>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -76,9 +79,31 @@ pub struct UserIdGroupPair {
     pub group_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Accepted as EC2 prints it; podsg has one account.
+    /// The account that owns the group, as EC2 prints it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// The group's VPC when it is in a peered VPC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpc_id: Option<String>,
+    /// The peering connection through which the group is referenced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpc_peering_connection_id: Option<String>,
+    /// EC2's status of that peering: `active`, or `deleted` for a stale rule,
+    /// which matches nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peering_status: Option<String>,
+}
+
+/// A group that exists outside these manifests (another account, a peered
+/// VPC, or simply in AWS and not in this repository): references to it are
+/// valid, its rules and members are not known here.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OutsideSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpc_id: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]

@@ -211,8 +211,12 @@ fn typed<T: DeserializeOwned>(
             }
             Some(value)
         }
-        Err(e) => {
-            out.diagnostics.push(place(Diagnostic::error(e.path, None, e.message)).with_position(e.at));
+        Err((e, unknown)) => {
+            // A type that refuses unknown fields stops at the first: say it
+            // as every unknown field is said, with the closest real one.
+            let refused = unknown.iter().find(|u| u.at == e.at).and_then(|u| unknown_field(u, true));
+            let d = refused.unwrap_or_else(|| Diagnostic::error(e.path, None, e.message).with_position(e.at));
+            out.diagnostics.push(place(d));
             None
         }
     }
@@ -226,6 +230,10 @@ fn unknown_field(u: &Unknown, strict: bool) -> Option<Diagnostic> {
     let known = u.expected.iter().chain(ignored).copied();
     let hint = match closest(&u.key, known) {
         Some(field) => format!("; did you mean `{field}`?"),
+        None if strict => {
+            let fields: Vec<String> = u.expected.iter().map(|f| format!("`{f}`")).collect();
+            format!("; expected one of {}", fields.join(", "))
+        }
         None => String::new(),
     };
     let path = if u.path.is_empty() { u.key.clone() } else { format!("{}.{}", u.path, u.key) };
@@ -261,5 +269,5 @@ pub fn document(text: &str) -> Result<Node, Box<Diagnostic>> {
 pub fn typed_node<T: DeserializeOwned>(node: &Node) -> Result<T, Box<Diagnostic>> {
     yaml::from_node::<T>(node)
         .map(|(v, _)| v)
-        .map_err(|e| Box::new(Diagnostic::error(e.path, None, e.message).with_position(e.at)))
+        .map_err(|(e, _)| Box::new(Diagnostic::error(e.path, None, e.message).with_position(e.at)))
 }

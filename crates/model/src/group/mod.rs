@@ -25,6 +25,11 @@ pub struct SecurityGroup {
     /// `egress` was omitted, so it holds EC2's default allow-all rule.
     pub default_egress: bool,
     pub members: Vec<Member>,
+    /// Declared, not described: the group lives outside the manifests, so
+    /// its rules and members are not known (it allows nothing here, and
+    /// verdicts that depend on it are `unknown`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub outside: bool,
 }
 
 /// An external address that carries a group.
@@ -46,6 +51,7 @@ impl SecurityGroup {
             egress: vec![Rule::default_egress()],
             default_egress: true,
             members: Vec::new(),
+            outside: false,
         }
     }
 

@@ -23,6 +23,7 @@ pub fn lint(catalog: &Catalog, mode: EnforcingMode) -> Vec<Diagnostic> {
     out.extend(usage::unreferenced_groups(catalog));
     out.extend(usage::unknown_service_accounts(catalog));
     out.extend(usage::host_network_selected(catalog));
+    out.extend(usage::outside_groups_on_pods(catalog));
     out
 }
 

@@ -105,3 +105,23 @@ pub fn host_network_selected(catalog: &Catalog) -> Vec<Diagnostic> {
         })
         .collect()
 }
+
+/// SGPs that give pods a group described outside the manifests: the node
+/// backend does not know its rules, so those pods get only what their other
+/// groups allow (never more than in EC2).
+pub fn outside_groups_on_pods(catalog: &Catalog) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for p in catalog.policies() {
+        for id in p.group_ids.iter().filter(|id| catalog.groups.get(*id).is_some_and(|g| g.outside)) {
+            out.push(catalog.about(
+                policy_ref(p),
+                Diagnostic::warning(format!(
+                    "gives its pods {id}, which is declared outside the manifests: the node backend does not know \
+                     its rules, so they add nothing (the pods get only what their other groups allow); the aws \
+                     backend attaches the group itself"
+                )),
+            ));
+        }
+    }
+    out
+}

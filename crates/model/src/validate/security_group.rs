@@ -43,6 +43,26 @@ pub fn security_group(m: &SecurityGroupManifest) -> Checked<SecurityGroup> {
             f.error(format!("spec.members[{i}].name"), Some(String::new()), "must not be empty");
         }
     }
+    let outside = spec.outside.is_some();
+    if outside {
+        let described = [
+            ("ingress", !spec.ingress.is_empty()),
+            ("egress", spec.egress.is_some()),
+            ("members", !spec.members.is_empty()),
+        ];
+        for (field, present) in described {
+            if present {
+                f.error(
+                    format!("spec.{field}"),
+                    None,
+                    "a group declared `outside` is described elsewhere: its rules and members are not written here",
+                );
+            }
+        }
+    }
+    // An outside group's rules are not known: here it allows nothing.
+    let (ingress, egress, default_egress) =
+        if outside { (vec![], vec![], false) } else { (ingress, egress, default_egress) };
     f.finish(|| SecurityGroup {
         id: id.expect("no errors means the ID parsed"),
         name: spec.group_name.clone(),
@@ -51,6 +71,7 @@ pub fn security_group(m: &SecurityGroupManifest) -> Checked<SecurityGroup> {
         egress,
         default_egress,
         members,
+        outside,
     })
 }
 
@@ -79,9 +100,31 @@ fn rule(p: &IpPermission, path: &str, f: &mut Findings) -> Option<Rule> {
         }
     }
     for (j, pair) in p.user_id_group_pairs.iter().enumerate() {
-        match SgId::parse(&pair.group_id) {
-            Ok(id) => peers.push(Peer::Group { id, description: pair.description.clone() }),
-            Err(why) => f.error(format!("{path}.userIdGroupPairs[{j}].groupId"), Some(pair.group_id.clone()), why),
+        let at = format!("{path}.userIdGroupPairs[{j}]");
+        let id = match SgId::parse(&pair.group_id) {
+            Ok(id) => id,
+            Err(why) => {
+                f.error(format!("{at}.groupId"), Some(pair.group_id.clone()), why);
+                continue;
+            }
+        };
+        match pair.peering_status.as_deref() {
+            None | Some("active") => peers.push(Peer::Group { id, description: pair.description.clone() }),
+            // EC2 keeps a rule whose peering is gone as a stale rule: it matches nothing.
+            Some("deleted") => f.warning(
+                format!("{at}.peeringStatus"),
+                Some("deleted".into()),
+                format!(
+                    "stale: the VPC peering connection{} is deleted, so this reference to {id} matches nothing \
+                     (EC2 keeps it as a stale rule; remove it)",
+                    pair.vpc_peering_connection_id.as_deref().map(|p| format!(" {p}")).unwrap_or_default()
+                ),
+            ),
+            Some(other) => f.error(
+                format!("{at}.peeringStatus"),
+                Some(other.to_string()),
+                "must be active or deleted (EC2's peering status of a group reference)",
+            ),
         }
     }
     for (j, pl) in p.prefix_list_ids.iter().enumerate() {

@@ -61,7 +61,7 @@ pub enum SideVerdict {
     Denied {
         groups: Vec<SgId>,
     },
-    /// This rule allows the flow if the address of `unknown` is in its range.
+    /// This rule allows the flow if `unknown` holds.
     Unknown {
         #[serde(flatten)]
         rule: RuleMatch,
@@ -70,6 +70,11 @@ pub enum SideVerdict {
     /// This side is not checked, and why.
     NotEnforced {
         reason: String,
+    },
+    /// No known rule allows it, and these groups of the side are declared
+    /// `outside`: their rules are not in the manifests.
+    RulesNotKnown {
+        groups: Vec<SgId>,
     },
     /// The packet cannot open a connection (an echo reply): dropped unless
     /// it answers one that conntrack tracks.
@@ -83,7 +88,7 @@ impl SideVerdict {
         match self {
             SideVerdict::Allowed(_) | SideVerdict::NotEnforced { .. } => Decision::Allow,
             SideVerdict::Denied { .. } | SideVerdict::NotNew { .. } => Decision::Deny,
-            SideVerdict::Unknown { .. } => Decision::Unknown,
+            SideVerdict::Unknown { .. } | SideVerdict::RulesNotKnown { .. } => Decision::Unknown,
         }
     }
 }
@@ -164,6 +169,8 @@ enum Outcome<'a> {
     Unknown(Hit<'a>),
     NotEnforced(&'static str),
     NotNew,
+    /// Nothing known allows it; some of the side's groups are outside.
+    RulesNotKnown,
 }
 
 impl Outcome<'_> {
@@ -171,7 +178,7 @@ impl Outcome<'_> {
         match self {
             Outcome::Allowed(_) | Outcome::NotEnforced(_) => Decision::Allow,
             Outcome::Denied | Outcome::NotNew => Decision::Deny,
-            Outcome::Unknown(_) => Decision::Unknown,
+            Outcome::Unknown(_) | Outcome::RulesNotKnown => Decision::Unknown,
         }
     }
 }
@@ -238,16 +245,18 @@ impl<'a> Engine<'a> {
     /// The first rule of `owner`'s groups in `direction` that lets `peer` use `service`.
     fn side(&self, owner: &Endpoint, direction: Direction, peer: &Endpoint, service: Service) -> Outcome<'a> {
         let mut maybe = None;
+        let mut outside = false;
         for id in &owner.groups {
             // A group that does not exist allows nothing (fail closed); the
             // loader reports it as an error before it gets here.
             let Some(&group) = self.groups.get(id.as_str()) else { continue };
+            outside |= group.outside;
             for (index, rule) in group.rules(direction).iter().enumerate() {
                 if !rule.covers(service) {
                     continue;
                 }
                 for p in &rule.peers {
-                    match peer_matches(p, peer) {
+                    match self.peer_matches(p, peer) {
                         Some(true) => return Outcome::Allowed(Hit { group, index, rule, peer: p }),
                         None if maybe.is_none() => maybe = Some(Hit { group, index, rule, peer: p }),
                         _ => {}
@@ -255,7 +264,30 @@ impl<'a> Engine<'a> {
                 }
             }
         }
-        maybe.map_or(Outcome::Denied, Outcome::Unknown)
+        match maybe {
+            Some(hit) => Outcome::Unknown(hit),
+            None if outside => Outcome::RulesNotKnown,
+            None => Outcome::Denied,
+        }
+    }
+
+    /// `Some(true)` when the peer definitely matches, `Some(false)` when it
+    /// definitely does not, `None` when it depends on something not in the
+    /// manifests (an address, or who carries an outside group).
+    fn peer_matches(&self, p: &Peer, peer: &Endpoint) -> Option<bool> {
+        match p {
+            Peer::Group { id, .. } if peer.carries(id) => Some(true),
+            // Only an address of unknown standing may carry a group described elsewhere.
+            Peer::Group { id, .. } => {
+                let outside = self.groups.get(id.as_str()).is_some_and(|g| g.outside);
+                if outside && peer.role == Role::External { None } else { Some(false) }
+            }
+            Peer::Cidr { cidr, .. } if peer.addresses.is_empty() => {
+                // Any address is in 0.0.0.0/0 (or ::/0); a narrower range may or may not hold it.
+                if cidr.prefix_len() == 0 { Some(true) } else { None }
+            }
+            Peer::Cidr { cidr, .. } => Some(peer.addresses.iter().any(|a| cidr.contains(a))),
+        }
     }
 }
 
@@ -272,7 +304,14 @@ fn explain(outcome: Outcome<'_>, direction: Direction, owner: &Endpoint, peer: &
     match outcome {
         Outcome::Allowed(h) => SideVerdict::Allowed(found(h)),
         Outcome::Denied => SideVerdict::Denied { groups: owner.groups.clone() },
-        Outcome::Unknown(h) => SideVerdict::Unknown { rule: found(h), unknown: format!("the address of {}", peer.id) },
+        Outcome::Unknown(h) => {
+            let unknown = match h.peer {
+                Peer::Group { id, .. } => format!("{} carries {id}, a group described outside the manifests", peer.id),
+                Peer::Cidr { cidr, .. } => format!("the address of {} is in {cidr}", peer.id),
+            };
+            SideVerdict::Unknown { rule: found(h), unknown }
+        }
+        Outcome::RulesNotKnown => SideVerdict::RulesNotKnown { groups: owner.groups.clone() },
         Outcome::NotEnforced(reason) => SideVerdict::NotEnforced { reason: reason.into() },
         Outcome::NotNew => {
             let (src, dst) = if direction == Direction::Egress { (owner, peer) } else { (peer, owner) };
@@ -284,19 +323,6 @@ fn explain(outcome: Outcome<'_>, direction: Direction, owner: &Endpoint, peer: &
                 ),
             }
         }
-    }
-}
-
-/// `Some(true)` when the peer definitely matches, `Some(false)` when it
-/// definitely does not, `None` when it depends on an unknown address.
-fn peer_matches(p: &Peer, peer: &Endpoint) -> Option<bool> {
-    match p {
-        Peer::Group { id, .. } => Some(peer.carries(id)),
-        Peer::Cidr { cidr, .. } if peer.addresses.is_empty() => {
-            // Any address is in 0.0.0.0/0 (or ::/0); a narrower range may or may not hold it.
-            if cidr.prefix_len() == 0 { Some(true) } else { None }
-        }
-        Peer::Cidr { cidr, .. } => Some(peer.addresses.iter().any(|a| cidr.contains(a))),
     }
 }
 

@@ -52,11 +52,14 @@ impl Error {
     }
 }
 
-/// Decodes `node` as a `T`; the fields `T` does not read are returned.
-pub fn from_node<'de, T: de::Deserialize<'de>>(node: &'de Node) -> Result<(T, Vec<Unknown>), Error> {
+/// Decodes `node` as a `T`; the fields `T` does not read are returned,
+/// also with an error (a type that refuses unknown fields fails on one).
+pub fn from_node<'de, T: de::Deserialize<'de>>(node: &'de Node) -> Result<(T, Vec<Unknown>), (Error, Vec<Unknown>)> {
     let unknown = RefCell::new(Vec::new());
-    let value = T::deserialize(NodeDe { node, path: Path::Root, unknown: &unknown })?;
-    Ok((value, unknown.into_inner()))
+    match T::deserialize(NodeDe { node, path: Path::Root, unknown: &unknown }) {
+        Ok(value) => Ok((value, unknown.into_inner())),
+        Err(e) => Err((e, unknown.into_inner())),
+    }
 }
 
 /// Where a node is, as a linked list on the stack: rendered only when needed.

@@ -74,8 +74,8 @@ fn policies() {
             vec![format!("{P}: spec.securityGroups.groupIds[1]: sg-0a: duplicate security group ID (also groupIds[0])")],
         ),
         (
-            sgp("  podSelector: {}\n  securityGroups: {groupIds: [sg-0dead]}\n"),
-            vec![format!("{P}: spec.securityGroups.groupIds[0]: sg-0dead: InvalidSecurityGroupID.NotFound: sg-0dead does not exist")],
+            sgp("  podSelector: {}\n  securityGroups: {groupIds: [sg-0000dead]}\n"),
+            vec![format!("{P}: spec.securityGroups.groupIds[0]: sg-0000dead: InvalidSecurityGroupID.NotFound: sg-0000dead does not exist")],
         ),
         (
             sgp("  podSelector: {}\n  securityGroups: {groupIds: [SG-12]}\n"),
@@ -236,9 +236,9 @@ fn rules() {
             )],
         ),
         (
-            ingress("{ipProtocol: tcp, fromPort: 1, toPort: 2, userIdGroupPairs: [{groupId: sg-0dead}]}"),
+            ingress("{ipProtocol: tcp, fromPort: 1, toPort: 2, userIdGroupPairs: [{groupId: sg-0000dead}]}"),
             vec![format!(
-                "{G}: spec.ingress[0].userIdGroupPairs[0].groupId: sg-0dead: InvalidGroup.NotFound: sg-0dead does not exist"
+                "{G}: spec.ingress[0].userIdGroupPairs[0].groupId: sg-0000dead: InvalidGroup.NotFound: sg-0000dead does not exist"
             )],
         ),
         (
@@ -287,7 +287,7 @@ fn groups() {
             vec![format!("{G}: spec.ingres: unknown field `ingres`; did you mean `ingress`?")],
         ),
         (
-            "apiVersion: podsg.io/v1alpha1\nkind: ClusterConfig\nmetadata: {name: c}\nspec: {defaultGroupIds: [sg-0nope], enforcingMode: lax, sgpAppliesTo: some, clusterDNS: [coredns]}\n".into(),
+            "apiVersion: podsg.io/v1alpha1\nkind: ClusterConfig\nmetadata: {name: c}\nspec: {defaultGroupIds: [sg-0000beef], enforcingMode: lax, sgpAppliesTo: some, clusterDNS: [coredns]}\n".into(),
             vec![
                 "t.yaml: ClusterConfig/c: spec.enforcingMode: lax: must be strict or standard".into(),
                 "t.yaml: ClusterConfig/c: spec.sgpAppliesTo: some: must be all-pods or new-pods".into(),
@@ -295,9 +295,9 @@ fn groups() {
             ],
         ),
         (
-            "apiVersion: podsg.io/v1alpha1\nkind: ClusterConfig\nmetadata: {name: c}\nspec: {defaultGroupIds: [sg-0nope], clusterDNS: [kube-system/coredns]}\n".into(),
+            "apiVersion: podsg.io/v1alpha1\nkind: ClusterConfig\nmetadata: {name: c}\nspec: {defaultGroupIds: [sg-0000beef], clusterDNS: [kube-system/coredns]}\n".into(),
             vec![
-                "t.yaml: ClusterConfig/c: spec.defaultGroupIds[0]: sg-0nope: InvalidSecurityGroupID.NotFound: sg-0nope does not exist".into(),
+                "t.yaml: ClusterConfig/c: spec.defaultGroupIds[0]: sg-0000beef: InvalidSecurityGroupID.NotFound: sg-0000beef does not exist".into(),
                 "t.yaml: ClusterConfig/c: spec.clusterDNS[0]: kube-system/coredns: no pod or workload of this name is defined".into(),
             ],
         ),

@@ -181,7 +181,8 @@ impl Builder {
 
     fn not_found(&mut self, object: &ObjectRef, path: String, id: &SgId, code: &str) {
         let origin = self.catalog.origins.get(object).cloned();
-        let d = Diagnostic::error(path, Some(id.to_string()), format!("{code}: {id} does not exist"));
+        let d =
+            Diagnostic::error(path, Some(id.to_string()), format!("{code}: {id} does not exist{}", id.shape_note()));
         self.diagnostics.push(d.at(origin.as_ref(), Some(object)));
     }
 

@@ -16,6 +16,7 @@ pub fn locate(text: &str, file: &str, diagnostics: &mut [Diagnostic]) {
             && origin.file == file
             && origin.at.line > 0
             && d.position.is_none()
+            && !d.path.is_empty()
         {
             wanted.entry(origin.at).or_default().push(i);
         }

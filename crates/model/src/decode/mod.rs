@@ -93,6 +93,13 @@ pub fn decode(text: &str, file: &str, format: Format) -> DecodedFile {
         let d = Diagnostic::error("", None, format!("invalid {}: {}", format.name(), problem.message));
         out.diagnostics.push(d.at(Some(&Origin::at(file, 0, problem.at)), None).with_position(problem.at));
     }
+    if text.contains("{{") && out.diagnostics.iter().any(Diagnostic::is_error) {
+        let note = Diagnostic::note(
+            "this looks like an unrendered Helm template (it holds `{{`); render it first: \
+             helm template RELEASE CHART | podsg check -",
+        );
+        out.diagnostics.push(note.at(Some(&Origin::new(file, 0)), None));
+    }
     out
 }
 

@@ -23,6 +23,23 @@ impl SgId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Why an ID that was not found may never exist: EC2's IDs are `sg-`
+    /// and 8 or 17 lowercase hexadecimal digits, Tencent's `sg-` and 8
+    /// lowercase letters or digits. Empty for an ID of either shape.
+    /// Only a note: placeholders such as `sg-abc123` (seed 001) load.
+    pub fn shape_note(&self) -> String {
+        let rest = &self.0[3..];
+        let hex = rest.bytes().all(|b| b.is_ascii_hexdigit());
+        if (hex && (rest.len() == 8 || rest.len() == 17)) || rest.len() == 8 {
+            return String::new();
+        }
+        let why = if !hex { format!("{} is not hexadecimal", rest) } else { format!("it has {} digits", rest.len()) };
+        format!(
+            " (and cannot: EC2's group IDs are sg- and 8 or 17 hexadecimal digits, Tencent's sg- and 8 letters or \
+             digits; {why})"
+        )
+    }
 }
 
 impl fmt::Display for SgId {
@@ -42,5 +59,18 @@ mod tests {
         for bad in ["", "sg-", "0a1b2c3d", "sg-ABC", "sg-0a1b_2", "<sg-abc123>", "sg-0a1b 2"] {
             assert!(SgId::parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn shapes_ec2_and_tencent_cannot_have_are_named() {
+        for fine in ["sg-0a1b2c3d", "sg-0a1b2c3d4e5f60789", "sg-e8lzsa0v"] {
+            assert_eq!(SgId::parse(fine).unwrap().shape_note(), "", "{fine}");
+        }
+        let note = |s: &str| SgId::parse(s).unwrap().shape_note();
+        assert_eq!(
+            note("sg-abc123"),
+            " (and cannot: EC2's group IDs are sg- and 8 or 17 hexadecimal digits, Tencent's sg- and 8 letters or digits; it has 6 digits)"
+        );
+        assert!(note("sg-xxxxxxxxxxxxxx").ends_with("; xxxxxxxxxxxxxx is not hexadecimal)"));
     }
 }

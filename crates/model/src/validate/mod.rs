@@ -32,6 +32,10 @@ impl Findings {
     fn has_errors(&self) -> bool {
         self.0.iter().any(Diagnostic::is_error)
     }
+    /// Errors among the findings after the first `before`.
+    fn has_errors_since(&self, before: usize) -> bool {
+        self.0[before..].iter().any(Diagnostic::is_error)
+    }
     /// `Ok(value)` with the warnings, or `Err` with everything.
     fn finish<T>(self, value: impl FnOnce() -> T) -> Result<(T, Vec<Diagnostic>), Vec<Diagnostic>> {
         if self.has_errors() { Err(self.0) } else { Ok((value(), self.0)) }

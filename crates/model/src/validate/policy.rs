@@ -1,7 +1,11 @@
 use super::{Checked, Findings, required_name, selector::compile};
 use crate::api::SecurityGroupPolicy;
 use crate::group::SgId;
+use crate::lint::EKS_GROUPS_PER_INTERFACE;
 use crate::policy::Policy;
+
+/// The EKS SecurityGroupPolicy CRD's `maxItems` for `groupIds`.
+pub const MAX_GROUP_IDS: usize = 16;
 
 pub fn policy(m: &SecurityGroupPolicy) -> Checked<Policy> {
     let mut f = Findings::default();
@@ -21,6 +25,23 @@ pub fn policy(m: &SecurityGroupPolicy) -> Checked<Policy> {
     let ids = &spec.security_groups.group_ids;
     if ids.is_empty() {
         f.error("spec.securityGroups.groupIds", Some("[]".into()), "at least one security group ID is required");
+    }
+    if ids.len() > MAX_GROUP_IDS {
+        f.error(
+            "spec.securityGroups.groupIds",
+            None,
+            format!("{} security group IDs; the SecurityGroupPolicy CRD allows at most {MAX_GROUP_IDS}", ids.len()),
+        );
+    } else if ids.len() > EKS_GROUPS_PER_INTERFACE {
+        f.warning(
+            "spec.securityGroups.groupIds",
+            None,
+            format!(
+                "{} security group IDs; EC2's default quota is {EKS_GROUPS_PER_INTERFACE} per network interface \
+                 (the aws backend fails to attach more unless the quota is raised)",
+                ids.len()
+            ),
+        );
     }
     let mut seen: Vec<(usize, SgId)> = Vec::new();
     for (i, raw) in ids.iter().enumerate() {

@@ -89,13 +89,23 @@ fn rule(p: &IpPermission, path: &str, f: &mut Findings) -> Option<Rule> {
     };
     let ports = protocol.and_then(|protocol| ports(protocol, p, path, f));
     let mut peers = Vec::new();
+    let mut seen_cidrs = std::collections::HashMap::new();
+    let mut duplicate = |cidr: &IpNet, at: &str, f: &mut Findings| {
+        if let Some(first) = seen_cidrs.insert(*cidr, at.to_string()) {
+            f.warning(at, Some(cidr.to_string()), format!("the same range as {first}: one of them is enough"));
+        }
+    };
     for (j, r) in p.ip_ranges.iter().enumerate() {
-        if let Some(cidr) = cidr(&r.cidr_ip, false, &format!("{path}.ipRanges[{j}].cidrIp"), f) {
+        let at = format!("{path}.ipRanges[{j}].cidrIp");
+        if let Some(cidr) = cidr(&r.cidr_ip, false, &at, f) {
+            duplicate(&cidr, &at, f);
             peers.push(Peer::Cidr { cidr, description: r.description.clone() });
         }
     }
     for (j, r) in p.ipv6_ranges.iter().enumerate() {
-        if let Some(cidr) = cidr(&r.cidr_ipv6, true, &format!("{path}.ipv6Ranges[{j}].cidrIpv6"), f) {
+        let at = format!("{path}.ipv6Ranges[{j}].cidrIpv6");
+        if let Some(cidr) = cidr(&r.cidr_ipv6, true, &at, f) {
+            duplicate(&cidr, &at, f);
             peers.push(Peer::Cidr { cidr, description: r.description.clone() });
         }
     }
@@ -141,8 +151,28 @@ fn rule(p: &IpPermission, path: &str, f: &mut Findings) -> Option<Rule> {
     {
         f.error(path, None, "a rule needs at least one peer: ipRanges, ipv6Ranges or userIdGroupPairs");
     }
-    if f.0.len() > before {
+    if f.has_errors_since(before) {
         return None;
+    }
+    // ICMP is IPv4's and ICMPv6 IPv6's: a rule whose ranges are all of the
+    // other family never matches (EC2 accepts it all the same).
+    let family_only = |v6: bool| {
+        p.user_id_group_pairs.is_empty()
+            && peers.iter().all(|q| matches!(q, Peer::Cidr { cidr, .. } if matches!(cidr, IpNet::V6(_)) == v6))
+    };
+    if protocol == Some(Protocol::ICMP) && !p.ipv6_ranges.is_empty() && family_only(true) {
+        f.warning(
+            path,
+            None,
+            "never matches: icmp is IPv4's, and this rule's ranges are all IPv6 (use icmpv6 for them)",
+        );
+    }
+    if protocol == Some(Protocol::ICMPV6) && !p.ip_ranges.is_empty() && family_only(false) {
+        f.warning(
+            path,
+            None,
+            "never matches: icmpv6 is IPv6's, and this rule's ranges are all IPv4 (use icmp for them)",
+        );
     }
     Some(Rule { protocol: protocol?, ports: ports?, peers })
 }
@@ -204,12 +234,25 @@ fn ports(protocol: Protocol, p: &IpPermission, path: &str, f: &mut Findings) -> 
     ok.then_some(Ports::Any)
 }
 
+/// A part of an address or prefix length written with a leading zero.
+fn leading_zeros(text: &str) -> bool {
+    text.split(['.', '/', ':'])
+        .any(|part| part.len() > 1 && part.starts_with('0') && part.bytes().all(|b| b.is_ascii_digit()))
+        && !text.contains(':')
+        || text.rsplit_once('/').is_some_and(|(_, len)| len.len() > 1 && len.starts_with('0'))
+}
+
 /// Parses a CIDR of the given family, insisting on canonical form.
 fn cidr(text: &str, v6: bool, path: &str, f: &mut Findings) -> Option<IpNet> {
     let (family, example, field) =
         if v6 { ("IPv6", "fd00::/8", "ipRanges[].cidrIp") } else { ("IPv4", "10.0.0.0/16", "ipv6Ranges[].cidrIpv6") };
     let value = Some(text.to_string());
     let net = match text.parse::<IpNet>() {
+        // ipnet reads `010` as 10; other tools read it as octal 8. EC2 refuses it.
+        Ok(net) if net.to_string() != text && leading_zeros(text) => {
+            f.error(path, value, format!("leading zeros are ambiguous (some tools read 010 as octal); write {net}"));
+            return None;
+        }
         Ok(net) => net,
         Err(_) if text.parse::<IpAddr>().is_ok() => {
             let len = if text.contains(':') { 128 } else { 32 };

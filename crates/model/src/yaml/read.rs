@@ -98,6 +98,8 @@ enum Frame {
         key: Option<Key>,
         merges: Vec<Node>,
         seen: Option<HashSet<String>>,
+        /// Objects run together without `---`: said once for the document.
+        concatenated: bool,
     },
 }
 
@@ -156,6 +158,7 @@ impl Reader {
                     key: None,
                     merges: Vec::new(),
                     seen: None,
+                    concatenated: false,
                 });
             }
             Event::SequenceEnd | Event::MappingEnd => {
@@ -244,6 +247,7 @@ impl Reader {
         if anchor != 0 {
             self.anchors.insert(anchor, node.clone());
         }
+        let top = self.stack.len() == 1;
         let Some(parent) = self.stack.last_mut() else {
             self.root = Some(node);
             return;
@@ -269,7 +273,7 @@ impl Reader {
                     }
                 }
             }
-            Frame::Map { key, entries, merges, seen, .. } => {
+            Frame::Map { key, entries, merges, seen, concatenated, .. } => {
                 let key = key.take().expect("matched above");
                 if key.merge {
                     merges.push(node);
@@ -277,16 +281,24 @@ impl Reader {
                 }
                 let first = find(entries, seen, &key.text);
                 if let Some(first) = first {
-                    let top = self.stack.len() == 1;
-                    let hint = if top && ["apiVersion", "kind", "metadata"].contains(&key.text.as_str()) {
-                        "; are these two objects without a `---` line between them?"
+                    let message = if top && ["apiVersion", "kind"].contains(&key.text.as_str()) {
+                        if std::mem::replace(concatenated, true) {
+                            return;
+                        }
+                        format!(
+                            "`{}` again on line {} (first on line {}): objects written one after another need a \
+                             `---` line between them",
+                            key.text, key.at.line, first.line
+                        )
+                    } else if top && *concatenated {
+                        return;
                     } else {
-                        "; a second value would silently replace the first"
+                        format!(
+                            "duplicate key `{}` (first on line {}, again on line {}); a second value would silently \
+                             replace the first",
+                            key.text, first.line, key.at.line
+                        )
                     };
-                    let message = format!(
-                        "duplicate key `{}` (first on line {}, again on line {}){hint}",
-                        key.text, first.line, key.at.line
-                    );
                     self.problem(key.at, message);
                     return;
                 }

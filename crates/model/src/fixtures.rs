@@ -26,6 +26,7 @@ pub fn mk_pod(namespace: &str, name: &str, pairs: &[(&str, &str)]) -> Workload {
         addresses: Vec::new(),
         probes: Vec::new(),
         replicas: 1,
+        owner: None,
     }
 }
 

@@ -22,6 +22,9 @@ pub struct Workload {
     pub probes: Vec<Probe>,
     /// How many pods it stands for (1 for a Pod; `spec.replicas` of a controller).
     pub replicas: u32,
+    /// The controller that made it (`ReplicaSet`, name), from ownerReferences.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<(String, String)>,
 }
 
 impl Workload {

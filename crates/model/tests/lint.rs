@@ -60,3 +60,36 @@ fn named_probe_ports_resolve_and_unknown_names_warn() {
     let standard = findings(pod, EnforcingMode::Standard);
     assert!(!standard.iter().any(|(_, m)| m.contains("blocked")), "{standard:?}");
 }
+
+#[test]
+fn probes_kubelet_does_not_send_to_the_pod_are_not_warned_and_sidecars_are() {
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: ns, labels: {app: web}}\nspec:\n  containers:\n  - name: c\n    livenessProbe: {httpGet: {host: 127.0.0.1, port: 8080}}\n  initContainers:\n  - name: proxy\n    restartPolicy: Always\n    readinessProbe: {tcpSocket: {port: 15021}}\n  - name: setup\n    readinessProbe: {tcpSocket: {port: 9}}\n";
+    let found = findings(pod, EnforcingMode::Strict);
+    let probes: Vec<&String> = found.iter().map(|(_, m)| m).filter(|m| m.contains("Probe of container")).collect();
+    assert_eq!(probes.len(), 1, "{found:?}");
+    assert!(probes[0].contains("readinessProbe of container proxy (tcpSocket port 15021) is blocked"), "{probes:?}");
+}
+
+#[test]
+fn a_templates_probe_problem_is_said_once_on_its_controller() {
+    let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: ns}\nspec:\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers:\n      - {name: c, readinessProbe: {tcpSocket: {port: 8080}}}\n";
+    let pod = |name: &str, owner: &str| {
+        format!(
+            "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: ns\n  labels: {{app: web, pod-template-hash: 7d9c8b6f5}}\n  ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: {owner}, uid: x, controller: true}}]\nspec:\n  containers:\n  - {{name: c, readinessProbe: {{tcpSocket: {{port: 8080}}}}}}\n"
+        )
+    };
+    // The ReplicaSet is not in the dump: its name leads to the Deployment.
+    let text = format!(
+        "{deployment}{}{}",
+        pod("web-7d9c8b6f5-x2x9z", "web-7d9c8b6f5"),
+        pod("web-7d9c8b6f5-a1b2c", "web-7d9c8b6f5")
+    );
+    let found = findings(&text, EnforcingMode::Strict);
+    let probes: Vec<&String> = found.iter().map(|(_, m)| m).filter(|m| m.contains("is blocked")).collect();
+    assert_eq!(probes.len(), 1, "{found:?}");
+    assert!(probes[0].contains("Deployment/ns/web: readinessProbe of container c"), "{probes:?}");
+    // A pod of some other controller is its own report.
+    let orphan = pod("other-5f4d-zzzzz", "other-5f4d");
+    let found = findings(&format!("{deployment}{orphan}"), EnforcingMode::Strict);
+    assert_eq!(found.iter().filter(|(_, m)| m.contains("is blocked")).count(), 2, "{found:?}");
+}

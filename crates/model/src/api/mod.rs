@@ -11,7 +11,7 @@ mod workload;
 
 pub use config::{ClusterConfig, ClusterConfigSpec};
 pub use core::{NamespaceManifest, NodeAddress, NodeManifest, NodeStatus, ServiceAccountManifest};
-pub use meta::ObjectMeta;
+pub use meta::{ObjectMeta, OwnerReference};
 pub use policy::{
     LabelSelectorRequirementSpec, LabelSelectorSpec, SecurityGroupIdsSpec, SecurityGroupPolicy, SecurityGroupPolicySpec,
 };

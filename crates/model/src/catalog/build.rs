@@ -51,6 +51,7 @@ impl Builder {
         if !lenient && diagnostics.iter().any(Diagnostic::is_error) {
             return Err(diagnostics);
         }
+        catalog.index_workloads();
         catalog.index.set_default_groups(catalog.settings.default_group_ids.clone());
         for p in policies {
             catalog.index.apply_policy(p);

@@ -28,6 +28,8 @@ pub struct Catalog {
     pub nodes: Vec<Node>,
     pub settings: Settings,
     origins: HashMap<ObjectRef, Origin>,
+    /// `workloads` by (kind, namespace, name).
+    by_name: HashMap<(String, String, String), usize>,
 }
 
 /// A loaded catalog and the warnings and notes found while loading it.
@@ -90,6 +92,35 @@ impl Catalog {
 
     /// A pod (kind Pod) by namespace and name.
     pub fn pod(&self, namespace: &str, name: &str) -> Option<&Workload> {
-        self.workloads.iter().find(|w| w.kind == "Pod" && w.namespace == namespace && w.name == name)
+        self.workload("Pod", namespace, name)
+    }
+
+    /// A pod or controller by kind, namespace and name.
+    pub fn workload(&self, kind: &str, namespace: &str, name: &str) -> Option<&Workload> {
+        let i = self.by_name.get(&(kind.to_string(), namespace.to_string(), name.to_string()))?;
+        self.workloads.get(*i)
+    }
+
+    pub(crate) fn index_workloads(&mut self) {
+        self.by_name = self
+            .workloads
+            .iter()
+            .enumerate()
+            .map(|(i, w)| ((w.kind.clone(), w.namespace.clone(), w.name.clone()), i))
+            .collect();
+    }
+
+    /// The controller in the manifests that made `w`, if any: its owner, or
+    /// for a pod whose ReplicaSet is not in the manifests, the Deployment
+    /// that made the ReplicaSet (`NAME-HASH`, with the pod's
+    /// `pod-template-hash`). Problems of a template are reported once, on it.
+    pub fn owner_of(&self, w: &Workload) -> Option<&Workload> {
+        let (kind, name) = w.owner.as_ref()?;
+        if let Some(owner) = self.workload(kind, &w.namespace, name) {
+            return Some(self.owner_of(owner).unwrap_or(owner));
+        }
+        let hash = w.labels.get("pod-template-hash").filter(|_| kind == "ReplicaSet")?;
+        let deployment = name.strip_suffix(hash.as_str())?.strip_suffix('-')?;
+        self.workload("Deployment", &w.namespace, deployment)
     }
 }

@@ -15,7 +15,8 @@ pub fn blocked_probes(catalog: &Catalog, mode: EnforcingMode) -> Vec<Diagnostic>
     }
     let engine = Engine::new(&catalog.groups, mode);
     let mut out = Vec::new();
-    for w in catalog.workloads.iter().filter(|w| !w.probes.is_empty()) {
+    // A pod's template problem is said on its controller when that is here.
+    for w in catalog.workloads.iter().filter(|w| !w.probes.is_empty() && catalog.owner_of(w).is_none()) {
         let pod = catalog.workload_endpoint(w);
         let kubelet = catalog.node_endpoint(w.node_name.as_deref());
         for probe in &w.probes {

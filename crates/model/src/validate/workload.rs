@@ -71,6 +71,11 @@ fn common(
         addresses,
         probes: probes(spec, &format!("{prefix}spec"), f),
         replicas: 1,
+        owner: meta
+            .owner_references
+            .iter()
+            .find(|o| o.controller == Some(true))
+            .map(|o| (o.kind.clone(), o.name.clone())),
     }
 }
 
@@ -87,7 +92,11 @@ pub(super) fn labels(labels: &Labels, path: &str, f: &mut Findings) {
 
 fn probes(spec: &PodSpec, path: &str, f: &mut Findings) -> Vec<Probe> {
     let mut out = Vec::new();
-    for (i, c) in spec.containers.iter().enumerate() {
+    // Native sidecars (init containers that keep running) are probed too.
+    let sidecars =
+        spec.init_containers.iter().enumerate().filter(|(_, c)| c.restart_policy.as_deref() == Some("Always"));
+    let containers = spec.containers.iter().enumerate().map(|(i, c)| ("containers", i, c));
+    for (list, i, c) in containers.chain(sidecars.map(|(i, c)| ("initContainers", i, c))) {
         let kinds: [(&str, &Option<ProbeSpec>); 3] = [
             ("livenessProbe", &c.liveness_probe),
             ("readinessProbe", &c.readiness_probe),
@@ -98,7 +107,11 @@ fn probes(spec: &PodSpec, path: &str, f: &mut Findings) -> Vec<Probe> {
             let handlers = [("tcpSocket", &spec.tcp_socket), ("httpGet", &spec.http_get), ("grpc", &spec.grpc)];
             for (handler, port) in handlers {
                 let Some(port) = port else { continue };
-                let at = format!("{path}.containers[{i}].{probe}.{handler}.port");
+                // With a host, kubelet connects there, not to the pod.
+                if port.host.as_deref().is_some_and(|h| !h.is_empty()) {
+                    continue;
+                }
+                let at = format!("{path}.{list}[{i}].{probe}.{handler}.port");
                 let number = match &port.port {
                     IntOrString::Int(n) if (1..=65535).contains(n) => Some(*n as u16),
                     IntOrString::Int(n) => {

@@ -122,7 +122,7 @@ impl From<Mode> for EnforcingMode {
 
 #[derive(Args, Debug)]
 pub struct Check {
-    /// Manifest files or directories (YAML, multi-document YAML, JSON).
+    /// Manifest files or directories (YAML, multi-document YAML, JSON); - for stdin.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Enforcing mode to check probes against (default: the ClusterConfig's, else strict).
@@ -130,11 +130,17 @@ pub struct Check {
     pub mode: Option<Mode>,
     #[arg(long, short, value_enum, default_value = "text")]
     pub output: Output,
+    /// Exit 1 on warnings too (for CI).
+    #[arg(long)]
+    pub fail_on_warnings: bool,
+    /// Print every warning and note (text output summarises repeated ones).
+    #[arg(long, short)]
+    pub verbose: bool,
 }
 
 #[derive(Args, Debug)]
 pub struct Explain {
-    /// Manifest files or directories.
+    /// Manifest files or directories; - for stdin.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Source: NAMESPACE/NAME of a pod or workload, KIND/NAMESPACE/NAME, a member's name, node[/NAME], or an IP.
@@ -157,6 +163,9 @@ pub struct Explain {
     pub mode: Option<Mode>,
     #[arg(long, short, value_enum, default_value = "text")]
     pub output: Output,
+    /// Exit 3 when the verdict is deny and 4 when it is unknown (default: 0 for every verdict).
+    #[arg(long)]
+    pub exit_code: bool,
 }
 
 #[derive(Subcommand, Debug)]

@@ -30,13 +30,51 @@ macro_rules! say_raw {
 
 pub fn print_text(diagnostics: &[Diagnostic]) {
     for d in diagnostics {
-        let label = match d.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-            Severity::Note => "note",
-        };
-        say!("{label}: {d}");
+        say!("{}: {d}", label(d.severity));
     }
+}
+
+fn label(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Note => "note",
+    }
+}
+
+/// Errors all; warnings and notes in bulk summarised: the first few of each
+/// kind (the same message about different objects), then how many more.
+pub fn print_summarised(diagnostics: &[Diagnostic]) {
+    const EACH: usize = 3;
+    let mut seen: std::collections::HashMap<(Severity, &str), usize> = std::collections::HashMap::new();
+    for d in diagnostics {
+        let n = seen.entry((d.severity, kind_of(&d.message))).or_default();
+        *n += 1;
+        if d.is_error() || *n <= EACH {
+            say!("{}: {d}", label(d.severity));
+        }
+    }
+    let mut hidden: Vec<((Severity, &str), usize)> =
+        seen.into_iter().filter(|((s, _), n)| *s != Severity::Error && *n > EACH).collect();
+    hidden.sort();
+    for ((severity, kind), n) in hidden {
+        say!(
+            "{}: … and {} more like \"{kind}…\" (--verbose or --output json lists them all)",
+            label(severity),
+            n - EACH
+        );
+    }
+}
+
+/// What makes messages alike: their words up to the first detail that
+/// names an object, a port or a group.
+fn kind_of(message: &str) -> &str {
+    let end = message
+        .char_indices()
+        .find(|&(i, c)| c.is_ascii_digit() || c == '/' || message[i..].starts_with("sg-"))
+        .map_or(message.len(), |(i, _)| i);
+    let cut = message[..end].rfind(' ').unwrap_or(end);
+    message[..cut].trim_end()
 }
 
 pub fn count(diagnostics: &[Diagnostic], severity: Severity) -> usize {

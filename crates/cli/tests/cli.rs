@@ -214,7 +214,7 @@ fn explain_rejects_bad_input_with_exit_2() {
             &["--from", "networking/blue-pod", "--to", "10.0.3.50", "--port", "5432"],
             "--from networking/blue-pod: not found",
         ),
-        (&["--from", "networking/green-pod", "--to", "10.0.3.50"], "--protocol tcp --port: tcp needs a port (1-65535)"),
+        (&["--from", "networking/green-pod", "--to", "10.0.3.50"], "--protocol tcp: tcp needs a port (1-65535)"),
         (&["--from", "networking/green-pod", "--to", "10.0.3.50", "--port", "70000"], "port must be 1-65535"),
         (
             &["--from", "networking/green-pod", "--to", "10.0.3.50", "--protocol", "sctpx"],

@@ -39,6 +39,9 @@ impl Service {
         let byte = |v: u32, what: &str| u8::try_from(v).map_err(|_| format!("{what} must be 0-255"));
         match protocol {
             Protocol::All => Err("a flow has one protocol; -1/all is only for rules".into()),
+            Protocol::TCP | Protocol::UDP if code.is_some() => {
+                Err(format!("an ICMP code is only for icmp and icmpv6, not {protocol}"))
+            }
             Protocol::TCP | Protocol::UDP => {
                 let port = port.ok_or_else(|| format!("{protocol} needs a port (1-65535)"))?;
                 let port = u16::try_from(port).ok().filter(|p| *p > 0).ok_or("port must be 1-65535")?;
@@ -50,9 +53,10 @@ impl Service {
                 icmp_type: byte(port.unwrap_or(8), "ICMP type")?,
                 code: byte(code.unwrap_or(0), "ICMP code")?,
             }),
-            Protocol::Number(n) => match port {
-                Some(_) => Err(format!("protocol {n} has no ports; leave --port out")),
-                None => Ok(Service::Other(n)),
+            Protocol::Number(n) => match (port, code) {
+                (Some(_), _) => Err(format!("protocol {n} has no ports; leave --port out")),
+                (_, Some(_)) => Err(format!("an ICMP code is only for icmp and icmpv6, not protocol {n}")),
+                (None, None) => Ok(Service::Other(n)),
             },
         }
     }

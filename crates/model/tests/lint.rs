@@ -31,7 +31,11 @@ fn host_network_pods_are_not_selectable() {
 #[test]
 fn unknown_service_accounts_are_noted() {
     let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: ns, labels: {app: web}}\nspec: {serviceAccountName: builder}\n";
+    // Without an SGP that selects by service account, it does not matter.
     let found = findings(pod, EnforcingMode::Strict);
+    assert!(!found.iter().any(|(_, m)| m.contains("ServiceAccount")), "{found:?}");
+    let by_account = "---\napiVersion: vpcresources.k8s.aws/v1beta1\nkind: SecurityGroupPolicy\nmetadata: {name: sa, namespace: ns}\nspec: {serviceAccountSelector: {matchLabels: {role: ci}}, securityGroups: {groupIds: [sg-0a]}}\n";
+    let found = findings(&format!("{pod}{by_account}"), EnforcingMode::Strict);
     assert!(found.contains(&(Severity::Note, "t.yaml:11:1: Pod/ns/p: uses ServiceAccount ns/builder, which is not in the manifests: serviceAccountSelectors were matched against no labels".into())), "{found:?}");
 }
 

@@ -1,11 +1,11 @@
 use crate::args::{Check, Output};
-use crate::output::{count, json_by_severity, print_json, print_text};
+use crate::output::{count, json_by_severity, print_json, print_summarised, print_text};
 use podsg_manifests::load;
 use podsg_model::lint::lint;
 use podsg_model::{Diagnostic, Severity};
 use serde_json::json;
 
-/// Exit 0 without errors, 1 with.
+/// Exit 0 without errors, 1 with (or with warnings, under `--fail-on-warnings`).
 pub fn run(args: &Check) -> u8 {
     let (diagnostics, summary) = match load(&args.paths) {
         Err(problems) => (problems, None),
@@ -28,18 +28,25 @@ pub fn run(args: &Check) -> u8 {
         }
     };
     let errors = count(&diagnostics, Severity::Error);
+    let warnings = count(&diagnostics, Severity::Warning);
+    let failed = errors > 0 || (args.fail_on_warnings && warnings > 0);
     match args.output {
         Output::Json => {
             let mut v = json_by_severity(&diagnostics);
-            v["ok"] = json!(errors == 0);
-            if let Some(s) = summary {
-                v["summary"] = s;
-            }
+            v["ok"] = json!(!failed);
+            let mut s = summary.clone().unwrap_or_else(|| json!({}));
+            s["loaded"] = json!(summary.is_some());
+            s["errors"] = json!(errors);
+            s["warnings"] = json!(warnings);
+            v["summary"] = s;
             print_json(&v);
         }
         Output::Text => {
-            print_text(&diagnostics);
-            let warnings = count(&diagnostics, Severity::Warning);
+            if args.verbose {
+                print_text(&diagnostics)
+            } else {
+                print_summarised(&diagnostics)
+            }
             match summary {
                 Some(s) => say!(
                     "checked {} security groups, {} SecurityGroupPolicies and {} workloads in {} files ({} mode): {errors} errors, {warnings} warnings",
@@ -53,5 +60,5 @@ pub fn run(args: &Check) -> u8 {
             }
         }
     }
-    u8::from(errors > 0)
+    u8::from(failed)
 }

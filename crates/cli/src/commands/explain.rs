@@ -1,25 +1,25 @@
 use crate::args::{Explain, Output};
-use crate::output::{json_by_severity, print_json, print_text};
+use crate::output::{count, json_by_severity, print_json, print_text};
 use podsg_manifests::load;
 use podsg_model::flow::Service;
 use podsg_model::group::Protocol;
-use podsg_model::verdict::{Endpoint, Enforcer, Engine, SideVerdict, Verdict};
+use podsg_model::verdict::{Decision, Endpoint, Enforcer, Engine, SideVerdict, Verdict};
 use podsg_model::{Catalog, Diagnostic, Severity};
 use serde_json::json;
 
-/// Exit 0 whatever the verdict; 2 when the input is bad.
+/// Exit 0 whatever the verdict (with `--exit-code`: 3 on deny, 4 on
+/// unknown); 2 when the input is bad.
 pub fn run(args: &Explain) -> u8 {
     let loaded = match load(&args.paths) {
         Ok((loaded, _)) => loaded,
         Err(problems) => return bad_input(args.output, problems),
     };
+    let service_name = |why: String| format!("--protocol {}: {why}", args.protocol);
     let catalog = &loaded.catalog;
     let mut problems = Vec::new();
-    let service =
-        Protocol::parse(&args.protocol).map_err(|why| format!("--protocol {}: {why}", args.protocol)).and_then(|p| {
-            Service::new(p, args.port, args.icmp_code)
-                .map_err(|why| format!("--protocol {} --port: {why}", args.protocol))
-        });
+    let service = Protocol::parse(&args.protocol)
+        .map_err(service_name)
+        .and_then(|p| Service::new(p, args.port, args.icmp_code).map_err(service_name));
     let from = catalog.endpoint(&args.from).map_err(|e| format!("--from {e}"));
     let to = catalog.endpoint(&args.to).map_err(|e| format!("--to {e}"));
     for r in [service.as_ref().err(), from.as_ref().err(), to.as_ref().err()].into_iter().flatten() {
@@ -41,15 +41,24 @@ pub fn run(args: &Explain) -> u8 {
             "ingress": verdict.ingress,
             "enforcedBy": {"egress": verdict.egress_enforcer, "ingress": verdict.ingress_enforcer},
             "chain": chain(catalog, &verdict, &from, &to),
+            "summary": {"verdict": verdict.verdict, "errors": 0},
         })),
         Output::Text => print_explanation(catalog, &verdict, &from, &to),
     }
-    0
+    match verdict.verdict {
+        Decision::Deny if args.exit_code => 3,
+        Decision::Unknown if args.exit_code => 4,
+        _ => 0,
+    }
 }
 
 fn bad_input(output: Output, problems: Vec<Diagnostic>) -> u8 {
     match output {
-        Output::Json => print_json(&json_by_severity(&problems)),
+        Output::Json => {
+            let mut v = json_by_severity(&problems);
+            v["summary"] = json!({"verdict": null, "errors": count(&problems, Severity::Error)});
+            print_json(&v);
+        }
         Output::Text => print_text(&problems),
     }
     debug_assert!(problems.iter().any(|d| d.severity == Severity::Error), "bad input always has an error");

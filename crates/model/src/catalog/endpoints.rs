@@ -11,9 +11,9 @@ use std::net::IpAddr;
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TargetError {
     #[error(
-        "{0}: not found; expected NAMESPACE/NAME of a pod or workload, KIND/NAMESPACE/NAME, the name of a SecurityGroup member, node or node/NAME, or an IP address"
+        "{target}: not found{hint}; expected NAMESPACE/NAME of a pod or workload, KIND/NAMESPACE/NAME, the name of a SecurityGroup member, node or node/NAME, or an IP address"
     )]
-    NotFound(String),
+    NotFound { target: String, hint: String },
     #[error("{target} is ambiguous: it names {candidates}; write KIND/NAMESPACE/NAME")]
     Ambiguous { target: String, candidates: String },
 }
@@ -32,17 +32,29 @@ impl Catalog {
         }
         let parts: Vec<&str> = target.split('/').collect();
         let found: Vec<&Workload> = match parts.as_slice() {
-            [ns, name] => self.workloads.iter().filter(|w| w.namespace == *ns && w.name == *name).collect(),
+            [ns, name] => {
+                let named: Vec<&Workload> =
+                    self.workloads.iter().filter(|w| w.namespace == *ns && w.name == *name).collect();
+                if named.is_empty()
+                    && let Some(controller) = self.controller_of_pod_name(ns, name)
+                {
+                    let mut e = self.workload_endpoint(controller);
+                    e.why =
+                        format!("pod {name} is not in the manifests; its {} stands for it: {}", controller.kind, e.why);
+                    return Ok(e);
+                }
+                named
+            }
             [kind, ns, name] => self
                 .workloads
                 .iter()
                 .filter(|w| w.kind.eq_ignore_ascii_case(kind) && w.namespace == *ns && w.name == *name)
                 .collect(),
-            [name] => return self.member_by_name(name).ok_or_else(|| TargetError::NotFound(target.into())),
+            [name] => return self.member_by_name(name).ok_or_else(|| self.not_found(target)),
             _ => vec![],
         };
         match found.as_slice() {
-            [] => Err(TargetError::NotFound(target.into())),
+            [] => Err(self.not_found(target)),
             [w] => Ok(self.workload_endpoint(w)),
             many => Err(TargetError::Ambiguous {
                 target: target.into(),
@@ -112,6 +124,34 @@ impl Catalog {
             groups,
             why: format!("external member of {}", labels.join(", ")),
         })
+    }
+
+    /// The controller a pod name as `kubectl get pods` prints it comes
+    /// from: `NAME-HASH-XXXXX` (Deployment), `NAME-XXXXX` (DaemonSet, Job,
+    /// ReplicaSet), `NAME-0` (StatefulSet).
+    fn controller_of_pod_name(&self, namespace: &str, pod: &str) -> Option<&Workload> {
+        let one = pod.rsplit_once('-').map(|(p, _)| p)?;
+        let two = one.rsplit_once('-').map(|(p, _)| p);
+        let controllers = ["Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet"];
+        [two, Some(one)]
+            .into_iter()
+            .flatten()
+            .find_map(|name| controllers.iter().find_map(|kind| self.workload(kind, namespace, name)))
+    }
+
+    /// Not found, with the closest names there are.
+    fn not_found(&self, target: &str) -> TargetError {
+        let names: Vec<String> = self
+            .workloads
+            .iter()
+            .map(|w| format!("{}/{}", w.namespace, w.name))
+            .chain(self.groups.values().flat_map(|g| &g.members).filter_map(|m| m.name.clone()))
+            .collect();
+        let hint = match crate::suggest::closest(target, names.iter().map(String::as_str)) {
+            Some(name) => format!(" (did you mean {name}?)"),
+            None => String::new(),
+        };
+        TargetError::NotFound { target: target.into(), hint }
     }
 
     fn member_by_name(&self, name: &str) -> Option<Endpoint> {

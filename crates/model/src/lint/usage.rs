@@ -66,10 +66,18 @@ pub fn unreferenced_groups(catalog: &Catalog) -> Vec<Diagnostic> {
         .collect()
 }
 
+/// Only where an SGP selects by service account does a missing one matter.
 pub fn unknown_service_accounts(catalog: &Catalog) -> Vec<Diagnostic> {
+    let selecting: BTreeSet<&str> = catalog
+        .index
+        .policies()
+        .filter(|p| p.service_account_selector.is_some())
+        .map(|p| p.namespace.as_str())
+        .collect();
     catalog
         .workloads
         .iter()
+        .filter(|w| selecting.contains(w.namespace.as_str()))
         .filter_map(|w| {
             let sa = catalog.resolve(w).unknown_service_account?;
             Some(catalog.about(

@@ -5,6 +5,7 @@
 //! from /proc while it runs).
 //!
 //! `cargo bench -p podsg --bench check -- [pods=50000] [policies=5000] [groups=5000] [rounds=3]`
+//! Under `cargo test --benches` (no `--bench`) it checks a small world once.
 
 use std::fmt::Write as _;
 use std::path::Path;

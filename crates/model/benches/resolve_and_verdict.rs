@@ -79,6 +79,7 @@ fn world(namespaces: usize, rng: &mut Rng) -> (Vec<Policy>, Vec<Pod>, Vec<Accoun
                 name: format!("sgp-{i}"),
                 pod_selector,
                 service_account_selector: sa_selector,
+                service_account_names: Vec::new(),
                 group_ids: groups,
             }
         })

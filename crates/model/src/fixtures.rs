@@ -37,6 +37,7 @@ pub fn mk_policy(namespace: &str, name: &str, pairs: &[(&str, &str)], groups: &[
         name: name.into(),
         pod_selector: Some(Selector::new(pairs.iter().map(|(k, v)| Selector::equals(k, v)).collect())),
         service_account_selector: None,
+        service_account_names: Vec::new(),
         group_ids: groups.iter().map(|g| sg(g)).collect(),
     }
 }

@@ -12,14 +12,19 @@ pub struct Policy {
     pub pod_selector: Option<Selector>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_account_selector: Option<Selector>,
+    /// `serviceAccountSelector.matchNames`: empty when any name will do.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub service_account_names: Vec<String>,
     pub group_ids: Vec<SgId>,
 }
 
 impl Policy {
     /// Whether the policy selects a pod with these labels whose service
-    /// account has these labels. Both selectors must match when both are given.
-    pub fn selects(&self, pod_labels: &crate::labels::Labels, sa_labels: &crate::labels::Labels) -> bool {
+    /// account has this name and these labels. Both selectors must match
+    /// when both are given.
+    pub fn selects(&self, pod_labels: &crate::labels::Labels, sa_name: &str, sa_labels: &crate::labels::Labels) -> bool {
         self.pod_selector.as_ref().is_none_or(|s| s.matches(pod_labels))
             && self.service_account_selector.as_ref().is_none_or(|s| s.matches(sa_labels))
+            && (self.service_account_names.is_empty() || self.service_account_names.iter().any(|n| n == sa_name))
     }
 }

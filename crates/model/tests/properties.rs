@@ -43,12 +43,15 @@ fn arb_policy(name: String) -> impl Strategy<Value = Policy> {
         prop::option::of(arb_selector()),
         prop::option::of(arb_selector()),
         subsequence((0..GROUPS.len()).collect::<Vec<_>>(), 1..=3).prop_shuffle(),
+        subsequence(vec!["default", "sa1", "sa2"], 0..=2),
     )
-        .prop_map(move |(ns, pod, sa, groups)| Policy {
+        .prop_map(move |(ns, pod, sa, groups, names)| Policy {
             namespace: ns.into(),
             name: name.clone(),
             // At least one selector, as validation requires.
             pod_selector: if pod.is_none() && sa.is_none() { Some(Selector::everything()) } else { pod },
+            // matchNames belong to the service-account selector.
+            service_account_names: if sa.is_some() { names.into_iter().map(str::to_string).collect() } else { Vec::new() },
             service_account_selector: sa,
             group_ids: groups.into_iter().map(sg).collect(),
         })
@@ -79,7 +82,7 @@ fn brute_force(policies: &[Policy], sa_labels: &BTreeMap<&str, Labels>, pod: &Po
     let none = Labels::new();
     let sa = sa_labels.get(pod.service_account).unwrap_or(&none);
     let mut selected: Vec<&Policy> =
-        policies.iter().filter(|p| p.namespace == pod.namespace && p.selects(&pod.labels, sa)).collect();
+        policies.iter().filter(|p| p.namespace == pod.namespace && p.selects(&pod.labels, pod.service_account, sa)).collect();
     selected.sort_by(|a, b| a.name.cmp(&b.name));
     let mut out: Vec<SgId> = Vec::new();
     for p in selected {
@@ -289,7 +292,7 @@ proptest! {
         prop_assert_eq!(&unselected.source, &GroupSource::Default);
         index.apply_policy(Policy {
             namespace: "ns1".into(), name: "defaults".into(), pod_selector: Some(Selector::everything()),
-            service_account_selector: None, group_ids: defaults.clone(),
+            service_account_selector: None, service_account_names: Vec::new(), group_ids: defaults.clone(),
         });
         let selected = index.resolve(facts(&pod));
         let endpoint = |groups: Vec<SgId>| Endpoint {

@@ -14,6 +14,7 @@ pub use core::{NamespaceManifest, NodeAddress, NodeManifest, NodeStatus, Service
 pub use meta::{ObjectMeta, OwnerReference};
 pub use policy::{
     LabelSelectorRequirementSpec, LabelSelectorSpec, SecurityGroupIdsSpec, SecurityGroupPolicy, SecurityGroupPolicySpec,
+    ServiceAccountSelectorSpec,
 };
 pub use security_group::{
     IpPermission, IpRange, Ipv6Range, MemberSpec, OutsideSpec, PrefixListId, ProtocolSpec, SecurityGroupManifest,

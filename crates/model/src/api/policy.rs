@@ -21,7 +21,7 @@ pub struct SecurityGroupPolicySpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pod_selector: Option<LabelSelectorSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service_account_selector: Option<LabelSelectorSpec>,
+    pub service_account_selector: Option<ServiceAccountSelectorSpec>,
     pub security_groups: SecurityGroupIdsSpec,
 }
 
@@ -30,6 +30,20 @@ pub struct SecurityGroupPolicySpec {
 pub struct SecurityGroupIdsSpec {
     #[serde(default)]
     pub group_ids: Vec<String>,
+}
+
+/// EKS's service-account selector: a label selector over the pod's service
+/// account, and optionally the names it must have.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServiceAccountSelectorSpec {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub match_labels: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub match_expressions: Vec<LabelSelectorRequirementSpec>,
+    /// The service account's name must be one of these (EKS's `matchNames`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub match_names: Option<Vec<String>>,
 }
 
 /// A Kubernetes `LabelSelector` as written.

@@ -4,7 +4,7 @@ mod selector;
 mod syntax;
 
 pub use selector::{Operator, Requirement, Selector};
-pub use syntax::{validate_label_key, validate_label_value};
+pub use syntax::{validate_dns_subdomain, validate_label_key, validate_label_value};
 
 use std::collections::BTreeMap;
 

@@ -92,3 +92,10 @@ mod tests {
         }
     }
 }
+
+/// Checks an object name that must be a DNS subdomain (a ServiceAccount's).
+pub fn validate_dns_subdomain(name: &str) -> Option<String> {
+    (!is_dns1123_subdomain(name)).then(|| {
+        "must be a lowercase RFC 1123 subdomain: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters".to_string()
+    })
+}

@@ -175,7 +175,7 @@ impl PolicyIndex {
         let Some(ns) = self.namespaces.get(pod.namespace) else { return (Vec::new(), unknown_sa) };
         let mut candidates = Vec::new();
         ns.candidates(pod.labels, sa_labels, &mut candidates);
-        candidates.retain(|p| p.selects(pod.labels, sa_labels));
+        candidates.retain(|p| p.selects(pod.labels, pod.service_account, sa_labels));
         (candidates, unknown_sa)
     }
 

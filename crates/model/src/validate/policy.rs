@@ -1,5 +1,5 @@
 use super::{Checked, Findings, required_name, selector::compile};
-use crate::api::SecurityGroupPolicy;
+use crate::api::{LabelSelectorSpec, SecurityGroupPolicy};
 use crate::group::SgId;
 use crate::lint::EKS_GROUPS_PER_INTERFACE;
 use crate::policy::Policy;
@@ -20,8 +20,20 @@ pub fn policy(m: &SecurityGroupPolicy) -> Checked<Policy> {
         );
     }
     let pod_selector = spec.pod_selector.as_ref().map(|s| compile(s, "spec.podSelector", &mut f));
-    let service_account_selector =
-        spec.service_account_selector.as_ref().map(|s| compile(s, "spec.serviceAccountSelector", &mut f));
+    let sa = spec.service_account_selector.as_ref();
+    let service_account_selector = sa.map(|s| {
+        let labels = LabelSelectorSpec { match_labels: s.match_labels.clone(), match_expressions: s.match_expressions.clone() };
+        compile(&labels, "spec.serviceAccountSelector", &mut f)
+    });
+    let service_account_names = sa.and_then(|s| s.match_names.clone()).unwrap_or_default();
+    if sa.is_some_and(|s| s.match_names.as_ref().is_some_and(Vec::is_empty)) {
+        f.error("spec.serviceAccountSelector.matchNames", Some("[]".into()), "must name at least one service account, or be left out");
+    }
+    for (i, name) in service_account_names.iter().enumerate() {
+        if let Some(why) = crate::labels::validate_dns_subdomain(name) {
+            f.error(format!("spec.serviceAccountSelector.matchNames[{i}]"), Some(name.clone()), why);
+        }
+    }
     let ids = &spec.security_groups.group_ids;
     if ids.is_empty() {
         f.error("spec.securityGroups.groupIds", Some("[]".into()), "at least one security group ID is required");
@@ -57,5 +69,5 @@ pub fn policy(m: &SecurityGroupPolicy) -> Checked<Policy> {
         }
     }
     let group_ids = seen.into_iter().map(|(_, id)| id).collect();
-    f.finish(|| Policy { namespace, name, pod_selector, service_account_selector, group_ids })
+    f.finish(|| Policy { namespace, name, pod_selector, service_account_selector, service_account_names, group_ids })
 }

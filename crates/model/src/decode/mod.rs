@@ -66,26 +66,9 @@ impl DecodedFile {
 
 /// Decodes every document of `text`, which was read from `file`.
 pub fn decode(text: &str, file: &str, format: Format) -> DecodedFile {
-    // Reading the YAML and typing its objects run on two threads, one
-    // object ahead of the other: a 50,000-pod dump takes the longer of the
-    // two rather than their sum. Units stay in order.
-    let (units, received) = std::sync::mpsc::sync_channel::<Unit>(256);
-    let (mut out, result) = std::thread::scope(|scope| {
-        let typing = scope.spawn(move || {
-            let mut objects = Objects::new(file);
-            for unit in received {
-                objects.unit(unit);
-            }
-            objects.finish()
-        });
-        // A closed channel means the typing thread failed: its panic is raised below.
-        let result = yaml::read(yaml::strip_bom(text), |unit| {
-            let _ = units.send(unit);
-        });
-        drop(units);
-        let out = typing.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (out, result)
-    });
+    let mut objects = Objects::new(file);
+    let result = yaml::read(yaml::strip_bom(text), |unit| objects.unit(unit));
+    let mut out = objects.finish();
     if let Err(problem) = result {
         let d = Diagnostic::error("", None, format!("invalid {}: {}", format.name(), problem.message));
         out.diagnostics.push(d.at(Some(&Origin::at(file, 0, problem.at)), None).with_position(problem.at));

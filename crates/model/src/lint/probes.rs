@@ -20,8 +20,10 @@ pub fn blocked_probes(catalog: &Catalog, mode: EnforcingMode) -> Vec<Diagnostic>
         let pod = catalog.workload_endpoint(w);
         let kubelet = catalog.node_endpoint(w.node_name.as_deref());
         for probe in &w.probes {
-            let v = engine.verdict(&kubelet, &pod, Service::Tcp(probe.port));
-            if v.verdict == Decision::Deny {
+            let service = Service::Tcp(probe.port);
+            // The decision alone is cheap; the explanation only for a denial.
+            if engine.decide(&kubelet, &pod, service) == Decision::Deny {
+                let v = engine.verdict(&kubelet, &pod, service);
                 out.push(catalog.about(
                     workload_ref(w),
                     Diagnostic::warning(format!(

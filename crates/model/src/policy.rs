@@ -22,7 +22,12 @@ impl Policy {
     /// Whether the policy selects a pod with these labels whose service
     /// account has this name and these labels. Both selectors must match
     /// when both are given.
-    pub fn selects(&self, pod_labels: &crate::labels::Labels, sa_name: &str, sa_labels: &crate::labels::Labels) -> bool {
+    pub fn selects(
+        &self,
+        pod_labels: &crate::labels::Labels,
+        sa_name: &str,
+        sa_labels: &crate::labels::Labels,
+    ) -> bool {
         self.pod_selector.as_ref().is_none_or(|s| s.matches(pod_labels))
             && self.service_account_selector.as_ref().is_none_or(|s| s.matches(sa_labels))
             && (self.service_account_names.is_empty() || self.service_account_names.iter().any(|n| n == sa_name))

@@ -236,10 +236,24 @@ fn groups_declared_outside_satisfy_references_and_describe_nothing() {
 
 #[test]
 fn service_account_match_names_are_checked() {
-    let sgp = |names: &str| format!("{GROUP}---\napiVersion: vpcresources.k8s.aws/v1beta1\nkind: SecurityGroupPolicy\nmetadata: {{name: p, namespace: ns}}\nspec:\n  serviceAccountSelector: {{matchNames: {names}}}\n  securityGroups: {{groupIds: [sg-0a]}}\n");
+    let sgp = |names: &str| {
+        format!(
+            "{GROUP}---\napiVersion: vpcresources.k8s.aws/v1beta1\nkind: SecurityGroupPolicy\nmetadata: {{name: p, namespace: ns}}\nspec:\n  serviceAccountSelector: {{matchNames: {names}}}\n  securityGroups: {{groupIds: [sg-0a]}}\n"
+        )
+    };
     check(&[
         (&sgp("[ci]"), &[]),
-        (&sgp("[]"), &["error: t.yaml:10:28: SecurityGroupPolicy/ns/p: spec.serviceAccountSelector.matchNames: []: must name at least one service account, or be left out"]),
-        (&sgp("[CI]"), &["error: t.yaml:10:41: SecurityGroupPolicy/ns/p: spec.serviceAccountSelector.matchNames[0]: CI: must be a lowercase RFC 1123 subdomain: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters"]),
+        (
+            &sgp("[]"),
+            &[
+                "error: t.yaml:10:28: SecurityGroupPolicy/ns/p: spec.serviceAccountSelector.matchNames: []: must name at least one service account, or be left out",
+            ],
+        ),
+        (
+            &sgp("[CI]"),
+            &[
+                "error: t.yaml:10:41: SecurityGroupPolicy/ns/p: spec.serviceAccountSelector.matchNames[0]: CI: must be a lowercase RFC 1123 subdomain: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters",
+            ],
+        ),
     ]);
 }

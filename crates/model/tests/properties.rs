@@ -51,7 +51,11 @@ fn arb_policy(name: String) -> impl Strategy<Value = Policy> {
             // At least one selector, as validation requires.
             pod_selector: if pod.is_none() && sa.is_none() { Some(Selector::everything()) } else { pod },
             // matchNames belong to the service-account selector.
-            service_account_names: if sa.is_some() { names.into_iter().map(str::to_string).collect() } else { Vec::new() },
+            service_account_names: if sa.is_some() {
+                names.into_iter().map(str::to_string).collect()
+            } else {
+                Vec::new()
+            },
             service_account_selector: sa,
             group_ids: groups.into_iter().map(sg).collect(),
         })
@@ -81,8 +85,10 @@ fn facts(p: &Pod) -> PodFacts<'_> {
 fn brute_force(policies: &[Policy], sa_labels: &BTreeMap<&str, Labels>, pod: &Pod) -> Vec<SgId> {
     let none = Labels::new();
     let sa = sa_labels.get(pod.service_account).unwrap_or(&none);
-    let mut selected: Vec<&Policy> =
-        policies.iter().filter(|p| p.namespace == pod.namespace && p.selects(&pod.labels, pod.service_account, sa)).collect();
+    let mut selected: Vec<&Policy> = policies
+        .iter()
+        .filter(|p| p.namespace == pod.namespace && p.selects(&pod.labels, pod.service_account, sa))
+        .collect();
     selected.sort_by(|a, b| a.name.cmp(&b.name));
     let mut out: Vec<SgId> = Vec::new();
     for p in selected {

@@ -13,8 +13,8 @@ pub use config::{ClusterConfig, ClusterConfigSpec};
 pub use core::{NamespaceManifest, NodeAddress, NodeManifest, NodeStatus, ServiceAccountManifest};
 pub use meta::{ObjectMeta, OwnerReference};
 pub use policy::{
-    LabelSelectorRequirementSpec, LabelSelectorSpec, SecurityGroupIdsSpec, SecurityGroupPolicy, SecurityGroupPolicySpec,
-    ServiceAccountSelectorSpec,
+    LabelSelectorRequirementSpec, LabelSelectorSpec, SecurityGroupIdsSpec, SecurityGroupPolicy,
+    SecurityGroupPolicySpec, ServiceAccountSelectorSpec,
 };
 pub use security_group::{
     IpPermission, IpRange, Ipv6Range, MemberSpec, OutsideSpec, PrefixListId, ProtocolSpec, SecurityGroupManifest,

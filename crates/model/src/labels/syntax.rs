@@ -68,6 +68,13 @@ pub fn validate_label_value(value: &str) -> Option<String> {
     None
 }
 
+/// Checks an object name that must be a DNS subdomain (a ServiceAccount's).
+pub fn validate_dns_subdomain(name: &str) -> Option<String> {
+    (!is_dns1123_subdomain(name)).then(|| {
+        "must be a lowercase RFC 1123 subdomain: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters".to_string()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,11 +98,4 @@ mod tests {
             assert!(validate_label_value(bad).is_some(), "{bad:?} should be rejected");
         }
     }
-}
-
-/// Checks an object name that must be a DNS subdomain (a ServiceAccount's).
-pub fn validate_dns_subdomain(name: &str) -> Option<String> {
-    (!is_dns1123_subdomain(name)).then(|| {
-        "must be a lowercase RFC 1123 subdomain: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters".to_string()
-    })
 }

@@ -22,12 +22,17 @@ pub fn policy(m: &SecurityGroupPolicy) -> Checked<Policy> {
     let pod_selector = spec.pod_selector.as_ref().map(|s| compile(s, "spec.podSelector", &mut f));
     let sa = spec.service_account_selector.as_ref();
     let service_account_selector = sa.map(|s| {
-        let labels = LabelSelectorSpec { match_labels: s.match_labels.clone(), match_expressions: s.match_expressions.clone() };
+        let labels =
+            LabelSelectorSpec { match_labels: s.match_labels.clone(), match_expressions: s.match_expressions.clone() };
         compile(&labels, "spec.serviceAccountSelector", &mut f)
     });
     let service_account_names = sa.and_then(|s| s.match_names.clone()).unwrap_or_default();
     if sa.is_some_and(|s| s.match_names.as_ref().is_some_and(Vec::is_empty)) {
-        f.error("spec.serviceAccountSelector.matchNames", Some("[]".into()), "must name at least one service account, or be left out");
+        f.error(
+            "spec.serviceAccountSelector.matchNames",
+            Some("[]".into()),
+            "must name at least one service account, or be left out",
+        );
     }
     for (i, name) in service_account_names.iter().enumerate() {
         if let Some(why) = crate::labels::validate_dns_subdomain(name) {

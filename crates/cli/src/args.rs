@@ -149,15 +149,15 @@ pub struct Explain {
     /// Destination, named like --from.
     #[arg(long, value_name = "ENDPOINT")]
     pub to: String,
-    /// Destination port (tcp, udp), or ICMP type (icmp, icmpv6; default 8, echo request).
-    #[arg(long, value_name = "N")]
-    pub port: Option<u32>,
+    /// Destination port (tcp, udp), or ICMP type (icmp, icmpv6; default 8, echo request); -1: every port or type.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub port: Option<i64>,
     /// tcp, udp, icmp, icmpv6, or an IP protocol number.
     #[arg(long, default_value = "tcp", value_name = "PROTOCOL")]
     pub protocol: String,
-    /// ICMP code (icmp, icmpv6; default 0).
-    #[arg(long, value_name = "N")]
-    pub icmp_code: Option<u32>,
+    /// ICMP code (icmp, icmpv6; default 0); -1 with --port -1: every type and code.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub icmp_code: Option<i64>,
     /// Enforcing mode (default: the ClusterConfig's, else strict).
     #[arg(long, value_enum)]
     pub mode: Option<Mode>,

@@ -133,6 +133,35 @@ fn explain_takes_names_as_kubectl_prints_them_and_suggests_near_misses() {
 }
 
 #[test]
+fn port_minus_one_asks_for_every_port_as_ec2_writes_it() {
+    let dir = handbook().display().to_string();
+    let ask = |from: &str, to: &str, extra: &[&str]| {
+        let mut args = vec!["explain", dir.as_str(), "--from", from, "--to", to, "-o", "json"];
+        args.extend_from_slice(extra);
+        let (code, out, _) = podsg(&args, None);
+        assert_eq!(code, 0, "{out}");
+        serde_json::from_str::<Value>(&out).unwrap()
+    };
+    // The node group allows all traffic from itself; RDS_SG only tcp 5432.
+    let v = ask("networking/red-pod", "kube-system/coredns", &["--port", "-1"]);
+    assert_eq!((&v["verdict"], &v["service"]), (&json!("allow"), &json!("tcp/all ports")));
+    let v = ask("networking/green-pod", "rds-ekslab.internal", &["--port", "-1"]);
+    assert_eq!(v["verdict"], "deny", "5432 is open, not every port");
+    let v = ask(
+        "networking/green-pod",
+        "rds-ekslab.internal",
+        &["--protocol", "icmp", "--port", "-1", "--icmp-code", "-1"],
+    );
+    assert_eq!(v["service"], "icmp all types");
+    let (code, out, _) = podsg(
+        &["explain", &dir, "--from", "networking/green-pod", "--to", "rds-ekslab.internal", "--port", "-3"],
+        None,
+    );
+    assert_eq!(code, 2);
+    assert!(out.contains("error: --protocol tcp: port must be 1-65535, or -1 for all"), "{out}");
+}
+
+#[test]
 fn repeated_warnings_are_summarised_and_verbose_shows_them_all() {
     let groups = "apiVersion: podsg.io/v1alpha1\nkind: SecurityGroup\nmetadata: {name: sg-0a0a0a0a}\nspec: {}\n";
     let pods: String = (0..20)

@@ -15,6 +15,9 @@ pub enum Service {
     },
     /// Another IP protocol (by number); it has no ports.
     Other(u8),
+    /// Every port (tcp, udp) or every type and code (icmp, icmpv6) of a
+    /// protocol, as EC2 writes `-1`: allowed only by rules that open all of it.
+    Every(Protocol),
 }
 
 impl Service {
@@ -26,6 +29,7 @@ impl Service {
 
     pub fn protocol(self) -> Protocol {
         match self {
+            Service::Every(p) => p,
             Service::Tcp(_) => Protocol::TCP,
             Service::Udp(_) => Protocol::UDP,
             Service::Icmp { v6: false, .. } => Protocol::ICMP,
@@ -34,17 +38,23 @@ impl Service {
         }
     }
 
-    /// Builds a service from a protocol and a port (for ICMP: type, with `code`).
-    pub fn new(protocol: Protocol, port: Option<u32>, code: Option<u32>) -> Result<Service, String> {
-        let byte = |v: u32, what: &str| u8::try_from(v).map_err(|_| format!("{what} must be 0-255"));
+    /// Builds a service from a protocol and a port (for ICMP: type, with
+    /// `code`); port `-1` is every port (or type), as EC2 writes it.
+    pub fn new(protocol: Protocol, port: Option<i64>, code: Option<i64>) -> Result<Service, String> {
+        let byte = |v: i64, what: &str| u8::try_from(v).map_err(|_| format!("{what} must be 0-255, or -1 for all"));
+        let every = port == Some(-1) && code.is_none_or(|c| c == -1);
         match protocol {
             Protocol::All => Err("a flow has one protocol; -1/all is only for rules".into()),
+            Protocol::TCP | Protocol::UDP | Protocol::ICMP | Protocol::ICMPV6 if every => Ok(Service::Every(protocol)),
+            Protocol::ICMP | Protocol::ICMPV6 if code == Some(-1) => {
+                Err("an ICMP code of -1 (all) needs the type -1 too (--port -1), as in EC2".into())
+            }
             Protocol::TCP | Protocol::UDP if code.is_some() => {
                 Err(format!("an ICMP code is only for icmp and icmpv6, not {protocol}"))
             }
             Protocol::TCP | Protocol::UDP => {
                 let port = port.ok_or_else(|| format!("{protocol} needs a port (1-65535)"))?;
-                let port = u16::try_from(port).ok().filter(|p| *p > 0).ok_or("port must be 1-65535")?;
+                let port = u16::try_from(port).ok().filter(|p| *p > 0).ok_or("port must be 1-65535, or -1 for all")?;
                 Ok(if protocol == Protocol::TCP { Service::Tcp(port) } else { Service::Udp(port) })
             }
             Protocol::ICMP | Protocol::ICMPV6 => Ok(Service::Icmp {
@@ -71,6 +81,8 @@ impl fmt::Display for Service {
                 write!(f, "{} type {icmp_type} code {code}", if *v6 { "icmpv6" } else { "icmp" })
             }
             Service::Other(n) => write!(f, "protocol {n}"),
+            Service::Every(p) if p.is_icmp() => write!(f, "{p} all types"),
+            Service::Every(p) => write!(f, "{p}/all ports"),
         }
     }
 }
@@ -90,6 +102,9 @@ impl Rule {
         match (self.ports, service) {
             (Ports::Any, _) => true,
             (Ports::Range { from, to }, Service::Tcp(p) | Service::Udp(p)) => (from..=to).contains(&p),
+            // Port 0 is not a port a connection uses: 1-65535 is all of them.
+            (Ports::Range { from, to }, Service::Every(_)) => from <= 1 && to == 65535,
+            (Ports::Icmp { icmp_type, code }, Service::Every(_)) => icmp_type.is_none() && code.is_none(),
             (Ports::Icmp { icmp_type, code }, Service::Icmp { icmp_type: t, code: c, .. }) => {
                 icmp_type.is_none_or(|x| x == t) && code.is_none_or(|x| x == c)
             }
@@ -134,5 +149,25 @@ mod tests {
         assert!(Service::new(Protocol::All, None, None).is_err());
         assert_eq!(Service::new(Protocol::ICMP, None, None), Ok(Service::Icmp { v6: false, icmp_type: 8, code: 0 }));
         assert!(Service::new(Protocol::Number(47), Some(1), None).is_err());
+        assert_eq!(Service::new(Protocol::TCP, Some(-1), None), Ok(Service::Every(Protocol::TCP)));
+        assert_eq!(Service::new(Protocol::ICMP, Some(-1), Some(-1)), Ok(Service::Every(Protocol::ICMP)));
+        assert!(Service::new(Protocol::ICMP, Some(8), Some(-1)).is_err());
+        assert!(Service::new(Protocol::TCP, Some(-2), None).is_err());
+        assert_eq!(Service::Every(Protocol::TCP).to_string(), "tcp/all ports");
+        assert_eq!(Service::Every(Protocol::ICMP).to_string(), "icmp all types");
+    }
+
+    #[test]
+    fn every_port_is_covered_only_by_rules_that_open_all_of_it() {
+        let all = Service::Every(Protocol::TCP);
+        assert!(rule(Protocol::TCP, Ports::Range { from: 0, to: 65535 }).covers(all));
+        assert!(rule(Protocol::TCP, Ports::Range { from: 1, to: 65535 }).covers(all));
+        assert!(rule(Protocol::All, Ports::Any).covers(all));
+        assert!(!rule(Protocol::TCP, Ports::Range { from: 80, to: 80 }).covers(all));
+        assert!(!rule(Protocol::UDP, Ports::Range { from: 0, to: 65535 }).covers(all));
+        let icmp = Service::Every(Protocol::ICMP);
+        assert!(rule(Protocol::ICMP, Ports::Icmp { icmp_type: None, code: None }).covers(icmp));
+        assert!(!rule(Protocol::ICMP, Ports::Icmp { icmp_type: Some(8), code: None }).covers(icmp));
+        assert!(!icmp.only_a_reply());
     }
 }

@@ -38,6 +38,7 @@ fn packet(service: Service) -> (u8, u16, Option<(u8, u8)>) {
         // The transport-port field of an ICMP packet holds its checksum: any value.
         Service::Icmp { v6, icmp_type, code } => (if v6 { 58 } else { 1 }, 0xbeef, Some((icmp_type, code))),
         Service::Other(n) => (n, 0x1234, None),
+        Service::Every(_) => unreachable!("a packet has one port"),
     }
 }
 

@@ -7,6 +7,7 @@
 mod fields;
 mod kinds;
 mod locate;
+mod split;
 
 pub use kinds::{Class, classify};
 pub use locate::locate;
@@ -66,9 +67,17 @@ impl DecodedFile {
 
 /// Decodes every document of `text`, which was read from `file`.
 pub fn decode(text: &str, file: &str, format: Format) -> DecodedFile {
-    let mut objects = Objects::new(file);
-    let result = yaml::read(yaml::strip_bom(text), |unit| objects.unit(unit));
-    let mut out = objects.finish();
+    let text = yaml::strip_bom(text);
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get).min(8);
+    let large = text.len() >= PARALLEL_BYTES && cores > 1;
+    let (mut out, result) = match large.then(|| decode_in_parts(text, file, cores)).flatten() {
+        Some(out) => (out, Ok(())),
+        None => {
+            let mut objects = Objects::new(file);
+            let result = yaml::read(text, |unit| objects.unit(unit));
+            (objects.finish(), result)
+        }
+    };
     if let Err(problem) = result {
         let d = Diagnostic::error("", None, format!("invalid {}: {}", format.name(), problem.message));
         out.diagnostics.push(d.at(Some(&Origin::at(file, 0, problem.at)), None).with_position(problem.at));
@@ -87,6 +96,41 @@ fn report(problems: Vec<yaml::Problem>, origin: &Origin, object: Option<&ObjectR
     for p in problems {
         out.diagnostics.push(Diagnostic::error("", None, p.message).at(Some(origin), object).with_position(p.at));
     }
+}
+
+/// Below this size a text is read on one core.
+const PARALLEL_BYTES: usize = 4 << 20;
+
+/// A large list read on every core (see `split`); `None` when the text is
+/// small, not of that shape, or its parts cannot be read on their own (an
+/// alias to an anchor in another part): it is then read whole.
+fn decode_in_parts(text: &str, file: &str, parts: usize) -> Option<DecodedFile> {
+    let split = split::split(text, parts)?;
+    let parts: Vec<Option<DecodedFile>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = split
+            .parts
+            .iter()
+            .map(|(part, first_line)| {
+                scope.spawn(move || {
+                    let mut objects = Objects::new(file);
+                    let read = yaml::read_part(part, *first_line, |unit| {
+                        if let Unit::Item { node, problems, index, .. } = unit {
+                            // The list is the file's first (and only) document.
+                            objects.unit(Unit::Item { document: 1, index, node, problems });
+                        }
+                    });
+                    read.ok().map(|()| objects.items)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+    });
+    let mut objects = Objects::new(file);
+    for part in parts {
+        objects.items.append(part?);
+    }
+    yaml::read(&split.wrapper, |unit| objects.unit(unit)).ok()?;
+    Some(objects.finish())
 }
 
 /// Typing units into objects, in the order they were read.
@@ -299,4 +343,43 @@ pub fn typed_node<T: DeserializeOwned>(node: &Node) -> Result<T, Box<Diagnostic>
     yaml::from_node::<T>(node)
         .map(|(v, _)| v)
         .map_err(|(e, _)| Box::new(Diagnostic::error(e.path, None, e.message).with_position(e.at)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a decode found, comparable: objects by their debug form.
+    fn seen(out: &DecodedFile) -> (Vec<String>, Vec<String>, Vec<Diagnostic>) {
+        let objects = out.objects.iter().map(|d| format!("{:?} {:?}", d.origin, d.object)).collect();
+        (objects, out.unreadable.iter().map(ToString::to_string).collect(), out.diagnostics.clone())
+    }
+
+    #[test]
+    fn a_list_read_in_parts_is_read_as_it_is_whole() {
+        let item = |i: usize| match i % 7 {
+            // A key written twice, a wrong type, an unknown field, a misspelt kind.
+            1 => format!("- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: p{i}\n    name: again\n"),
+            2 => format!("- apiVersion: v1\n  kind: Pod\n  metadata: {{name: p{i}, labels: {{a: yes}}}}\n"),
+            3 => format!("- apiVersion: v1\n  kind: Pod\n  metadata: {{name: p{i}, lables: {{}}}}\n"),
+            4 => format!("- apiVersion: v1\n  kind: pod\n  metadata: {{name: p{i}}}\n"),
+            _ => format!(
+                "# a comment\n- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: p{i}\n    namespace: ns\n  status: {{podIP: 10.0.0.{i}}}\n\n"
+            ),
+        };
+        let items: String = (0..60).map(item).collect();
+        for tail in ["kind: List\nmetadata:\n  resourceVersion: \"\"\n", "kind: List\nkind: List\n", "kind: Widget\n"] {
+            let text = format!("apiVersion: v1\nitems:\n{items}{tail}");
+            let mut whole = Objects::new("t.yaml");
+            yaml::read(&text, |unit| whole.unit(unit)).unwrap();
+            let whole = whole.finish();
+            let parts = decode_in_parts(&text, "t.yaml", 3).expect("the shape is cut");
+            assert_eq!(seen(&parts), seen(&whole), "{tail}");
+        }
+        // An alias to an anchor in another part: read whole instead.
+        let anchored = format!(
+            "apiVersion: v1\nitems:\n- &pod {{apiVersion: v1, kind: Pod, metadata: {{name: a}}}}\n{items}- *pod\nkind: List\n"
+        );
+        assert!(decode_in_parts(&anchored, "t.yaml", 3).is_none());
+    }
 }

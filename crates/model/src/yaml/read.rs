@@ -44,6 +44,12 @@ pub fn read(text: &str, sink: impl FnMut(Unit)) -> Result<(), Problem> {
     run(text, Reader { stream_items: true, ..Reader::default() }, sink)
 }
 
+/// As `read`, for a part of a file that starts on line `first_line` of it:
+/// positions are the file's.
+pub fn read_part(text: &str, first_line: usize, sink: impl FnMut(Unit)) -> Result<(), Problem> {
+    run(text, Reader { stream_items: true, lines: first_line.saturating_sub(1), ..Reader::default() }, sink)
+}
+
 /// As `read`, with every document whole: for input whose `items` are not
 /// objects of their own.
 pub fn read_whole(text: &str, sink: impl FnMut(Unit)) -> Result<(), Problem> {
@@ -53,8 +59,11 @@ pub fn read_whole(text: &str, sink: impl FnMut(Unit)) -> Result<(), Problem> {
 fn run(text: &str, mut reader: Reader, mut sink: impl FnMut(Unit)) -> Result<(), Problem> {
     let mut parser = Parser::new_from_str(text);
     while let Some(event) = parser.next_event() {
-        let (event, span) = event
-            .map_err(|e| Problem { at: mark(e.marker().line(), e.marker().col()), message: e.info().to_string() })?;
+        let lines = reader.lines;
+        let (event, span) = event.map_err(|e| Problem {
+            at: mark(e.marker().line() + lines, e.marker().col()),
+            message: e.info().to_string(),
+        })?;
         if event == Event::StreamEnd {
             break;
         }
@@ -65,10 +74,6 @@ fn run(text: &str, mut reader: Reader, mut sink: impl FnMut(Unit)) -> Result<(),
 
 fn mark(line: usize, col: usize) -> Mark {
     Mark { line, column: col + 1 }
-}
-
-fn start(span: &Span) -> Mark {
-    mark(span.start.line(), span.start.col())
 }
 
 #[derive(Default)]
@@ -82,6 +87,8 @@ struct Reader {
     item_problems: Vec<Problem>,
     items: usize,
     stream_items: bool,
+    /// Lines before the text, when it is a part of a file.
+    lines: usize,
 }
 
 enum Frame {
@@ -111,7 +118,7 @@ struct Key {
 
 impl Reader {
     fn event(&mut self, event: Event<'_>, span: Span, sink: &mut impl FnMut(Unit)) -> Result<(), Problem> {
-        let at = start(&span);
+        let at = mark(span.start.line() + self.lines, span.start.col());
         match event {
             Event::DocumentStart(_) => {
                 self.document += 1;

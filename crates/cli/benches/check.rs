@@ -19,8 +19,11 @@ fn main() {
             .next()
             .map_or(default, |v| v.parse().expect("a number"))
     };
-    let (pods, policies, groups, rounds) =
-        (arg("pods", 50_000), arg("policies", 5_000), arg("groups", 5_000), arg("rounds", 3));
+    let full = std::env::args().any(|a| a == "--bench");
+    let scale = |n: usize| if full { n } else { n / 100 };
+    let (pods, policies, groups) =
+        (arg("pods", scale(50_000)), arg("policies", scale(5_000)), arg("groups", scale(5_000)));
+    let rounds = arg("rounds", if full { 3 } else { 1 });
     let dir = tempfile::tempdir().expect("a temporary directory");
     if let Ok(keep) = std::env::var("PODSG_BENCH_KEEP") {
         write_world(Path::new(&keep), pods, policies, groups);

@@ -1,7 +1,6 @@
 //! Printing diagnostics for people (text) and programs (JSON).
 
 use podsg_model::{Diagnostic, Severity};
-use serde_json::json;
 use std::io::Write;
 
 /// Writes to standard output. When the reader has gone (`podsg import aws
@@ -81,21 +80,49 @@ pub fn count(diagnostics: &[Diagnostic], severity: Severity) -> usize {
     diagnostics.iter().filter(|d| d.severity == severity).count()
 }
 
-/// `{"errors": [...], "warnings": [...], "notes": [...]}` with each
-/// diagnostic's fields and its one-line `text`.
-pub fn json_by_severity(diagnostics: &[Diagnostic]) -> serde_json::Value {
-    let of = |s: Severity| -> Vec<serde_json::Value> {
-        diagnostics
-            .iter()
-            .filter(|d| d.severity == s)
-            .map(|d| {
-                let mut v = serde_json::to_value(d).expect("diagnostics serialize");
-                v["text"] = json!(d.to_string());
-                v
-            })
-            .collect()
-    };
-    json!({"errors": of(Severity::Error), "warnings": of(Severity::Warning), "notes": of(Severity::Note)})
+/// One diagnostic in JSON: its fields, its one-line `text`, and `line` and
+/// `column` always where known (the object's, when no field has one).
+#[derive(serde::Serialize)]
+struct Shown<'a> {
+    #[serde(flatten)]
+    diagnostic: &'a Diagnostic,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    object_at: Option<podsg_model::yaml::Mark>,
+    text: String,
+}
+
+/// `{"errors": [...], "warnings": [...], "notes": [...], "summary": {...}}`
+/// (and `ok` when given), written without building a JSON tree of every
+/// diagnostic: 50,000 warnings would take hundreds of megabytes.
+#[derive(serde::Serialize)]
+pub struct Report<'a> {
+    errors: Vec<Shown<'a>>,
+    warnings: Vec<Shown<'a>>,
+    notes: Vec<Shown<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ok: Option<bool>,
+    summary: serde_json::Value,
+}
+
+impl<'a> Report<'a> {
+    pub fn new(diagnostics: &'a [Diagnostic], ok: Option<bool>, summary: serde_json::Value) -> Self {
+        let of = |s: Severity| -> Vec<Shown<'a>> {
+            diagnostics
+                .iter()
+                .filter(|d| d.severity == s)
+                .map(|d| Shown {
+                    diagnostic: d,
+                    object_at: d.origin.as_ref().map(|o| o.at).filter(|at| d.position.is_none() && at.line > 0),
+                    text: d.to_string(),
+                })
+                .collect()
+        };
+        Report { errors: of(Severity::Error), warnings: of(Severity::Warning), notes: of(Severity::Note), ok, summary }
+    }
+
+    pub fn print(&self) {
+        say!("{}", serde_json::to_string_pretty(self).expect("reports serialize"));
+    }
 }
 
 pub fn print_json(value: &serde_json::Value) {

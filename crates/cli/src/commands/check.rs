@@ -1,5 +1,5 @@
 use crate::args::{Check, Output};
-use crate::output::{count, json_by_severity, print_json, print_summarised, print_text};
+use crate::output::{Report, count, print_summarised, print_text};
 use podsg_manifests::load;
 use podsg_model::lint::lint;
 use podsg_model::{Diagnostic, Severity};
@@ -34,14 +34,11 @@ pub fn run(args: &Check) -> u8 {
     let failed = errors > 0 || (args.fail_on_warnings && warnings > 0);
     match args.output {
         Output::Json => {
-            let mut v = json_by_severity(&diagnostics);
-            v["ok"] = json!(!failed);
             let mut s = summary.clone().unwrap_or_else(|| json!({}));
             s["loaded"] = json!(summary.is_some());
             s["errors"] = json!(errors);
             s["warnings"] = json!(warnings);
-            v["summary"] = s;
-            print_json(&v);
+            Report::new(&diagnostics, Some(!failed), s).print();
         }
         Output::Text => {
             if args.verbose {

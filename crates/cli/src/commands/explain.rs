@@ -1,5 +1,5 @@
 use crate::args::{Explain, Output};
-use crate::output::{count, json_by_severity, print_json, print_text};
+use crate::output::{Report, count, print_json, print_text};
 use podsg_manifests::load;
 use podsg_model::flow::Service;
 use podsg_model::group::Protocol;
@@ -55,9 +55,8 @@ pub fn run(args: &Explain) -> u8 {
 fn bad_input(output: Output, problems: Vec<Diagnostic>) -> u8 {
     match output {
         Output::Json => {
-            let mut v = json_by_severity(&problems);
-            v["summary"] = json!({"verdict": null, "errors": count(&problems, Severity::Error)});
-            print_json(&v);
+            let summary = json!({"verdict": null, "errors": count(&problems, Severity::Error)});
+            Report::new(&problems, None, summary).print();
         }
         Output::Text => print_text(&problems),
     }

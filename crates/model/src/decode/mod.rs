@@ -113,7 +113,7 @@ fn decode_in_parts(text: &str, file: &str, parts: usize) -> Option<DecodedFile> 
             .map(|(part, first_line)| {
                 scope.spawn(move || {
                     let mut objects = Objects::new(file);
-                    let read = yaml::read_part(part, *first_line, |unit| {
+                    let read = yaml::read_items(part, *first_line, |unit| {
                         if let Unit::Item { node, problems, index, .. } = unit {
                             // The list is the file's first (and only) document.
                             objects.unit(Unit::Item { document: 1, index, node, problems });

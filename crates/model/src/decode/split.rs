@@ -9,13 +9,12 @@
 //! ordinary way instead.
 
 /// Where the items of a list document are, and how to cut them.
-pub(super) struct Split {
+pub(super) struct Split<'a> {
     /// The document without its items (the item lines left blank, so that
     /// positions stay the file's).
     pub wrapper: String,
-    /// Each part as `items:` and its item lines, with the file line of its
-    /// first item.
-    pub parts: Vec<(String, usize)>,
+    /// Each part's item lines, and the file line of its first item.
+    pub parts: Vec<(&'a str, usize)>,
 }
 
 /// Lines at column 0 that make a text something else than one list document.
@@ -32,7 +31,7 @@ fn is_continuation(line: &str) -> bool {
 }
 
 /// The cut of `text` into at most `parts` parts, if it has the shape.
-pub(super) fn split(text: &str, parts: usize) -> Option<Split> {
+pub(super) fn split(text: &str, parts: usize) -> Option<Split<'_>> {
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     let items_key = lines.iter().position(|l| l.trim_end() == "items:")?;
     if lines[..items_key].iter().any(|l| breaks_the_shape(l) || is_item_start(l)) {
@@ -73,7 +72,7 @@ pub(super) fn split(text: &str, parts: usize) -> Option<Split> {
         }
     }
     cuts.push(end);
-    let parts = cuts.windows(2).map(|w| (format!("items:\n{}", &text[byte(w[0])..byte(w[1])]), w[0])).collect();
+    let parts = cuts.windows(2).map(|w| (&text[byte(w[0])..byte(w[1])], w[0] + 1)).collect();
     let blank = "\n".repeat(end - first);
     let wrapper = format!("{}{blank}{}", &text[..region_start], &text[region_end..]);
     Some(Split { wrapper, parts })
@@ -89,10 +88,11 @@ mod tests {
             let items: String = (0..n).map(|i| format!("- kind: Pod\n  metadata:\n    name: p{i}\n")).collect();
             format!("apiVersion: v1\nitems:\n{items}kind: List\nmetadata: {{}}\n")
         };
-        let s = split(&list(10), 2).expect("a list");
+        let ten = list(10);
+        let s = split(&ten, 2).expect("a list");
         assert_eq!(s.parts.len(), 2);
-        assert_eq!(s.parts[0].1, 2, "the part's text starts one line before its first item");
-        assert!(s.parts[0].0.starts_with("items:\n- kind: Pod\n"));
+        assert_eq!(s.parts[0].1, 3, "the first item is on line 3");
+        assert!(s.parts[0].0.starts_with("- kind: Pod\n"));
         assert_eq!(s.wrapper.lines().count(), list(10).lines().count());
         assert!(
             s.wrapper.starts_with("apiVersion: v1\nitems:\n\n") && s.wrapper.ends_with("kind: List\nmetadata: {}\n")

@@ -19,7 +19,7 @@ mod write;
 
 pub use de::{Error, Unknown, from_node};
 pub use node::{Entry, Mark, Node, Scalar, Typed, Value};
-pub use read::{MAX_ALIASED_NODES, MAX_DEPTH, Problem, Unit, read, read_part, read_whole};
+pub use read::{MAX_ALIASED_NODES, MAX_DEPTH, Problem, Unit, read, read_items, read_whole};
 pub use scalar::{needs_quotes, resolve};
 pub use write::to_yaml;
 

@@ -44,10 +44,13 @@ pub fn read(text: &str, sink: impl FnMut(Unit)) -> Result<(), Problem> {
     run(text, Reader { stream_items: true, ..Reader::default() }, sink)
 }
 
-/// As `read`, for a part of a file that starts on line `first_line` of it:
-/// positions are the file's.
-pub fn read_part(text: &str, first_line: usize, sink: impl FnMut(Unit)) -> Result<(), Problem> {
-    run(text, Reader { stream_items: true, lines: first_line.saturating_sub(1), ..Reader::default() }, sink)
+/// The items of a list written from column 0 (`- ...` lines cut out of a
+/// file's `items`), handed over one at a time as `Unit::Item`; the text
+/// starts on line `first_line` of the file, and positions are the file's.
+pub fn read_items(text: &str, first_line: usize, sink: impl FnMut(Unit)) -> Result<(), Problem> {
+    let reader =
+        Reader { stream_items: true, stream_root: true, lines: first_line.saturating_sub(1), ..Reader::default() };
+    run(text, reader, sink)
 }
 
 /// As `read`, with every document whole: for input whose `items` are not
@@ -89,6 +92,8 @@ struct Reader {
     stream_items: bool,
     /// Lines before the text, when it is a part of a file.
     lines: usize,
+    /// The text is a list of items itself (`read_items`).
+    stream_root: bool,
 }
 
 enum Frame {
@@ -197,11 +202,13 @@ impl Reader {
 
     /// A list under the top-level key `items` of a document.
     fn opens_items(&self) -> bool {
-        self.stream_items && matches!(self.stack.as_slice(), [Frame::Map { key: Some(k), .. }] if k.text == "items")
+        (self.stream_root && self.stack.is_empty())
+            || (self.stream_items
+                && matches!(self.stack.as_slice(), [Frame::Map { key: Some(k), .. }] if k.text == "items"))
     }
 
     fn in_item(&self) -> bool {
-        matches!(self.stack.get(1), Some(Frame::Seq { streamed: true, .. }))
+        self.stack.iter().take(2).any(|f| matches!(f, Frame::Seq { streamed: true, .. }))
     }
 
     fn problem(&mut self, at: Mark, message: String) {

@@ -1,5 +1,5 @@
-//! Manifests collected from public sources (each file says where from),
-//! read as podsg reads them: they load, and select what they say.
+//! Manifests shaped after public ones (each file says which), read as
+//! podsg reads them: they load, and select what they say.
 
 use podsg_model::Catalog;
 use podsg_model::decode::{Format, decode};
@@ -9,7 +9,7 @@ fn read(file: &str) -> String {
 }
 
 #[test]
-fn the_eks_controllers_own_sample_loads_and_match_names_select_by_service_account_name() {
+fn the_eks_controllers_sample_shape_loads_and_match_names_select_by_service_account_name() {
     let sample = read("eks-controller-sample-sgp.yaml");
     // Its groups live in AWS: declared, not described.
     let outside = "---\napiVersion: podsg.io/v1alpha1\nkind: SecurityGroup\nmetadata: {name: sg-07b9fafd9006da7d5}\nspec: {outside: {}}\n---\napiVersion: podsg.io/v1alpha1\nkind: SecurityGroup\nmetadata: {name: sg-f7990sfng33684fad}\nspec: {outside: {}}\n";

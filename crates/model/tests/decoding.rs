@@ -1,22 +1,18 @@
 //! Reading manifests as Kubernetes reads them: what is refused, what is
 //! accepted, and the exact message and position of every refusal.
 
-use podsg_model::decode::{Format, decode, locate};
+mod placed;
+
+use podsg_model::decode::{Format, decode};
 use podsg_model::{Catalog, Diagnostic, Severity};
 
 const GROUP: &str = "apiVersion: podsg.io/v1alpha1\nkind: SecurityGroup\nmetadata: {name: sg-0a}\nspec: {}\n";
 
 /// Every diagnostic (errors, warnings; not notes) of loading `text` as
 /// `t.yaml`, every phase that can run, placed at its line and column.
-pub fn load(text: &str) -> Vec<String> {
-    let decoded = decode(text, "t.yaml", Format::Yaml);
-    let mut all = decoded.diagnostics;
-    match Catalog::build_knowing(decoded.objects, decoded.unreadable) {
-        Ok(loaded) => all.extend(loaded.diagnostics),
-        Err(errors) => all.extend(errors),
-    }
-    locate(text, "t.yaml", &mut all);
-    all.iter()
+fn load(text: &str) -> Vec<String> {
+    placed::diagnostics(text)
+        .iter()
         .filter(|d| d.severity != Severity::Note)
         .map(|d| format!("{}: {d}", if d.is_error() { "error" } else { "warning" }))
         .collect()

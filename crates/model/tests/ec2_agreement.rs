@@ -1,18 +1,16 @@
 //! What EC2 and the EKS CRD would say, podsg says: limits, ID shapes, and
 //! rules that EC2 accepts but that never match.
 
-use podsg_model::decode::{Format, decode, locate};
-use podsg_model::{Catalog, Severity};
+mod placed;
+
+use podsg_model::Severity;
 
 fn load(text: &str) -> Vec<String> {
-    let decoded = decode(text, "t.yaml", Format::Yaml);
-    let mut all = decoded.diagnostics;
-    match Catalog::build_knowing(decoded.objects, decoded.unreadable) {
-        Ok(loaded) => all.extend(loaded.diagnostics),
-        Err(errors) => all.extend(errors),
-    }
-    locate(text, "t.yaml", &mut all);
-    all.iter().filter(|d| d.severity != Severity::Note).map(|d| format!("{:?}: {d}", d.severity)).collect()
+    placed::diagnostics(text)
+        .iter()
+        .filter(|d| d.severity != Severity::Note)
+        .map(|d| format!("{:?}: {d}", d.severity))
+        .collect()
 }
 
 fn groups(n: usize) -> String {

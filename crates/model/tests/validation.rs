@@ -1,6 +1,8 @@
 //! Every validation rule, with the exact message a person sees.
 
-use podsg_model::decode::{Format, decode, locate};
+mod placed;
+
+use podsg_model::decode::{Format, decode};
 use podsg_model::{Catalog, Diagnostic};
 
 /// Valid groups the cases can refer to.
@@ -12,7 +14,7 @@ spec: {}
 "#;
 
 /// The error lines of loading BASE plus `yaml` as one file `t.yaml`,
-/// without their positions (`positions` tests those).
+/// without their positions (tests/decoding.rs holds positions to account).
 fn errors(yaml: &str) -> Vec<String> {
     located_errors(yaml)
         .into_iter()
@@ -28,14 +30,7 @@ fn errors(yaml: &str) -> Vec<String> {
 
 /// The errors of loading BASE plus `yaml`, every phase that can run, placed.
 fn located_errors(yaml: &str) -> Vec<Diagnostic> {
-    let text = format!("{BASE}---\n{yaml}");
-    let decoded = decode(&text, "t.yaml", Format::Yaml);
-    let mut out: Vec<Diagnostic> = decoded.diagnostics.into_iter().filter(Diagnostic::is_error).collect();
-    if let Err(all) = Catalog::build_knowing(decoded.objects, decoded.unreadable) {
-        out.extend(all.into_iter().filter(Diagnostic::is_error));
-    }
-    locate(&text, "t.yaml", &mut out);
-    out
+    placed::diagnostics(&format!("{BASE}---\n{yaml}")).into_iter().filter(Diagnostic::is_error).collect()
 }
 
 fn sgp(spec: &str) -> String {

@@ -113,10 +113,11 @@ fn decode_in_parts(text: &str, file: &str, parts: usize) -> Option<DecodedFile> 
             .map(|(part, first_line)| {
                 scope.spawn(move || {
                     let mut objects = Objects::new(file);
+                    // The part's list of items is its only document, as the
+                    // list is the file's; the list itself is the wrapper's.
                     let read = yaml::read_items(part, *first_line, |unit| {
-                        if let Unit::Item { node, problems, index, .. } = unit {
-                            // The list is the file's first (and only) document.
-                            objects.unit(Unit::Item { document: 1, index, node, problems });
+                        if matches!(unit, Unit::Item { .. }) {
+                            objects.unit(unit);
                         }
                     });
                     read.ok().map(|()| objects.items)
@@ -222,15 +223,16 @@ fn decode_object(node: &Node, problems: Vec<yaml::Problem>, origin: &Origin, out
     let errors_before = out.diagnostics.iter().filter(|d| d.is_error()).count();
     report(problems, origin, Some(&reference), out);
     let place = |d: Diagnostic| d.at(Some(origin), Some(&reference));
+    let strict = class.strict();
     let decoded = match class {
-        Class::SecurityGroupPolicy => typed(node, true, out, place).map(Object::SecurityGroupPolicy),
-        Class::SecurityGroup => typed(node, true, out, place).map(Object::SecurityGroup),
-        Class::ClusterConfig => typed(node, true, out, place).map(Object::ClusterConfig),
-        Class::Pod => typed(node, false, out, place).map(Object::Pod),
-        Class::Workload => typed(node, false, out, place).map(Object::Workload),
-        Class::Namespace => typed(node, false, out, place).map(Object::Namespace),
-        Class::ServiceAccount => typed(node, false, out, place).map(Object::ServiceAccount),
-        Class::Node => typed(node, false, out, place).map(Object::Node),
+        Class::SecurityGroupPolicy => typed(node, strict, out, place).map(Object::SecurityGroupPolicy),
+        Class::SecurityGroup => typed(node, strict, out, place).map(Object::SecurityGroup),
+        Class::ClusterConfig => typed(node, strict, out, place).map(Object::ClusterConfig),
+        Class::Pod => typed(node, strict, out, place).map(Object::Pod),
+        Class::Workload => typed(node, strict, out, place).map(Object::Workload),
+        Class::Namespace => typed(node, strict, out, place).map(Object::Namespace),
+        Class::ServiceAccount => typed(node, strict, out, place).map(Object::ServiceAccount),
+        Class::Node => typed(node, strict, out, place).map(Object::Node),
         Class::List => {
             let d = Diagnostic::error("items", None, "a list must have `items`, a list of objects");
             out.diagnostics.push(place(d).with_position(node.at));

@@ -33,7 +33,7 @@ pub struct Problem {
 #[derive(Debug)]
 pub enum Unit {
     Document { document: usize, node: Node, problems: Vec<Problem> },
-    Item { document: usize, index: usize, node: Node, problems: Vec<Problem> },
+    Item { document: usize, node: Node, problems: Vec<Problem> },
 }
 
 /// Reads every document of `text`. Problems inside a document (a duplicate
@@ -88,7 +88,6 @@ struct Reader {
     root: Option<Node>,
     problems: Vec<Problem>,
     item_problems: Vec<Problem>,
-    items: usize,
     stream_items: bool,
     /// Lines before the text, when it is a part of a file.
     lines: usize,
@@ -128,7 +127,7 @@ impl Reader {
             Event::DocumentStart(_) => {
                 self.document += 1;
                 self.anchors.clear();
-                (self.aliased, self.items, self.root) = (0, 0, None);
+                (self.aliased, self.root) = (0, None);
             }
             Event::DocumentEnd => {
                 if let Some(node) = self.root.take() {
@@ -269,8 +268,7 @@ impl Reader {
         match parent {
             Frame::Seq { streamed: true, .. } => {
                 let problems = std::mem::take(&mut self.item_problems);
-                sink(Unit::Item { document: self.document, index: self.items, node, problems });
-                self.items += 1;
+                sink(Unit::Item { document: self.document, node, problems });
             }
             Frame::Seq { items, .. } => items.push(node),
             Frame::Map { key: key @ None, .. } => {

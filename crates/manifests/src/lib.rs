@@ -55,7 +55,8 @@ pub fn load_lenient(paths: &[PathBuf]) -> Loaded {
 /// Decodes every manifest under `paths`.
 fn read(paths: &[PathBuf]) -> (DecodedFile, Sources) {
     let mut out = DecodedFile::default();
-    let (files, mut sources) = walk::collect(paths, &mut out.diagnostics);
+    let files = walk::collect(paths, &mut out.diagnostics);
+    let mut sources = Sources::default();
     for file in &files {
         let name = file.display().to_string();
         match sources.text(file) {

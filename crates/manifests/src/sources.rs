@@ -34,13 +34,7 @@ impl Sources {
     /// lints) at the line and column of their field, reading each file
     /// that has some once more.
     pub fn locate(&self, diagnostics: &mut [Diagnostic]) {
-        // A diagnostic without a field is placed at its object, which the
-        // origin already holds: only fields need the file read again.
-        let files: BTreeSet<String> = diagnostics
-            .iter()
-            .filter(|d| d.position.is_none() && !d.path.is_empty())
-            .filter_map(|d| d.origin.as_ref().filter(|o| o.at.line > 0).map(|o| o.file.clone()))
-            .collect();
+        let files: BTreeSet<String> = diagnostics.iter().filter_map(decode::to_place).map(|o| o.file.clone()).collect();
         for file in files {
             let text = if file == STDIN { self.stdin.clone() } else { std::fs::read_to_string(&file).ok() };
             if let Some(text) = text {

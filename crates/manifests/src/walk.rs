@@ -2,7 +2,7 @@
 //! (sorted, hidden entries skipped, symlinks followed but never round a
 //! loop).
 
-use crate::sources::{STDIN, Sources};
+use crate::sources::STDIN;
 use podsg_model::Diagnostic;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -11,10 +11,10 @@ const EXTENSIONS: [&str; 3] = ["yaml", "yml", "json"];
 
 /// The files `load` would read, for noticing changes.
 pub fn files(paths: &[PathBuf]) -> Vec<PathBuf> {
-    collect(paths, &mut Vec::new()).0
+    collect(paths, &mut Vec::new())
 }
 
-pub(crate) fn collect(paths: &[PathBuf], problems: &mut Vec<Diagnostic>) -> (Vec<PathBuf>, Sources) {
+pub(crate) fn collect(paths: &[PathBuf], problems: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
     let mut walk = Walk::default();
     for path in paths {
         if path.as_os_str() == STDIN {
@@ -33,7 +33,7 @@ pub(crate) fn collect(paths: &[PathBuf], problems: &mut Vec<Diagnostic>) -> (Vec
         }
     }
     problems.append(&mut walk.problems);
-    (walk.files, Sources::default())
+    walk.files
 }
 
 #[derive(Default)]

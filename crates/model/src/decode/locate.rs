@@ -3,20 +3,23 @@
 //! again, one object at a time, to find where that field is written.
 //! Nothing is kept in memory for this between decoding and reporting.
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Origin};
 use crate::yaml::{self, Mark, Node, Unit};
 use std::collections::HashMap;
 
-/// Gives every diagnostic about an object read from `text` (as `file`) the
-/// position of its field, or of the object when it has no field.
+/// The origin of a diagnostic whose field is still to be found. One
+/// without a field needs nothing: its origin is its object's position.
+pub fn to_place(d: &Diagnostic) -> Option<&Origin> {
+    d.origin.as_ref().filter(|o| o.at.line > 0 && d.position.is_none() && !d.path.is_empty())
+}
+
+/// Gives every diagnostic about an object read from `text` (as `file`)
+/// that names a field the position of that field.
 pub fn locate(text: &str, file: &str, diagnostics: &mut [Diagnostic]) {
     let mut wanted: HashMap<Mark, Vec<usize>> = HashMap::new();
     for (i, d) in diagnostics.iter().enumerate() {
-        if let Some(origin) = &d.origin
+        if let Some(origin) = to_place(d)
             && origin.file == file
-            && origin.at.line > 0
-            && d.position.is_none()
-            && !d.path.is_empty()
         {
             wanted.entry(origin.at).or_default().push(i);
         }

@@ -10,7 +10,7 @@ mod locate;
 mod split;
 
 pub use kinds::{Class, classify};
-pub use locate::locate;
+pub use locate::{locate, to_place};
 
 use crate::api::{Object, ObjectMeta};
 use crate::diagnostic::{Diagnostic, ObjectRef, Origin};

@@ -155,23 +155,21 @@ pub fn import(text: &str, options: Options) -> Result<Imported, Vec<Diagnostic>>
             ));
             continue;
         }
-        let (manifest, mut notes) = convert(g);
-        for d in &mut notes {
-            d.path = format!("{at}.{}", ec2_path(&d.path));
-        }
-        warnings.append(&mut notes);
-        match validate::security_group(&manifest) {
-            Ok((_, found)) => {
-                warnings.extend(found.into_iter().map(|mut d| {
-                    d.path = format!("{at}.{}", ec2_path(&d.path));
-                    d
-                }));
-                out.push(manifest);
-            }
-            Err(errors) => problems.extend(errors.into_iter().map(|mut d| {
+        // Findings name manifest fields; the user wrote EC2's.
+        let in_input = |found: Vec<Diagnostic>| {
+            found.into_iter().map(|mut d| {
                 d.path = format!("{at}.{}", ec2_path(&d.path));
                 d
-            })),
+            })
+        };
+        let (manifest, notes) = convert(g);
+        warnings.extend(in_input(notes));
+        match validate::security_group(&manifest) {
+            Ok((_, found)) => {
+                warnings.extend(in_input(found));
+                out.push(manifest);
+            }
+            Err(errors) => problems.extend(in_input(errors)),
         }
     }
     if !problems.is_empty() {

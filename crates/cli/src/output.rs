@@ -9,12 +9,28 @@ use std::io::Write;
 /// commands: the agent must outlive clients that hang up.
 pub fn emit(args: std::fmt::Arguments) {
     if let Err(e) = std::io::stdout().lock().write_fmt(args) {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
-        }
-        eprintln!("podsg: cannot write the output: {e}");
-        std::process::exit(1);
+        output_failed(e.kind(), &e);
     }
+}
+
+/// `value` as pretty JSON and a line break, written as it is serialized
+/// (never as one string in memory), through `emit`'s rules.
+pub fn emit_json(value: &impl serde::Serialize) {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let written = serde_json::to_writer_pretty(&mut out, value)
+        .map_err(|e| (e.io_error_kind().unwrap_or(std::io::ErrorKind::Other), e.to_string()))
+        .and_then(|()| out.write_all(b"\n").and_then(|()| out.flush()).map_err(|e| (e.kind(), e.to_string())));
+    if let Err((kind, e)) = written {
+        output_failed(kind, &e);
+    }
+}
+
+fn output_failed(kind: std::io::ErrorKind, e: &dyn std::fmt::Display) -> ! {
+    if kind == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    eprintln!("podsg: cannot write the output: {e}");
+    std::process::exit(1);
 }
 
 /// `println!` through `emit`.
@@ -88,7 +104,16 @@ struct Shown<'a> {
     diagnostic: &'a Diagnostic,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     object_at: Option<podsg_model::yaml::Mark>,
-    text: String,
+    text: Text<'a>,
+}
+
+/// A diagnostic's one-line text, formatted as it is written.
+struct Text<'a>(&'a Diagnostic);
+
+impl serde::Serialize for Text<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self.0)
+    }
 }
 
 /// `{"errors": [...], "warnings": [...], "notes": [...], "summary": {...}}`
@@ -113,7 +138,7 @@ impl<'a> Report<'a> {
                 .map(|d| Shown {
                     diagnostic: d,
                     object_at: d.origin.as_ref().map(|o| o.at).filter(|at| d.position.is_none() && at.line > 0),
-                    text: d.to_string(),
+                    text: Text(d),
                 })
                 .collect()
         };
@@ -121,10 +146,10 @@ impl<'a> Report<'a> {
     }
 
     pub fn print(&self) {
-        say!("{}", serde_json::to_string_pretty(self).expect("reports serialize"));
+        emit_json(self);
     }
 }
 
 pub fn print_json(value: &serde_json::Value) {
-    say!("{}", serde_json::to_string_pretty(value).expect("JSON values serialize"));
+    emit_json(value);
 }

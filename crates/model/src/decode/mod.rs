@@ -359,12 +359,21 @@ mod tests {
 
     #[test]
     fn a_list_read_in_parts_is_read_as_it_is_whole() {
-        let item = |i: usize| match i % 7 {
+        let item = |i: usize| match i % 8 {
             // A key written twice, a wrong type, an unknown field, a misspelt kind.
             1 => format!("- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: p{i}\n    name: again\n"),
             2 => format!("- apiVersion: v1\n  kind: Pod\n  metadata: {{name: p{i}, labels: {{a: yes}}}}\n"),
             3 => format!("- apiVersion: v1\n  kind: Pod\n  metadata: {{name: p{i}, lables: {{}}}}\n"),
             4 => format!("- apiVersion: v1\n  kind: pod\n  metadata: {{name: p{i}}}\n"),
+            // Anchors inside an item (read by saphyr-parser, numbered apart
+            // from other items' anchors).
+            5 => format!(
+                "- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: p{i}\n    labels: &l{i} {{app: a{i}}}\n    annotations: *l{i}\n"
+            ),
+            // kubectl's own block YAML: read by lines.
+            6 => format!(
+                "- apiVersion: v1\n  kind: Pod\n  metadata:\n    annotations:\n      note: |\n        line\n    name: p{i}\n  spec:\n    containers:\n    - name: app\n      ports:\n      - containerPort: 80\n"
+            ),
             _ => format!(
                 "# a comment\n- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: p{i}\n    namespace: ns\n  status: {{podIP: 10.0.0.{i}}}\n\n"
             ),

@@ -9,6 +9,7 @@ mod usage;
 use crate::catalog::Catalog;
 use crate::diagnostic::Diagnostic;
 use crate::settings::EnforcingMode;
+use crate::verdict::Engine;
 
 /// EKS's default quota of security groups per network interface.
 pub const EKS_GROUPS_PER_INTERFACE: usize = 5;
@@ -16,9 +17,12 @@ pub const EKS_GROUPS_PER_INTERFACE: usize = 5;
 /// Runs every check; `mode` is the enforcing mode to check probes against.
 pub fn lint(catalog: &Catalog, mode: EnforcingMode) -> Vec<Diagnostic> {
     // The probe check evaluates a flow per probe of every pod: at 50,000
-    // pods it runs on another core while the others run here.
-    let (dns, probes, usage) = std::thread::scope(|scope| {
-        let probes = scope.spawn(|| probes::blocked_probes(catalog, mode));
+    // pods it is most of the work, shared by every core in slices of pods
+    // while this thread runs the other checks first.
+    let engine = Engine::new(&catalog.groups, mode);
+    let slices = if mode == EnforcingMode::Standard { 0 } else { catalog.workloads.len().div_ceil(PROBE_SLICE) };
+    let probes = |i| probes::blocked_probes(catalog, &engine, i * PROBE_SLICE..(i + 1) * PROBE_SLICE);
+    let (probes, (dns, usage)) = share(slices, probes, || {
         let dns = dns::unreachable_dns(catalog, mode);
         let usage = [
             usage::policies_selecting_nothing(catalog),
@@ -28,9 +32,51 @@ pub fn lint(catalog: &Catalog, mode: EnforcingMode) -> Vec<Diagnostic> {
             usage::host_network_selected(catalog),
             usage::outside_groups_on_pods(catalog),
         ];
-        (dns, probes.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), usage)
+        (dns, usage)
     });
-    dns.into_iter().chain(probes).chain(usage.into_iter().flatten()).collect()
+    let parts: Vec<Vec<Diagnostic>> = [dns].into_iter().chain(probes).chain(usage).collect();
+    // One allocation of the exact size: at 50,000 pods this is a large list.
+    let mut all = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+    for part in parts {
+        all.extend(part);
+    }
+    all
+}
+
+/// Pods whose probes one task checks.
+const PROBE_SLICE: usize = 2_000;
+
+/// `tasks` numbered tasks run on every core, this thread joining them once
+/// `first` is done; their results in task order, and `first`'s.
+fn share<T: Send, U>(tasks: usize, task: impl Fn(usize) -> T + Sync, first: impl FnOnce() -> U) -> (Vec<T>, U) {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let done = Mutex::new(Vec::with_capacity(tasks));
+    let work = || {
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= tasks {
+                break;
+            }
+            let result = task(i);
+            done.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((i, result));
+        }
+    };
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let helpers = cores.saturating_sub(1).max(1).min(tasks);
+    let own = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..helpers).map(|_| scope.spawn(work)).collect();
+        let own = first();
+        work();
+        for h in handles {
+            h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        }
+        own
+    });
+    let mut done = done.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    done.sort_unstable_by_key(|(i, _)| *i);
+    (done.into_iter().map(|(_, r)| r).collect(), own)
 }
 
 /// A side's verdict in words, for warnings: which groups denied it.

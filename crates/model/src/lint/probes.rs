@@ -8,15 +8,18 @@ use crate::diagnostic::Diagnostic;
 use crate::flow::Service;
 use crate::settings::EnforcingMode;
 use crate::verdict::{Decision, Engine};
+use std::ops::Range;
 
-pub fn blocked_probes(catalog: &Catalog, mode: EnforcingMode) -> Vec<Diagnostic> {
-    if mode == EnforcingMode::Standard {
+/// The blocked probes of the pods in `slice` of the catalog's workloads
+/// (none in standard mode: kubelet's own node is always allowed).
+pub fn blocked_probes(catalog: &Catalog, engine: &Engine<'_>, slice: Range<usize>) -> Vec<Diagnostic> {
+    if engine.mode() == EnforcingMode::Standard {
         return Vec::new();
     }
-    let engine = Engine::new(&catalog.groups, mode);
     let mut out = Vec::new();
     // A pod's template problem is said on its controller when that is here.
-    for w in catalog.workloads.iter().filter(|w| !w.probes.is_empty() && catalog.owner_of(w).is_none()) {
+    let slice = slice.start.min(catalog.workloads.len())..slice.end.min(catalog.workloads.len());
+    for w in catalog.workloads[slice].iter().filter(|w| !w.probes.is_empty() && catalog.owner_of(w).is_none()) {
         let pod = catalog.workload_endpoint(w);
         let kubelet = catalog.node_endpoint(w.node_name.as_deref());
         for probe in &w.probes {

@@ -196,6 +196,10 @@ impl<'a> Engine<'a> {
         Engine { groups: groups.iter().map(|(id, g)| (id.as_str(), g)).collect(), mode }
     }
 
+    pub fn mode(&self) -> EnforcingMode {
+        self.mode
+    }
+
     /// Only the decision for a new connection from `src` to `dst`: the same
     /// evaluation as `verdict`, without building the explanation.
     pub fn decide(&self, src: &Endpoint, dst: &Endpoint, service: Service) -> Decision {

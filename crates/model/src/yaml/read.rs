@@ -9,9 +9,10 @@
 //! handed over one at a time as they are read, so that a 50,000-pod dump is
 //! never one tree in memory.
 
+use super::block;
 use super::node::{Entry, Mark, Node, Scalar, Typed, Value};
 use super::scalar::resolve;
-use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
+use saphyr_parser::{Event, Marker, Parser, ScalarStyle, Span, Tag};
 use std::collections::{HashMap, HashSet};
 
 /// Kubernetes objects nest about 15 deep; deeper input is refused at once
@@ -40,17 +41,102 @@ pub enum Unit {
 /// key, an unsupported tag) come with its unit; problems after which the
 /// reader cannot go on (syntax, limits) end the reading with `Err`, after
 /// the units read so far.
-pub fn read(text: &str, sink: impl FnMut(Unit)) -> Result<(), Problem> {
-    run(text, Reader { stream_items: true, ..Reader::default() }, sink)
+pub fn read(text: &str, mut sink: impl FnMut(Unit)) -> Result<(), Problem> {
+    let mut reader = Reader { stream_items: true, ..Reader::default() };
+    // Documents in kubectl's block YAML are read by lines, when all of
+    // them are (reading them twice by lines costs less than once by
+    // saphyr-parser); otherwise the text is read by saphyr-parser.
+    if let Some(documents) = block::documents(text)
+        && documents.iter().all(|&(d, _, explicit)| block::document(d, explicit).is_some())
+    {
+        for (document, line, explicit) in documents {
+            reader.lines = line - 1;
+            for (event, span) in block::document(document, explicit).expect("read above") {
+                reader.event(event, span, &mut sink)?;
+            }
+        }
+        return Ok(());
+    }
+    run(text, reader, sink)
 }
 
 /// The items of a list written from column 0 (`- ...` lines cut out of a
 /// file's `items`), handed over one at a time as `Unit::Item`; the text
 /// starts on line `first_line` of the file, and positions are the file's.
-pub fn read_items(text: &str, first_line: usize, sink: impl FnMut(Unit)) -> Result<(), Problem> {
-    let reader =
-        Reader { stream_items: true, stream_root: true, lines: first_line.saturating_sub(1), ..Reader::default() };
-    run(text, reader, sink)
+/// Items in the block YAML that kubectl prints are read by the line-based
+/// reader (`block`), any other by saphyr-parser.
+pub fn read_items(text: &str, first_line: usize, mut sink: impl FnMut(Unit)) -> Result<(), Problem> {
+    let mut reader = Reader { stream_items: true, stream_root: true, ..Reader::default() };
+    let start = Span::new(Marker::new(0, first_line, 0), Marker::new(0, first_line, 0));
+    reader.event(Event::DocumentStart(false), start, &mut sink)?;
+    reader.event(Event::SequenceStart(0, None), start, &mut sink)?;
+    let mut anchors = 0;
+    for (item, line) in block::items(text, first_line) {
+        reader.lines = line - 1;
+        match block::item(item) {
+            Some(events) => {
+                for (event, span) in events {
+                    reader.event(event, span, &mut sink)?;
+                }
+            }
+            None => anchors = read_item(item, anchors, &mut reader, &mut sink)?,
+        }
+    }
+    reader.event(Event::SequenceEnd, start, &mut sink)?;
+    reader.event(Event::DocumentEnd, start, &mut sink)
+}
+
+/// One item read by saphyr-parser: its node's events, without the stream,
+/// the document and the one-item list around it. Anchor numbers start after
+/// `anchors` (the items before), so that each names one node; the largest
+/// number used is returned.
+fn read_item(text: &str, anchors: usize, reader: &mut Reader, sink: &mut impl FnMut(Unit)) -> Result<usize, Problem> {
+    let mut parser = Parser::new_from_str(text);
+    let mut depth = 0;
+    let mut last = anchors;
+    let mut renumber = |id: usize| {
+        if id == 0 {
+            return 0;
+        }
+        last = last.max(anchors + id);
+        anchors + id
+    };
+    while let Some(event) = parser.next_event() {
+        let lines = reader.lines;
+        let (event, span) = event.map_err(|e| Problem {
+            at: mark(e.marker().line() + lines, e.marker().col()),
+            message: e.info().to_string(),
+        })?;
+        let event = match event {
+            Event::StreamStart | Event::StreamEnd | Event::DocumentStart(_) | Event::DocumentEnd | Event::Nothing => {
+                continue;
+            }
+            Event::SequenceStart(..) if depth == 0 => {
+                depth = 1;
+                continue;
+            }
+            Event::SequenceEnd if depth == 1 => {
+                depth = 0;
+                continue;
+            }
+            Event::SequenceStart(id, tag) => {
+                depth += 1;
+                Event::SequenceStart(renumber(id), tag)
+            }
+            Event::MappingStart(id, tag) => {
+                depth += 1;
+                Event::MappingStart(renumber(id), tag)
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                depth -= 1;
+                event
+            }
+            Event::Scalar(text, style, id, tag) => Event::Scalar(text, style, renumber(id), tag),
+            Event::Alias(id) => Event::Alias(anchors + id),
+        };
+        reader.event(event, span, sink)?;
+    }
+    Ok(last)
 }
 
 /// As `read`, with every document whole: for input whose `items` are not

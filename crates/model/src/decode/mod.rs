@@ -277,7 +277,7 @@ fn typed<T: DeserializeOwned>(
     out: &mut DecodedFile,
     place: impl Fn(Diagnostic) -> Diagnostic,
 ) -> Option<T> {
-    match yaml::from_node::<T>(node) {
+    match yaml::from_node::<T>(node, worth_recording) {
         Ok((value, unknown)) => {
             for u in unknown {
                 if let Some(d) = unknown_field(&u, strict) {
@@ -295,6 +295,11 @@ fn typed<T: DeserializeOwned>(
             None
         }
     }
+}
+
+/// Fields of types whose Kubernetes fields are listed, and not among them.
+fn worth_recording(within: &'static str, key: &str) -> bool {
+    fields::ignored(within).is_some_and(|ignored| !ignored.contains(&key))
 }
 
 fn unknown_field(u: &Unknown, strict: bool) -> Option<Diagnostic> {
@@ -342,7 +347,7 @@ pub fn document(text: &str) -> Result<Node, Box<Diagnostic>> {
 
 /// Typed decoding of one node, with the field path and position of an error.
 pub fn typed_node<T: DeserializeOwned>(node: &Node) -> Result<T, Box<Diagnostic>> {
-    yaml::from_node::<T>(node)
+    yaml::from_node::<T>(node, |_, _| false)
         .map(|(v, _)| v)
         .map_err(|(e, _)| Box::new(Diagnostic::error(e.path, None, e.message).with_position(e.at)))
 }

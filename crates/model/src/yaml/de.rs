@@ -21,6 +21,12 @@ pub struct Unknown {
     pub at: Mark,
 }
 
+/// The unknown fields found so far, and which to keep.
+struct Unknowns {
+    found: RefCell<Vec<Unknown>>,
+    record: Record,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Error {
     pub message: String,
@@ -52,13 +58,22 @@ impl Error {
     }
 }
 
-/// Decodes `node` as a `T`; the fields `T` does not read are returned,
-/// also with an error (a type that refuses unknown fields fails on one).
-pub fn from_node<'de, T: de::Deserialize<'de>>(node: &'de Node) -> Result<(T, Vec<Unknown>), (Error, Vec<Unknown>)> {
-    let unknown = RefCell::new(Vec::new());
+/// Which fields that a type does not read are worth recording: given the
+/// type's name and the key (most are fields Kubernetes defines and the
+/// caller ignores; recording each would cost a path string).
+pub type Record = fn(within: &'static str, key: &str) -> bool;
+
+/// Decodes `node` as a `T`; the fields `T` does not read (those `record`
+/// keeps) are returned, also with an error (a type that refuses unknown
+/// fields fails on one).
+pub fn from_node<'de, T: de::Deserialize<'de>>(
+    node: &'de Node,
+    record: Record,
+) -> Result<(T, Vec<Unknown>), (Error, Vec<Unknown>)> {
+    let unknown = Unknowns { found: RefCell::new(Vec::new()), record };
     match T::deserialize(NodeDe { node, path: Path::Root, unknown: &unknown }) {
-        Ok(value) => Ok((value, unknown.into_inner())),
-        Err(e) => Err((e, unknown.into_inner())),
+        Ok(value) => Ok((value, unknown.found.into_inner())),
+        Err(e) => Err((e, unknown.found.into_inner())),
     }
 }
 
@@ -84,7 +99,7 @@ impl fmt::Display for Path<'_> {
 struct NodeDe<'de, 'p> {
     node: &'de Node,
     path: Path<'p>,
-    unknown: &'p RefCell<Vec<Unknown>>,
+    unknown: &'p Unknowns,
 }
 
 impl<'de> NodeDe<'de, '_> {
@@ -178,7 +193,7 @@ struct SeqDe<'de, 'p> {
     items: std::slice::Iter<'de, Node>,
     index: usize,
     path: &'p Path<'p>,
-    unknown: &'p RefCell<Vec<Unknown>>,
+    unknown: &'p Unknowns,
 }
 
 impl<'de> de::SeqAccess<'de> for SeqDe<'de, '_> {
@@ -203,7 +218,7 @@ struct MapDe<'de, 'p> {
     current: Option<&'de Entry>,
     fields: Option<(&'static str, &'static [&'static str])>,
     path: &'p Path<'p>,
-    unknown: &'p RefCell<Vec<Unknown>>,
+    unknown: &'p Unknowns,
 }
 
 impl<'de, 'p> MapDe<'de, 'p> {
@@ -211,7 +226,7 @@ impl<'de, 'p> MapDe<'de, 'p> {
         entries: &'de [Entry],
         fields: Option<(&'static str, &'static [&'static str])>,
         path: &'p Path<'p>,
-        unknown: &'p RefCell<Vec<Unknown>>,
+        unknown: &'p Unknowns,
     ) -> Self {
         let present: fn(&&Entry) -> bool = |e| !e.value.is_null();
         MapDe { entries: entries.iter().filter(present), current: None, fields, path, unknown }
@@ -227,8 +242,9 @@ impl<'de> de::MapAccess<'de> for MapDe<'de, '_> {
         let path = Path::Key(self.path, &entry.key);
         if let Some((within, expected)) = self.fields
             && !expected.contains(&entry.key.as_str())
+            && (self.unknown.record)(within, &entry.key)
         {
-            self.unknown.borrow_mut().push(Unknown {
+            self.unknown.found.borrow_mut().push(Unknown {
                 within,
                 expected,
                 path: self.path.to_string(),

@@ -358,9 +358,10 @@ impl Reader {
             }
             Frame::Seq { items, .. } => items.push(node),
             Frame::Map { key: key @ None, .. } => {
-                let result = match &node.value {
-                    Value::Scalar(s) => Ok(Key { text: key_text(s), at: node.at, merge: s.plain && s.text == "<<" }),
-                    _ => Err(node.at),
+                let at = node.at;
+                let result = match node.value {
+                    Value::Scalar(s) => Ok(Key { merge: s.plain && s.text == "<<", text: key_text(s), at }),
+                    _ => Err(at),
                 };
                 match result {
                     Ok(k) => *key = Some(k),
@@ -450,9 +451,9 @@ fn find(entries: &[Entry], seen: &mut Option<HashSet<String>>, key: &str) -> Opt
 
 /// The JSON key kubectl makes of a YAML key: typed keys become their text
 /// in canonical form (`on` is `true`, `0x10` is `16`).
-fn key_text(s: &Scalar) -> String {
+fn key_text(s: Scalar) -> String {
     match s.typed {
-        Typed::Str => s.text.clone(),
+        Typed::Str => s.text,
         Typed::Null => "null".into(),
         Typed::Bool(b) => b.to_string(),
         Typed::Int(i) => i.to_string(),

@@ -80,6 +80,7 @@ fn kubectl_output_is_read_by_lines_as_saphyr_reads_it() {
         "- a: |2\n    x\n",
         "- a: long plain\n    continued\n",
         "- a: \"long quoted\n    continued\"\n",
+        "- message: '0/3 nodes are available: 1 node(s) had untolerated taint {dedicated:\n    batch}.'\n",
         "- a:\n    value on its own line\n",
         "- \"quoted\": key\n",
         "- <<: {a: 1}\n",

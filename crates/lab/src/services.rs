@@ -57,7 +57,21 @@ pub fn start_dns(state: &mut LabState, netns: &str, address: IpAddr, hosts: &Pat
     .map(|s| s.to_string())
     .chain([format!("--listen-address={address}"), format!("--addn-hosts={}", hosts.display())])
     .collect();
-    daemon(state, netns, &format!("dns-{netns}"), "dnsmasq", &args)
+    daemon(state, netns, &format!("dns-{netns}"), "dnsmasq", &args)?;
+    // Pods resolve with one try of one second: a query sent before dnsmasq
+    // has bound its socket is refused, and the name is "not found".
+    let socket = std::net::SocketAddr::new(address, 53).to_string();
+    let started = Instant::now();
+    loop {
+        let listening = Command::new("ip").args(["netns", "exec", netns, "ss", "-Hlun"]).output();
+        if listening.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).split_whitespace().any(|w| w == socket)) {
+            return Ok(());
+        }
+        if started.elapsed() > Duration::from_secs(10) {
+            return Err(Error::Step(format!("the cluster DNS on {socket} did not start; see {}", logs().display())));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Points a pod's resolver at the cluster DNS (`ip netns exec` mounts it).

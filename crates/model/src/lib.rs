@@ -23,6 +23,7 @@ pub mod suggest;
 pub mod validate;
 pub mod verdict;
 pub mod workload;
+pub mod world;
 pub mod yaml;
 
 pub use catalog::{Catalog, Loaded};

@@ -11,55 +11,11 @@ use proptest::prelude::*;
 use proptest::sample::subsequence;
 use std::collections::{BTreeMap, BTreeSet};
 
-const KEYS: [&str; 3] = ["app", "tier", "team"];
-const VALUES: [&str; 3] = ["a", "b", "c"];
 mod common;
-use common::{GROUPS, arb_endpoint, arb_mode, arb_rule, arb_service, arb_world, sg};
-
-fn arb_labels() -> impl Strategy<Value = Labels> {
-    prop::collection::btree_map(prop::sample::select(&KEYS[..]), prop::sample::select(&VALUES[..]), 0..=3)
-        .prop_map(|m| m.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
-}
-
-fn arb_requirement() -> impl Strategy<Value = Requirement> {
-    let values =
-        || subsequence(&VALUES[..], 1..=2).prop_map(|v| v.into_iter().map(String::from).collect::<BTreeSet<_>>());
-    let op = prop_oneof![
-        values().prop_map(Operator::In),
-        values().prop_map(Operator::NotIn),
-        Just(Operator::Exists),
-        Just(Operator::DoesNotExist),
-    ];
-    (prop::sample::select(&KEYS[..]), op).prop_map(|(k, operator)| Requirement { key: k.into(), operator })
-}
-
-fn arb_selector() -> impl Strategy<Value = Selector> {
-    prop::collection::vec(arb_requirement(), 0..=2).prop_map(Selector::new)
-}
-
-fn arb_policy(name: String) -> impl Strategy<Value = Policy> {
-    (
-        prop::sample::select(&["ns1", "ns2"][..]),
-        prop::option::of(arb_selector()),
-        prop::option::of(arb_selector()),
-        subsequence((0..GROUPS.len()).collect::<Vec<_>>(), 1..=3).prop_shuffle(),
-        subsequence(vec!["default", "sa1", "sa2"], 0..=2),
-    )
-        .prop_map(move |(ns, pod, sa, groups, names)| Policy {
-            namespace: ns.into(),
-            name: name.clone(),
-            // At least one selector, as validation requires.
-            pod_selector: if pod.is_none() && sa.is_none() { Some(Selector::everything()) } else { pod },
-            // matchNames belong to the service-account selector.
-            service_account_names: if sa.is_some() {
-                names.into_iter().map(str::to_string).collect()
-            } else {
-                Vec::new()
-            },
-            service_account_selector: sa,
-            group_ids: groups.into_iter().map(sg).collect(),
-        })
-}
+use common::{
+    GROUPS, KEYS, VALUES, arb_endpoint, arb_labels, arb_mode, arb_policy, arb_requirement, arb_rule, arb_selector,
+    arb_service, arb_world, sg,
+};
 
 fn arb_policies() -> impl Strategy<Value = Vec<Policy>> {
     (0..8usize).prop_flat_map(|n| (0..n).map(|i| arb_policy(format!("p{i}"))).collect::<Vec<_>>())

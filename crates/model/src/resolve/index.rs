@@ -179,7 +179,7 @@ impl PolicyIndex {
         (candidates, unknown_sa)
     }
 
-    fn service_account_labels(&self, namespace: &str, name: &str) -> (&Labels, Option<String>) {
+    pub(crate) fn service_account_labels(&self, namespace: &str, name: &str) -> (&Labels, Option<String>) {
         match self.service_accounts.get(namespace).and_then(|sas| sas.get(name)) {
             Some(labels) => (labels, None),
             // Every namespace has a `default` service account without labels.

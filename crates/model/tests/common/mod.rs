@@ -3,11 +3,13 @@
 
 use podsg_model::flow::Service;
 use podsg_model::group::{Peer, Ports, Protocol, Rule, SecurityGroup, SgId};
+use podsg_model::labels::{Labels, Operator, Requirement, Selector};
+use podsg_model::policy::Policy;
 use podsg_model::settings::EnforcingMode;
 use podsg_model::verdict::{Endpoint, Role};
 use proptest::prelude::*;
 use proptest::sample::subsequence;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub const GROUPS: [&str; 4] = ["sg-00", "sg-01", "sg-02", "sg-03"];
 pub const ADDRESSES: [&str; 4] = ["10.0.1.5", "10.0.2.7", "192.168.1.1", "fd00::5"];
@@ -105,4 +107,52 @@ pub fn arb_service() -> impl Strategy<Value = Service> {
 
 pub fn arb_mode() -> impl Strategy<Value = EnforcingMode> {
     prop_oneof![Just(EnforcingMode::Strict), Just(EnforcingMode::Standard)]
+}
+
+pub const KEYS: [&str; 3] = ["app", "tier", "team"];
+pub const VALUES: [&str; 3] = ["a", "b", "c"];
+
+pub fn arb_labels() -> impl Strategy<Value = Labels> {
+    prop::collection::btree_map(prop::sample::select(&KEYS[..]), prop::sample::select(&VALUES[..]), 0..=3)
+        .prop_map(|m| m.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+}
+
+pub fn arb_requirement() -> impl Strategy<Value = Requirement> {
+    let values =
+        || subsequence(&VALUES[..], 1..=2).prop_map(|v| v.into_iter().map(String::from).collect::<BTreeSet<_>>());
+    let op = prop_oneof![
+        values().prop_map(Operator::In),
+        values().prop_map(Operator::NotIn),
+        Just(Operator::Exists),
+        Just(Operator::DoesNotExist),
+    ];
+    (prop::sample::select(&KEYS[..]), op).prop_map(|(k, operator)| Requirement { key: k.into(), operator })
+}
+
+pub fn arb_selector() -> impl Strategy<Value = Selector> {
+    prop::collection::vec(arb_requirement(), 0..=2).prop_map(Selector::new)
+}
+
+pub fn arb_policy(name: String) -> impl Strategy<Value = Policy> {
+    (
+        prop::sample::select(&["ns1", "ns2"][..]),
+        prop::option::of(arb_selector()),
+        prop::option::of(arb_selector()),
+        subsequence((0..GROUPS.len()).collect::<Vec<_>>(), 1..=3).prop_shuffle(),
+        subsequence(vec!["default", "sa1", "sa2"], 0..=2),
+    )
+        .prop_map(move |(ns, pod, sa, groups, names)| Policy {
+            namespace: ns.into(),
+            name: name.clone(),
+            // At least one selector, as validation requires.
+            pod_selector: if pod.is_none() && sa.is_none() { Some(Selector::everything()) } else { pod },
+            // matchNames belong to the service-account selector.
+            service_account_names: if sa.is_some() {
+                names.into_iter().map(str::to_string).collect()
+            } else {
+                Vec::new()
+            },
+            service_account_selector: sa,
+            group_ids: groups.into_iter().map(sg).collect(),
+        })
 }

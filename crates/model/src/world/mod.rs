@@ -1,0 +1,408 @@
+//! The world as a controller or an agent holds it: validated objects
+//! applied and deleted one at a time, each answered with what it changed
+//! (`Changes`): the pods whose groups changed and the groups whose member
+//! addresses or rules changed. A change costs work in proportion to what it
+//! touches: each pod's resolution is kept; an SGP edit re-resolves the pods
+//! of its namespace that its old or new version selects; a ServiceAccount's
+//! labels, the pods that use it; a group, nothing but its own members.
+//!
+//! References to groups that do not exist are tracked per object
+//! (`missing_groups`), so the controller, the webhook and `check` say the
+//! same thing about the same object.
+
+mod changes;
+mod members;
+mod references;
+
+pub use changes::{AddressDelta, Changes, PodChange};
+pub use references::Referrer;
+
+use crate::catalog::{facts, group_ref, policy_ref};
+use crate::diagnostic::{Diagnostic, ObjectRef};
+use crate::group::{Peer, SecurityGroup, SgId};
+use crate::labels::Labels;
+use crate::node::Node;
+use crate::policy::Policy;
+use crate::resolve::{GroupSource, PolicyIndex, Resolution};
+use crate::settings::Settings;
+use crate::workload::{Workload, WorkloadKey};
+use members::Members;
+use references::References;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::net::IpAddr;
+
+#[derive(Clone, Debug, Default)]
+pub struct World {
+    groups: BTreeMap<SgId, SecurityGroup>,
+    policies: PolicyIndex,
+    workloads: HashMap<WorkloadKey, Resolved>,
+    by_namespace: HashMap<String, HashSet<WorkloadKey>>,
+    /// (namespace, service account) -> the workloads that run as it.
+    by_service_account: HashMap<(String, String), HashSet<WorkloadKey>>,
+    namespaces: BTreeMap<String, Labels>,
+    nodes: BTreeMap<String, Node>,
+    settings: Settings,
+    members: Members,
+    references: References,
+}
+
+/// A workload and the groups it resolved to when last applied.
+#[derive(Clone, Debug)]
+struct Resolved {
+    workload: Workload,
+    resolution: Resolution,
+}
+
+/// The config's identity in references.
+fn config_ref() -> ObjectRef {
+    ObjectRef::new("ClusterConfig", None, "cluster")
+}
+
+impl World {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    // --- Queries ---
+
+    pub fn group(&self, id: &SgId) -> Option<&SecurityGroup> {
+        self.groups.get(id)
+    }
+
+    pub fn workload(&self, key: &WorkloadKey) -> Option<&Workload> {
+        self.workloads.get(key).map(|r| &r.workload)
+    }
+
+    /// The groups a workload carries, and why, as last resolved.
+    pub fn resolution(&self, key: &WorkloadKey) -> Option<&Resolution> {
+        self.workloads.get(key).map(|r| &r.resolution)
+    }
+
+    /// The addresses that carry `group`: its pods', its external members',
+    /// and the nodes' when it is a default group.
+    pub fn member_addresses(&self, group: &SgId) -> BTreeSet<IpAddr> {
+        self.members.of(group)
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn policies(&self) -> &PolicyIndex {
+        &self.policies
+    }
+
+    pub fn namespace_labels(&self, name: &str) -> Option<&Labels> {
+        self.namespaces.get(name)
+    }
+
+    /// Every place that names a group that does not exist.
+    pub fn missing_groups(&self) -> Vec<Diagnostic> {
+        self.references.missing(|id| self.groups.contains_key(id))
+    }
+
+    /// The groups `policy` names that do not exist, as `check` and the
+    /// webhook report them, without applying it.
+    pub fn policy_missing_groups(&self, policy: &Policy) -> Vec<Diagnostic> {
+        policy_names(policy)
+            .iter()
+            .filter(|(id, _)| !self.groups.contains_key(id))
+            .map(|(id, r)| references::not_found(r, id))
+            .collect()
+    }
+
+    // --- Changes ---
+
+    pub fn apply_group(&mut self, group: SecurityGroup) -> Changes {
+        let mut changes = Changes::default();
+        let id = group.id.clone();
+        if self.groups.get(&id) == Some(&group) {
+            return changes;
+        }
+        if let Some(old) = self.groups.remove(&id) {
+            for m in &old.members {
+                self.members.remove(&id, m.address, &mut changes);
+            }
+        }
+        for m in &group.members {
+            self.members.add(&id, m.address, &mut changes);
+        }
+        self.references.set(&group_ref(&id), group_names(&group));
+        self.groups.insert(id.clone(), group);
+        changes.groups.insert(id);
+        changes
+    }
+
+    pub fn delete_group(&mut self, id: &SgId) -> Changes {
+        let mut changes = Changes::default();
+        if let Some(old) = self.groups.remove(id) {
+            for m in &old.members {
+                self.members.remove(id, m.address, &mut changes);
+            }
+            self.references.clear(&group_ref(id));
+            changes.groups.insert(id.clone());
+        }
+        changes
+    }
+
+    pub fn apply_policy(&mut self, policy: Policy) -> Changes {
+        let (namespace, name) = (policy.namespace.clone(), policy.name.clone());
+        let old = self.policies.policy(&namespace, &name).cloned();
+        if old.as_ref() == Some(&policy) {
+            return Changes::default();
+        }
+        self.references.set(&policy_ref(&policy), policy_names(&policy));
+        let affected = self.selected_by(&namespace, [old.as_ref(), Some(&policy)]);
+        self.policies.apply_policy(policy);
+        self.reresolve(affected)
+    }
+
+    pub fn delete_policy(&mut self, namespace: &str, name: &str) -> Changes {
+        let Some(old) = self.policies.policy(namespace, name).cloned() else { return Changes::default() };
+        self.references.clear(&policy_ref(&old));
+        let affected = self.selected_by(namespace, [Some(&old), None]);
+        self.policies.delete_policy(namespace, name);
+        self.reresolve(affected)
+    }
+
+    pub fn apply_service_account(&mut self, namespace: &str, name: &str, labels: Labels) -> Changes {
+        self.policies.apply_service_account(namespace, name, labels);
+        self.reresolve(self.running_as(namespace, name))
+    }
+
+    pub fn delete_service_account(&mut self, namespace: &str, name: &str) -> Changes {
+        self.policies.delete_service_account(namespace, name);
+        self.reresolve(self.running_as(namespace, name))
+    }
+
+    /// Adds or replaces a pod or workload template.
+    pub fn apply_workload(&mut self, workload: Workload) -> Changes {
+        let mut changes = Changes::default();
+        let key = workload.key();
+        let before = self.remove_workload(&key, &mut changes);
+        let resolution = self.policies.resolve(facts(&workload));
+        self.add_workload(Resolved { workload, resolution }, &mut changes);
+        let after = self.workloads.get(&key).map(|r| r.resolution.groups.clone());
+        changes.pod(&key, before, after);
+        changes
+    }
+
+    pub fn delete_workload(&mut self, key: &WorkloadKey) -> Changes {
+        let mut changes = Changes::default();
+        let before = self.remove_workload(key, &mut changes);
+        changes.pod(key, before, None);
+        changes
+    }
+
+    pub fn apply_namespace(&mut self, name: &str, labels: Labels) -> Changes {
+        self.namespaces.insert(name.to_string(), labels);
+        Changes::default()
+    }
+
+    pub fn delete_namespace(&mut self, name: &str) -> Changes {
+        self.namespaces.remove(name);
+        Changes::default()
+    }
+
+    pub fn apply_node(&mut self, node: Node) -> Changes {
+        let mut changes = Changes::default();
+        self.remove_node(&node.name, &mut changes);
+        for g in &self.settings.default_group_ids {
+            for a in &node.addresses {
+                self.members.add(g, *a, &mut changes);
+            }
+        }
+        self.nodes.insert(node.name.clone(), node);
+        changes
+    }
+
+    pub fn delete_node(&mut self, name: &str) -> Changes {
+        let mut changes = Changes::default();
+        self.remove_node(name, &mut changes);
+        changes
+    }
+
+    /// The cluster's settings (the ClusterConfig, or the defaults when it
+    /// is deleted). Changing the default groups re-resolves the pods that
+    /// carry them.
+    pub fn apply_settings(&mut self, settings: Settings) -> Changes {
+        let mut changes = Changes::default();
+        let defaults_changed = settings.default_group_ids != self.settings.default_group_ids;
+        if defaults_changed {
+            for node in self.nodes.values() {
+                for g in &self.settings.default_group_ids {
+                    for a in &node.addresses {
+                        self.members.remove(g, *a, &mut changes);
+                    }
+                }
+                for g in &settings.default_group_ids {
+                    for a in &node.addresses {
+                        self.members.add(g, *a, &mut changes);
+                    }
+                }
+            }
+        }
+        let names = settings
+            .default_group_ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                let path = format!("spec.defaultGroupIds[{i}]");
+                (id.clone(), Referrer { object: config_ref(), path, code: "InvalidSecurityGroupID.NotFound" })
+            })
+            .collect();
+        self.references.set(&config_ref(), names);
+        self.policies.set_default_groups(settings.default_group_ids.clone());
+        self.settings = settings;
+        if defaults_changed {
+            let unselected: Vec<WorkloadKey> = self
+                .workloads
+                .iter()
+                .filter(|(_, r)| !matches!(r.resolution.source, GroupSource::Policies(_)))
+                .map(|(k, _)| k.clone())
+                .collect();
+            let more = self.reresolve(unselected);
+            merge(&mut changes, more);
+        }
+        changes
+    }
+
+    // --- Internals ---
+
+    /// The workloads of `namespace` that any of `policies` selects.
+    fn selected_by(&self, namespace: &str, policies: [Option<&Policy>; 2]) -> Vec<WorkloadKey> {
+        let Some(keys) = self.by_namespace.get(namespace) else { return Vec::new() };
+        keys.iter()
+            .filter(|k| {
+                let w = &self.workloads[*k].workload;
+                let (sa_labels, _) = self.policies.service_account_labels(namespace, &w.service_account);
+                !w.host_network
+                    && policies.iter().flatten().any(|p| p.selects(&w.labels, &w.service_account, sa_labels))
+            })
+            .cloned()
+            .collect()
+    }
+
+    fn running_as(&self, namespace: &str, service_account: &str) -> Vec<WorkloadKey> {
+        let key = (namespace.to_string(), service_account.to_string());
+        self.by_service_account.get(&key).map(|keys| keys.iter().cloned().collect()).unwrap_or_default()
+    }
+
+    /// Resolves `keys` again; only those whose groups changed move members.
+    fn reresolve(&mut self, keys: Vec<WorkloadKey>) -> Changes {
+        let mut changes = Changes::default();
+        for key in keys {
+            let Some(current) = self.workloads.get(&key) else { continue };
+            let resolution = self.policies.resolve(facts(&current.workload));
+            if resolution == current.resolution {
+                continue;
+            }
+            let workload = current.workload.clone();
+            let before = self.remove_workload(&key, &mut changes);
+            let after = resolution.groups.clone();
+            self.add_workload(Resolved { workload, resolution }, &mut changes);
+            changes.pod(&key, before, Some(after));
+        }
+        changes
+    }
+
+    fn add_workload(&mut self, r: Resolved, changes: &mut Changes) {
+        let key = r.workload.key();
+        if r.resolution.source != GroupSource::HostNetwork {
+            for g in &r.resolution.groups {
+                for a in &r.workload.addresses {
+                    self.members.add(g, *a, changes);
+                }
+            }
+        }
+        self.by_namespace.entry(key.namespace.clone()).or_default().insert(key.clone());
+        let sa = (key.namespace.clone(), r.workload.service_account.clone());
+        self.by_service_account.entry(sa).or_default().insert(key.clone());
+        self.workloads.insert(key, r);
+    }
+
+    /// Removes a workload and its memberships; its groups, if it was there.
+    fn remove_workload(&mut self, key: &WorkloadKey, changes: &mut Changes) -> Option<Vec<SgId>> {
+        let r = self.workloads.remove(key)?;
+        if r.resolution.source != GroupSource::HostNetwork {
+            for g in &r.resolution.groups {
+                for a in &r.workload.addresses {
+                    self.members.remove(g, *a, changes);
+                }
+            }
+        }
+        remove_from(&mut self.by_namespace, &key.namespace, key);
+        remove_from(&mut self.by_service_account, &(key.namespace.clone(), r.workload.service_account.clone()), key);
+        Some(r.resolution.groups)
+    }
+
+    fn remove_node(&mut self, name: &str, changes: &mut Changes) {
+        if let Some(old) = self.nodes.remove(name) {
+            for g in &self.settings.default_group_ids {
+                for a in &old.addresses {
+                    self.members.remove(g, *a, changes);
+                }
+            }
+        }
+    }
+}
+
+fn remove_from<K: std::hash::Hash + Eq>(index: &mut HashMap<K, HashSet<WorkloadKey>>, at: &K, key: &WorkloadKey) {
+    if let Some(keys) = index.get_mut(at) {
+        keys.remove(key);
+        if keys.is_empty() {
+            index.remove(at);
+        }
+    }
+}
+
+/// `more` applied after `changes`, as one change.
+fn merge(changes: &mut Changes, more: Changes) {
+    for (key, change) in more.pods {
+        let before = changes.pods.get(&key).map_or(change.before, |c| c.before.clone());
+        changes.pods.remove(&key);
+        changes.pod(&key, before, change.after);
+    }
+    for (group, delta) in more.members {
+        for a in delta.removed {
+            changes.address(&group, a, false);
+        }
+        for a in delta.added {
+            changes.address(&group, a, true);
+        }
+    }
+    changes.groups.extend(more.groups);
+}
+
+/// The groups an SGP names, and where.
+fn policy_names(policy: &Policy) -> Vec<(SgId, Referrer)> {
+    let object = policy_ref(policy);
+    policy
+        .group_ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let path = format!("spec.securityGroups.groupIds[{i}]");
+            (id.clone(), Referrer { object: object.clone(), path, code: "InvalidSecurityGroupID.NotFound" })
+        })
+        .collect()
+}
+
+/// The groups a group's rules name, and where.
+fn group_names(group: &SecurityGroup) -> Vec<(SgId, Referrer)> {
+    let object = group_ref(&group.id);
+    let mut out = Vec::new();
+    for (direction, rules) in [("ingress", &group.ingress), ("egress", &group.egress)] {
+        for (i, rule) in rules.iter().enumerate() {
+            let pairs = rule.peers.iter().filter_map(|p| match p {
+                Peer::Group { id, .. } => Some(id),
+                Peer::Cidr { .. } => None,
+            });
+            for (j, id) in pairs.enumerate() {
+                let path = format!("spec.{direction}[{i}].userIdGroupPairs[{j}].groupId");
+                out.push((id.clone(), Referrer { object: object.clone(), path, code: "InvalidGroup.NotFound" }));
+            }
+        }
+    }
+    out
+}

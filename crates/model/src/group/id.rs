@@ -1,12 +1,21 @@
 use serde::Serialize;
 use std::fmt;
+use std::sync::Arc;
 
 /// A security group ID such as `sg-0a1b2c3d4e5f60789`: `sg-` and lowercase
 /// letters and digits. It is also the SecurityGroup object's name, so it must
 /// be a valid Kubernetes name too.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(transparent)]
-pub struct SgId(String);
+///
+/// Shared, not copied: a world of 150,000 pods holds each ID in every pod's
+/// resolution, membership and change.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SgId(Arc<str>);
+
+impl Serialize for SgId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
 
 impl SgId {
     pub const RULE: &'static str =
@@ -17,7 +26,7 @@ impl SgId {
         if rest.is_empty() || rest.len() > 60 || !rest.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
             return Err(Self::RULE.to_string());
         }
-        Ok(SgId(s.to_string()))
+        Ok(SgId(Arc::from(s)))
     }
 
     pub fn as_str(&self) -> &str {

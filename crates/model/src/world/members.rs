@@ -11,8 +11,23 @@ use std::net::IpAddr;
 pub(super) struct Members(HashMap<SgId, HashMap<IpAddr, u32>>);
 
 impl Members {
+    /// `before` pairs stop being members, `after` pairs become members;
+    /// pairs in both are left alone.
+    pub fn replace(&mut self, before: &[(SgId, IpAddr)], after: &[(SgId, IpAddr)], changes: &mut Changes) {
+        for (g, a) in before.iter().filter(|p| !after.contains(p)) {
+            self.remove(g, *a, changes);
+        }
+        for (g, a) in after.iter().filter(|p| !before.contains(p)) {
+            self.add(g, *a, changes);
+        }
+    }
+
     pub fn add(&mut self, group: &SgId, address: IpAddr, changes: &mut Changes) {
-        let count = self.0.entry(group.clone()).or_default().entry(address).or_insert(0);
+        let addresses = match self.0.get_mut(group) {
+            Some(addresses) => addresses,
+            None => self.0.entry(group.clone()).or_default(),
+        };
+        let count = addresses.entry(address).or_insert(0);
         *count += 1;
         if *count == 1 {
             changes.address(group, address, true);

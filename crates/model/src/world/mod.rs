@@ -13,6 +13,7 @@
 mod changes;
 mod members;
 mod references;
+mod workloads;
 
 pub use changes::{AddressDelta, Changes, PodChange};
 pub use references::Referrer;
@@ -28,29 +29,20 @@ use crate::settings::Settings;
 use crate::workload::{Workload, WorkloadKey};
 use members::Members;
 use references::References;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
+use workloads::{Resolved, Slot, Workloads};
 
 #[derive(Clone, Debug, Default)]
 pub struct World {
     groups: BTreeMap<SgId, SecurityGroup>,
     policies: PolicyIndex,
-    workloads: HashMap<WorkloadKey, Resolved>,
-    by_namespace: HashMap<String, HashSet<WorkloadKey>>,
-    /// (namespace, service account) -> the workloads that run as it.
-    by_service_account: HashMap<(String, String), HashSet<WorkloadKey>>,
+    workloads: Workloads,
     namespaces: BTreeMap<String, Labels>,
     nodes: BTreeMap<String, Node>,
     settings: Settings,
     members: Members,
     references: References,
-}
-
-/// A workload and the groups it resolved to when last applied.
-#[derive(Clone, Debug)]
-struct Resolved {
-    workload: Workload,
-    resolution: Resolution,
 }
 
 /// The config's identity in references.
@@ -179,11 +171,24 @@ impl World {
     pub fn apply_workload(&mut self, workload: Workload) -> Changes {
         let mut changes = Changes::default();
         let key = workload.key();
-        let before = self.remove_workload(&key, &mut changes);
         let resolution = self.policies.resolve(facts(&workload));
-        self.add_workload(Resolved { workload, resolution }, &mut changes);
-        let after = self.workloads.get(&key).map(|r| r.resolution.groups.clone());
-        changes.pod(&key, before, after);
+        let slot = self.workloads.slot(&key);
+        match slot.and_then(|s| self.workloads.at_mut(s)) {
+            // The same pod with other labels or addresses: its indexes stay.
+            Some(current) if current.workload.service_account == workload.service_account => {
+                let before = memberships(&current.workload, &current.resolution);
+                let after = memberships(&workload, &resolution);
+                self.members.replace(&before, &after, &mut changes);
+                let old = std::mem::replace(current, Resolved { workload, resolution });
+                changes.pod(&key, Some(old.resolution.groups), Some(current.resolution.groups.clone()));
+            }
+            _ => {
+                let before = self.remove_workload(&key, &mut changes);
+                let after = resolution.groups.clone();
+                self.add_workload(Resolved { workload, resolution }, &mut changes);
+                changes.pod(&key, before, Some(after));
+            }
+        }
         changes
     }
 
@@ -255,11 +260,11 @@ impl World {
         self.policies.set_default_groups(settings.default_group_ids.clone());
         self.settings = settings;
         if defaults_changed {
-            let unselected: Vec<WorkloadKey> = self
+            let unselected: Vec<Slot> = self
                 .workloads
                 .iter()
                 .filter(|(_, r)| !matches!(r.resolution.source, GroupSource::Policies(_)))
-                .map(|(k, _)| k.clone())
+                .map(|(slot, _)| slot)
                 .collect();
             let more = self.reresolve(unselected);
             merge(&mut changes, more);
@@ -270,69 +275,51 @@ impl World {
     // --- Internals ---
 
     /// The workloads of `namespace` that any of `policies` selects.
-    fn selected_by(&self, namespace: &str, policies: [Option<&Policy>; 2]) -> Vec<WorkloadKey> {
-        let Some(keys) = self.by_namespace.get(namespace) else { return Vec::new() };
-        keys.iter()
-            .filter(|k| {
-                let w = &self.workloads[*k].workload;
+    fn selected_by(&self, namespace: &str, policies: [Option<&Policy>; 2]) -> Vec<Slot> {
+        self.workloads
+            .in_namespace(namespace)
+            .filter(|(_, r)| {
+                let w = &r.workload;
                 let (sa_labels, _) = self.policies.service_account_labels(namespace, &w.service_account);
                 !w.host_network
                     && policies.iter().flatten().any(|p| p.selects(&w.labels, &w.service_account, sa_labels))
             })
-            .cloned()
+            .map(|(slot, _)| slot)
             .collect()
     }
 
-    fn running_as(&self, namespace: &str, service_account: &str) -> Vec<WorkloadKey> {
-        let key = (namespace.to_string(), service_account.to_string());
-        self.by_service_account.get(&key).map(|keys| keys.iter().cloned().collect()).unwrap_or_default()
+    fn running_as(&self, namespace: &str, service_account: &str) -> Vec<Slot> {
+        self.workloads.running_as(namespace, service_account)
     }
 
-    /// Resolves `keys` again; only those whose groups changed move members.
-    fn reresolve(&mut self, keys: Vec<WorkloadKey>) -> Changes {
+    /// Resolves the workloads in `slots` again; only those whose groups
+    /// changed move members.
+    fn reresolve(&mut self, slots: Vec<Slot>) -> Changes {
         let mut changes = Changes::default();
-        for key in keys {
-            let Some(current) = self.workloads.get(&key) else { continue };
+        for slot in slots {
+            let Some(current) = self.workloads.at_mut(slot) else { continue };
             let resolution = self.policies.resolve(facts(&current.workload));
             if resolution == current.resolution {
                 continue;
             }
-            let workload = current.workload.clone();
-            let before = self.remove_workload(&key, &mut changes);
-            let after = resolution.groups.clone();
-            self.add_workload(Resolved { workload, resolution }, &mut changes);
-            changes.pod(&key, before, Some(after));
+            let old = std::mem::replace(&mut current.resolution, resolution);
+            let (w, new) = (&current.workload, &current.resolution);
+            let (before, after) = (memberships(w, &old), memberships(w, new));
+            self.members.replace(&before, &after, &mut changes);
+            changes.pod(&w.key(), Some(old.groups), Some(new.groups.clone()));
         }
         changes
     }
 
     fn add_workload(&mut self, r: Resolved, changes: &mut Changes) {
-        let key = r.workload.key();
-        if r.resolution.source != GroupSource::HostNetwork {
-            for g in &r.resolution.groups {
-                for a in &r.workload.addresses {
-                    self.members.add(g, *a, changes);
-                }
-            }
-        }
-        self.by_namespace.entry(key.namespace.clone()).or_default().insert(key.clone());
-        let sa = (key.namespace.clone(), r.workload.service_account.clone());
-        self.by_service_account.entry(sa).or_default().insert(key.clone());
-        self.workloads.insert(key, r);
+        self.members.replace(&[], &memberships(&r.workload, &r.resolution), changes);
+        self.workloads.insert(r);
     }
 
     /// Removes a workload and its memberships; its groups, if it was there.
     fn remove_workload(&mut self, key: &WorkloadKey, changes: &mut Changes) -> Option<Vec<SgId>> {
         let r = self.workloads.remove(key)?;
-        if r.resolution.source != GroupSource::HostNetwork {
-            for g in &r.resolution.groups {
-                for a in &r.workload.addresses {
-                    self.members.remove(g, *a, changes);
-                }
-            }
-        }
-        remove_from(&mut self.by_namespace, &key.namespace, key);
-        remove_from(&mut self.by_service_account, &(key.namespace.clone(), r.workload.service_account.clone()), key);
+        self.members.replace(&memberships(&r.workload, &r.resolution), &[], changes);
         Some(r.resolution.groups)
     }
 
@@ -347,13 +334,13 @@ impl World {
     }
 }
 
-fn remove_from<K: std::hash::Hash + Eq>(index: &mut HashMap<K, HashSet<WorkloadKey>>, at: &K, key: &WorkloadKey) {
-    if let Some(keys) = index.get_mut(at) {
-        keys.remove(key);
-        if keys.is_empty() {
-            index.remove(at);
-        }
+/// The (group, address) pairs a workload makes members: none for a
+/// hostNetwork pod (the node's address carries the node's groups).
+fn memberships(w: &Workload, r: &Resolution) -> Vec<(SgId, IpAddr)> {
+    if r.source == GroupSource::HostNetwork {
+        return Vec::new();
     }
+    r.groups.iter().flat_map(|g| w.addresses.iter().map(move |a| (g.clone(), *a))).collect()
 }
 
 /// `more` applied after `changes`, as one change.

@@ -1,6 +1,7 @@
 //! The objects podsg reads, exactly as they are written in manifests
 //! (serde types, no validation). `crate::validate` turns them into the
-//! checked domain types of `crate::model`.
+//! checked domain types (`crate::group`, `crate::policy`, `crate::workload`,
+//! `crate::node`, `crate::settings`).
 
 mod config;
 mod core;

@@ -151,10 +151,10 @@ impl Builder {
             }
             Object::Namespace(m) => {
                 let r = ObjectRef::new("Namespace", None, &name_of(&m.metadata));
-                if let Some((name, labels)) = self.take(&origin, &r, validate::namespace(&m))
-                    && self.claim(&origin, r, "Namespace")
-                {
-                    self.catalog.namespaces.insert(name, labels);
+                // Checked and claimed; no analysis reads a namespace's labels
+                // (SGPs select pods within their own namespace only).
+                if self.take(&origin, &r, validate::namespace(&m)).is_some() {
+                    self.claim(&origin, r, "Namespace");
                 }
             }
             Object::ServiceAccount(m) => {

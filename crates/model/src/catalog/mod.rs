@@ -1,5 +1,9 @@
-//! The checked world: every object of a set of manifests, validated and
-//! cross-checked as one unit. Either all of it loads or none of it does.
+//! The checked world of a set of manifests, for offline analysis (`check`,
+//! `explain`, the lab): every object validated and cross-checked as one
+//! unit. `Catalog::build` loads all of it or none of it;
+//! `Catalog::build_lenient` (a running node) leaves out what is invalid and
+//! loads the rest. The controller and the agent keep a `crate::world::World`
+//! instead, changed one object at a time.
 
 mod build;
 mod endpoints;
@@ -10,7 +14,6 @@ pub use membership::{Member, Membership};
 
 use crate::diagnostic::{Diagnostic, ObjectRef, Origin};
 use crate::group::{SecurityGroup, SgId};
-use crate::labels::Labels;
 use crate::node::Node;
 use crate::policy::Policy;
 use crate::resolve::{PodFacts, PolicyIndex, Resolution};
@@ -24,7 +27,6 @@ pub struct Catalog {
     pub index: PolicyIndex,
     /// Pods and workload templates, in load order.
     pub workloads: Vec<Workload>,
-    pub namespaces: BTreeMap<String, Labels>,
     pub nodes: Vec<Node>,
     pub settings: Settings,
     origins: HashMap<ObjectRef, Origin>,

@@ -14,6 +14,7 @@ use podsg_model::dataplane::{LocalPod, NodeRuleset, PodGroups};
 use podsg_model::group::SgId;
 use podsg_model::node::Node;
 use podsg_model::settings::EnforcingMode;
+use podsg_model::workload::WorkloadKind;
 use podsg_netns::wire::{self, GATEWAY};
 use podsg_nft::{Dataplane, Nft, SyncReport};
 use std::net::{IpAddr, Ipv4Addr};
@@ -166,7 +167,7 @@ impl<N: Nft> Agent<N> {
     /// this node among the nodes (its address carries the default groups).
     fn view(&self, loaded: &Loaded, records: &[Record]) -> Catalog {
         let mut catalog = loaded.catalog.clone();
-        for w in catalog.workloads.iter_mut().filter(|w| w.kind == "Pod") {
+        for w in catalog.workloads.iter_mut().filter(|w| w.kind == WorkloadKind::Pod) {
             if let Some(r) = records.iter().find(|r| r.pod_namespace == w.namespace && r.pod_name == w.name) {
                 w.addresses = r.addresses.clone();
             }

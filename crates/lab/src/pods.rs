@@ -6,6 +6,7 @@ use crate::error::{Error, Result, io};
 use crate::layout::{node_address, node_name, pod_cidr, pod_netns, root};
 use crate::state::{LabState, PodState};
 use podsg_model::catalog::Catalog;
+use podsg_model::workload::WorkloadKind;
 use serde_json::{Value, json};
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr};
@@ -84,8 +85,8 @@ pub fn plan(catalog: &Catalog, nodes: usize) -> Result<Vec<Planned>> {
         if w.host_network {
             return Err(Error::Manifests(format!("{}: hostNetwork pods are not supported by the lab", w.key())));
         }
-        let owner = (w.kind != "Pod").then(|| format!("{}/{}", w.kind, w.name));
-        let address = if w.kind == "Pod" { manifest_address(w)? } else { None };
+        let owner = (w.kind != WorkloadKind::Pod).then(|| format!("{}/{}", w.kind, w.name));
+        let address = if w.kind == WorkloadKind::Pod { manifest_address(w)? } else { None };
         if let Some(a) = address {
             if let Some(holder) = taken.insert(a, w.key().to_string()) {
                 return Err(Error::Manifests(format!("{}: status.podIP {a} is already {holder}", w.key())));
@@ -98,8 +99,8 @@ pub fn plan(catalog: &Catalog, nodes: usize) -> Result<Vec<Planned>> {
             }
         }
         let home = address.and_then(|a| (1..=nodes).find(|i| pod_cidr(*i).contains(&a)));
-        let names: Vec<(String, usize)> = match w.kind.as_str() {
-            "Pod" => match (home, w.node_name.as_deref()) {
+        let names: Vec<(String, usize)> = match w.kind {
+            WorkloadKind::Pod => match (home, w.node_name.as_deref()) {
                 (Some(i), Some(n)) if n != node_name(i) => {
                     return Err(Error::Manifests(format!(
                         "{}: status.podIP {} is in {}'s pod range {}, but spec.nodeName is {n}",
@@ -112,7 +113,7 @@ pub fn plan(catalog: &Catalog, nodes: usize) -> Result<Vec<Planned>> {
                 (Some(i), _) => vec![(w.name.clone(), i)],
                 (None, wanted) => vec![(w.name.clone(), place(wanted)?)],
             },
-            "DaemonSet" => (1..=nodes).map(|i| (format!("{}-{}", w.name, node_name(i)), i)).collect(),
+            WorkloadKind::DaemonSet => (1..=nodes).map(|i| (format!("{}-{}", w.name, node_name(i)), i)).collect(),
             _ => (0..w.replicas)
                 .map(|i| Ok((format!("{}-{i}", w.name), place(w.node_name.as_deref())?)))
                 .collect::<Result<_>>()?,

@@ -4,7 +4,7 @@
 use crate::group::{Peer, Ports, Protocol, Rule, SecurityGroup, SgId};
 use crate::labels::{Labels, Selector};
 use crate::policy::Policy;
-use crate::workload::Workload;
+use crate::workload::{Workload, WorkloadKind};
 
 pub fn labels(pairs: &[(&str, &str)]) -> Labels {
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
@@ -16,7 +16,7 @@ pub fn sg(id: &str) -> SgId {
 
 pub fn mk_pod(namespace: &str, name: &str, pairs: &[(&str, &str)]) -> Workload {
     Workload {
-        kind: "Pod".into(),
+        kind: WorkloadKind::Pod,
         namespace: namespace.into(),
         name: name.into(),
         labels: labels(pairs),

@@ -3,12 +3,56 @@ use serde::Serialize;
 use std::fmt;
 use std::net::IpAddr;
 
+/// What a workload is: a pod, or a controller whose pod template stands
+/// for its pods. Variants in name order, as keys sort.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum WorkloadKind {
+    DaemonSet,
+    Deployment,
+    Job,
+    Pod,
+    ReplicaSet,
+    StatefulSet,
+}
+
+impl WorkloadKind {
+    pub const ALL: [WorkloadKind; 6] = [
+        WorkloadKind::DaemonSet,
+        WorkloadKind::Deployment,
+        WorkloadKind::Job,
+        WorkloadKind::Pod,
+        WorkloadKind::ReplicaSet,
+        WorkloadKind::StatefulSet,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkloadKind::DaemonSet => "DaemonSet",
+            WorkloadKind::Deployment => "Deployment",
+            WorkloadKind::Job => "Job",
+            WorkloadKind::Pod => "Pod",
+            WorkloadKind::ReplicaSet => "ReplicaSet",
+            WorkloadKind::StatefulSet => "StatefulSet",
+        }
+    }
+
+    /// By its name, in any case (`deployment` on a command line).
+    pub fn parse(name: &str) -> Option<WorkloadKind> {
+        Self::ALL.into_iter().find(|k| k.as_str().eq_ignore_ascii_case(name))
+    }
+}
+
+impl fmt::Display for WorkloadKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A pod, or a controller's pod template standing for all of its pods.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Workload {
-    /// `Pod`, `Deployment`, `StatefulSet`, ...
-    pub kind: String,
+    pub kind: WorkloadKind,
     pub namespace: String,
     pub name: String,
     /// The pod's labels (for a controller: its template's).
@@ -29,14 +73,14 @@ pub struct Workload {
 
 impl Workload {
     pub fn key(&self) -> WorkloadKey {
-        WorkloadKey { namespace: self.namespace.clone(), name: self.name.clone(), kind: self.kind.clone() }
+        WorkloadKey { namespace: self.namespace.clone(), name: self.name.clone(), kind: self.kind }
     }
 }
 
 /// `Kind/namespace/name`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct WorkloadKey {
-    pub kind: String,
+    pub kind: WorkloadKind,
     pub namespace: String,
     pub name: String,
 }

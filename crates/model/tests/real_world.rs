@@ -3,6 +3,7 @@
 
 use podsg_model::Catalog;
 use podsg_model::decode::{Format, decode};
+use podsg_model::workload::WorkloadKind;
 
 fn read_fixture(file: &str) -> String {
     std::fs::read_to_string(format!("{}/tests/real-world/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap()
@@ -97,7 +98,7 @@ fn helm_output_with_imported_groups_loads_and_selects_through_the_service_accoun
     assert!(decoded.diagnostics.iter().all(|d| !d.is_error()), "{:?}", decoded.diagnostics);
     let loaded = Catalog::build(decoded.objects).unwrap_or_else(|e| panic!("{e:?}"));
     let c = &loaded.catalog;
-    let deployment = c.workload("Deployment", "default", "shop-checkout").expect("the chart's Deployment");
+    let deployment = c.workload(WorkloadKind::Deployment, "default", "shop-checkout").expect("the chart's Deployment");
     let groups = c.resolve(deployment).groups;
     assert_eq!(groups.iter().map(ToString::to_string).collect::<Vec<_>>(), ["sg-0a7f3c9e21b5d4e86"]);
 }

@@ -12,7 +12,7 @@ use podsg_model::labels::Labels;
 use podsg_model::node::Node;
 use podsg_model::policy::Policy;
 use podsg_model::settings::Settings;
-use podsg_model::workload::{Workload, WorkloadKey};
+use podsg_model::workload::{Workload, WorkloadKey, WorkloadKind};
 use podsg_model::world::{Changes, World};
 use proptest::prelude::*;
 use proptest::sample::subsequence;
@@ -51,7 +51,7 @@ fn arb_pod() -> impl Strategy<Value = Workload> {
         prop::bool::weighted(0.15),
     )
         .prop_map(|(namespace, i, labels, sa, addresses, host_network)| Workload {
-            kind: "Pod".into(),
+            kind: WorkloadKind::Pod,
             namespace: namespace.into(),
             name: format!("pod{i}"),
             labels,
@@ -129,7 +129,7 @@ fn apply(world: &mut World, objects: &mut Objects, op: Op) -> Changes {
             world.apply_workload(w)
         }
         Op::DeletePod(ns, name) => {
-            let key = WorkloadKey { kind: "Pod".into(), namespace: ns.into(), name };
+            let key = WorkloadKey { kind: WorkloadKind::Pod, namespace: ns.into(), name };
             objects.pods.remove(&key);
             world.delete_workload(&key)
         }

@@ -8,7 +8,7 @@ use podsg_model::group::{Member, Peer, Ports, Protocol, Rule, SecurityGroup, SgI
 use podsg_model::labels::{Labels, Operator, Requirement, Selector};
 use podsg_model::node::Node;
 use podsg_model::policy::Policy;
-use podsg_model::workload::Workload;
+use podsg_model::workload::{Workload, WorkloadKind};
 use std::net::{IpAddr, Ipv4Addr};
 
 pub struct Sizes {
@@ -97,7 +97,7 @@ pub fn cluster(s: &Sizes, rng: &mut Rng) -> Cluster {
     let tiers = ["web", "db", "cache"];
     let pods = (0..s.pods)
         .map(|i| Workload {
-            kind: "Pod".into(),
+            kind: WorkloadKind::Pod,
             namespace: namespace(i % s.namespaces),
             name: format!("pod-{i}"),
             labels: [

@@ -2,9 +2,9 @@ use super::{Catalog, Loaded, group_ref, policy_ref, workload_ref};
 use crate::api::Object;
 use crate::decode::Decoded;
 use crate::diagnostic::{Diagnostic, ObjectRef, Origin};
-use crate::group::{Peer, SgId};
 use crate::policy::Policy;
 use crate::validate::{self, Checked};
+use crate::world::references::{self, References};
 use std::collections::{HashMap, HashSet};
 
 impl Catalog {
@@ -143,8 +143,8 @@ impl Builder {
             Object::Workload(m) => {
                 let r = ObjectRef { kind: m.kind.clone(), namespace: ns_of(&m.metadata), name: name_of(&m.metadata) };
                 if let Some(w) = self.take(&origin, &r, validate::workload(&m)) {
-                    let kind = w.kind.clone();
-                    if self.claim(&origin, workload_ref(&w), &kind) {
+                    let kind = w.kind.as_str();
+                    if self.claim(&origin, workload_ref(&w), kind) {
                         self.catalog.workloads.push(w);
                     }
                 }
@@ -180,58 +180,27 @@ impl Builder {
         }
     }
 
-    fn not_found(&mut self, object: &ObjectRef, path: String, id: &SgId, code: &str) {
-        let origin = self.catalog.origins.get(object).cloned();
-        let d =
-            Diagnostic::error(path, Some(id.to_string()), format!("{code}: {id} does not exist{}", id.shape_note()));
-        self.diagnostics.push(d.at(origin.as_ref(), Some(object)));
-    }
-
     /// References between objects: groups named by SGPs, rules and the
-    /// config must exist; cluster DNS targets must be workloads.
+    /// config must exist (the rule the controller's world applies, by the
+    /// same functions); cluster DNS targets must be workloads.
     fn cross_check(&mut self) {
         let unreadable = std::mem::take(&mut self.unreadable);
-        let known = |c: &Catalog, id: &SgId| c.groups.contains_key(id) || unreadable.contains(&group_ref(id));
-        let mut missing = Vec::new();
+        let mut references = References::default();
         for p in &self.policies {
-            for (i, id) in p.group_ids.iter().enumerate() {
-                if !known(&self.catalog, id) {
-                    missing.push((
-                        policy_ref(p),
-                        format!("spec.securityGroups.groupIds[{i}]"),
-                        id.clone(),
-                        "InvalidSecurityGroupID.NotFound",
-                    ));
-                }
-            }
+            references.set(&policy_ref(p), references::in_policy(p));
         }
         for g in self.catalog.groups.values() {
-            for (direction, rules) in [("ingress", &g.ingress), ("egress", &g.egress)] {
-                for (i, rule) in rules.iter().enumerate() {
-                    let pairs = rule.peers.iter().filter_map(|p| match p {
-                        Peer::Group { id, .. } => Some(id),
-                        Peer::Cidr { .. } => None,
-                    });
-                    for (j, id) in pairs.enumerate() {
-                        if !known(&self.catalog, id) {
-                            let path = format!("spec.{direction}[{i}].userIdGroupPairs[{j}].groupId");
-                            missing.push((group_ref(&g.id), path, id.clone(), "InvalidGroup.NotFound"));
-                        }
-                    }
-                }
-            }
+            references.set(&group_ref(&g.id), references::in_group(g));
+        }
+        if let Some(config) = &self.default_groups_ref {
+            references.set(config, references::in_settings(&self.catalog.settings, config));
+        }
+        let groups = &self.catalog.groups;
+        for d in references.missing(|id| groups.contains_key(id) || unreadable.contains(&group_ref(id))) {
+            let origin = d.object.as_ref().and_then(|o| self.catalog.origins.get(o)).cloned();
+            self.diagnostics.push(d.at(origin.as_ref(), None));
         }
         if let Some(config) = self.default_groups_ref.clone() {
-            for (i, id) in self.catalog.settings.default_group_ids.clone().iter().enumerate() {
-                if !known(&self.catalog, id) {
-                    missing.push((
-                        config.clone(),
-                        format!("spec.defaultGroupIds[{i}]"),
-                        id.clone(),
-                        "InvalidSecurityGroupID.NotFound",
-                    ));
-                }
-            }
             let workloads: HashMap<(&str, &str), ()> =
                 self.catalog.workloads.iter().map(|w| ((w.namespace.as_str(), w.name.as_str()), ())).collect();
             let mut unknown_dns = Vec::new();
@@ -242,9 +211,6 @@ impl Builder {
                     unknown_dns.push((i, target.clone()));
                 }
             }
-            for (object, path, id, code) in std::mem::take(&mut missing) {
-                self.not_found(&object, path, &id, code);
-            }
             for (i, target) in unknown_dns {
                 let origin = self.catalog.origins.get(&config).cloned();
                 let d = Diagnostic::error(
@@ -254,9 +220,6 @@ impl Builder {
                 );
                 self.diagnostics.push(d.at(origin.as_ref(), Some(&config)));
             }
-        }
-        for (object, path, id, code) in missing {
-            self.not_found(&object, path, &id, code);
         }
     }
 }

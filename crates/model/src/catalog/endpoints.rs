@@ -5,7 +5,7 @@ use super::Catalog;
 use crate::group::SgId;
 use crate::resolve::GroupSource;
 use crate::verdict::{Endpoint, Role};
-use crate::workload::Workload;
+use crate::workload::{Workload, WorkloadKind};
 use std::net::IpAddr;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -48,7 +48,7 @@ impl Catalog {
             [kind, ns, name] => self
                 .workloads
                 .iter()
-                .filter(|w| w.kind.eq_ignore_ascii_case(kind) && w.namespace == *ns && w.name == *name)
+                .filter(|w| WorkloadKind::parse(kind) == Some(w.kind) && w.namespace == *ns && w.name == *name)
                 .collect(),
             [name] => return self.member_by_name(name).ok_or_else(|| self.not_found(target)),
             _ => vec![],
@@ -132,11 +132,12 @@ impl Catalog {
     fn controller_of_pod_name(&self, namespace: &str, pod: &str) -> Option<&Workload> {
         let one = pod.rsplit_once('-').map(|(p, _)| p)?;
         let two = one.rsplit_once('-').map(|(p, _)| p);
-        let controllers = ["Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet"];
+        use WorkloadKind::*;
+        let controllers = [Deployment, StatefulSet, DaemonSet, Job, ReplicaSet];
         [two, Some(one)]
             .into_iter()
             .flatten()
-            .find_map(|name| controllers.iter().find_map(|kind| self.workload(kind, namespace, name)))
+            .find_map(|name| controllers.iter().find_map(|kind| self.workload(*kind, namespace, name)))
     }
 
     /// Not found, with the closest names there are.

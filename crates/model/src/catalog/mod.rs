@@ -18,7 +18,7 @@ use crate::node::Node;
 use crate::policy::Policy;
 use crate::resolve::{PodFacts, PolicyIndex, Resolution};
 use crate::settings::Settings;
-use crate::workload::Workload;
+use crate::workload::{Workload, WorkloadKind};
 use std::collections::{BTreeMap, HashMap};
 
 #[derive(Clone, Debug, Default)]
@@ -31,7 +31,7 @@ pub struct Catalog {
     pub settings: Settings,
     origins: HashMap<ObjectRef, Origin>,
     /// `workloads` by (kind, namespace, name).
-    by_name: HashMap<(String, String, String), usize>,
+    by_name: HashMap<(WorkloadKind, String, String), usize>,
 }
 
 /// A loaded catalog and the warnings and notes found while loading it.
@@ -74,7 +74,7 @@ pub(crate) fn facts(w: &Workload) -> PodFacts<'_> {
 }
 
 pub fn workload_ref(w: &Workload) -> ObjectRef {
-    ObjectRef::new(&w.kind, Some(&w.namespace), &w.name)
+    ObjectRef::new(w.kind.as_str(), Some(&w.namespace), &w.name)
 }
 
 pub fn policy_ref(p: &Policy) -> ObjectRef {
@@ -94,12 +94,12 @@ impl Catalog {
 
     /// A pod (kind Pod) by namespace and name.
     pub fn pod(&self, namespace: &str, name: &str) -> Option<&Workload> {
-        self.workload("Pod", namespace, name)
+        self.workload(WorkloadKind::Pod, namespace, name)
     }
 
     /// A pod or controller by kind, namespace and name.
-    pub fn workload(&self, kind: &str, namespace: &str, name: &str) -> Option<&Workload> {
-        let i = self.by_name.get(&(kind.to_string(), namespace.to_string(), name.to_string()))?;
+    pub fn workload(&self, kind: WorkloadKind, namespace: &str, name: &str) -> Option<&Workload> {
+        let i = self.by_name.get(&(kind, namespace.to_string(), name.to_string()))?;
         self.workloads.get(*i)
     }
 
@@ -108,7 +108,7 @@ impl Catalog {
             .workloads
             .iter()
             .enumerate()
-            .map(|(i, w)| ((w.kind.clone(), w.namespace.clone(), w.name.clone()), i))
+            .map(|(i, w)| ((w.kind, w.namespace.clone(), w.name.clone()), i))
             .collect();
     }
 
@@ -118,11 +118,13 @@ impl Catalog {
     /// `pod-template-hash`). Problems of a template are reported once, on it.
     pub fn owner_of(&self, w: &Workload) -> Option<&Workload> {
         let (kind, name) = w.owner.as_ref()?;
+        // Owners of other kinds (a custom controller's) are not workloads here.
+        let kind = WorkloadKind::parse(kind)?;
         if let Some(owner) = self.workload(kind, &w.namespace, name) {
             return Some(self.owner_of(owner).unwrap_or(owner));
         }
-        let hash = w.labels.get("pod-template-hash").filter(|_| kind == "ReplicaSet")?;
+        let hash = w.labels.get("pod-template-hash").filter(|_| kind == WorkloadKind::ReplicaSet)?;
         let deployment = name.strip_suffix(hash.as_str())?.strip_suffix('-')?;
-        self.workload("Deployment", &w.namespace, deployment)
+        self.workload(WorkloadKind::Deployment, &w.namespace, deployment)
     }
 }

@@ -1,7 +1,7 @@
 use super::{Checked, Findings, required_name};
 use crate::api::{IntOrString, ObjectMeta, PodManifest, PodSpec, ProbeSpec, WorkloadManifest};
 use crate::labels::{Labels, validate_label_key, validate_label_value};
-use crate::workload::{Probe, Workload};
+use crate::workload::{Probe, Workload, WorkloadKind};
 use std::net::IpAddr;
 
 /// A Pod: its labels, service account, addresses and probes.
@@ -60,8 +60,13 @@ fn common(
         .or_else(|| spec.service_account.clone())
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "default".to_string());
+    let kind = WorkloadKind::parse(kind).unwrap_or_else(|| {
+        let kinds: Vec<&str> = WorkloadKind::ALL.iter().map(|k| k.as_str()).collect();
+        f.error("kind", Some(kind.to_string()), format!("podsg reads these workloads: {}", kinds.join(", ")));
+        WorkloadKind::Pod
+    });
     Workload {
-        kind: kind.to_string(),
+        kind,
         namespace,
         name,
         labels: pod_meta.labels.clone(),

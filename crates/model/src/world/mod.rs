@@ -12,7 +12,7 @@
 
 mod changes;
 mod members;
-mod references;
+pub(crate) mod references;
 mod workloads;
 
 pub use changes::{AddressDelta, Changes, PodChange};
@@ -20,7 +20,7 @@ pub use references::Referrer;
 
 use crate::catalog::{facts, group_ref, policy_ref};
 use crate::diagnostic::{Diagnostic, ObjectRef};
-use crate::group::{Peer, SecurityGroup, SgId};
+use crate::group::{SecurityGroup, SgId};
 use crate::labels::Labels;
 use crate::node::Node;
 use crate::policy::Policy;
@@ -28,7 +28,7 @@ use crate::resolve::{GroupSource, PolicyIndex, Resolution};
 use crate::settings::Settings;
 use crate::workload::{Workload, WorkloadKey};
 use members::Members;
-use references::References;
+pub(crate) use references::References;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use workloads::{Resolved, Slot, Workloads};
@@ -96,7 +96,7 @@ impl World {
     /// The groups `policy` names that do not exist, as `check` and the
     /// webhook report them, without applying it.
     pub fn policy_missing_groups(&self, policy: &Policy) -> Vec<Diagnostic> {
-        policy_names(policy)
+        references::in_policy(policy)
             .iter()
             .filter(|(id, _)| !self.groups.contains_key(id))
             .map(|(id, r)| references::not_found(r, id))
@@ -119,7 +119,7 @@ impl World {
         for m in &group.members {
             self.members.add(&id, m.address, &mut changes);
         }
-        self.references.set(&group_ref(&id), group_names(&group));
+        self.references.set(&group_ref(&id), references::in_group(&group));
         self.groups.insert(id.clone(), group);
         changes.groups.insert(id);
         changes
@@ -143,7 +143,7 @@ impl World {
         if old.as_ref() == Some(&policy) {
             return Changes::default();
         }
-        self.references.set(&policy_ref(&policy), policy_names(&policy));
+        self.references.set(&policy_ref(&policy), references::in_policy(&policy));
         let affected = self.selected_by(&namespace, [old.as_ref(), Some(&policy)]);
         self.policies.apply_policy(policy);
         self.reresolve(affected)
@@ -247,16 +247,7 @@ impl World {
                 }
             }
         }
-        let names = settings
-            .default_group_ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| {
-                let path = format!("spec.defaultGroupIds[{i}]");
-                (id.clone(), Referrer { object: config_ref(), path, code: "InvalidSecurityGroupID.NotFound" })
-            })
-            .collect();
-        self.references.set(&config_ref(), names);
+        self.references.set(&config_ref(), references::in_settings(&settings, &config_ref()));
         self.policies.set_default_groups(settings.default_group_ids.clone());
         self.settings = settings;
         if defaults_changed {
@@ -359,37 +350,4 @@ fn merge(changes: &mut Changes, more: Changes) {
         }
     }
     changes.groups.extend(more.groups);
-}
-
-/// The groups an SGP names, and where.
-fn policy_names(policy: &Policy) -> Vec<(SgId, Referrer)> {
-    let object = policy_ref(policy);
-    policy
-        .group_ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| {
-            let path = format!("spec.securityGroups.groupIds[{i}]");
-            (id.clone(), Referrer { object: object.clone(), path, code: "InvalidSecurityGroupID.NotFound" })
-        })
-        .collect()
-}
-
-/// The groups a group's rules name, and where.
-fn group_names(group: &SecurityGroup) -> Vec<(SgId, Referrer)> {
-    let object = group_ref(&group.id);
-    let mut out = Vec::new();
-    for (direction, rules) in [("ingress", &group.ingress), ("egress", &group.egress)] {
-        for (i, rule) in rules.iter().enumerate() {
-            let pairs = rule.peers.iter().filter_map(|p| match p {
-                Peer::Group { id, .. } => Some(id),
-                Peer::Cidr { .. } => None,
-            });
-            for (j, id) in pairs.enumerate() {
-                let path = format!("spec.{direction}[{i}].userIdGroupPairs[{j}].groupId");
-                out.push((id.clone(), Referrer { object: object.clone(), path, code: "InvalidGroup.NotFound" }));
-            }
-        }
-    }
-    out
 }

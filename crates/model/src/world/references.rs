@@ -2,8 +2,11 @@
 //! reported on every object that names it, and stops being reported when
 //! it is applied, without looking at anything else.
 
+use crate::catalog::{group_ref, policy_ref};
 use crate::diagnostic::{Diagnostic, ObjectRef};
-use crate::group::SgId;
+use crate::group::{Peer, SecurityGroup, SgId};
+use crate::policy::Policy;
+use crate::settings::Settings;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One place that names a group: the object, the field, and the EC2 error
@@ -16,7 +19,7 @@ pub struct Referrer {
 }
 
 #[derive(Clone, Debug, Default)]
-pub(super) struct References {
+pub(crate) struct References {
     by_group: BTreeMap<SgId, BTreeSet<Referrer>>,
     by_object: BTreeMap<ObjectRef, Vec<(SgId, Referrer)>>,
 }
@@ -59,4 +62,43 @@ impl References {
 pub fn not_found(r: &Referrer, id: &SgId) -> Diagnostic {
     let message = format!("{}: {id} does not exist{}", r.code, id.shape_note());
     Diagnostic::error(r.path.clone(), Some(id.to_string()), message).at(None, Some(&r.object))
+}
+
+/// The groups an SGP names, and where.
+pub fn in_policy(policy: &Policy) -> Vec<(SgId, Referrer)> {
+    let object = policy_ref(policy);
+    let path = |i| format!("spec.securityGroups.groupIds[{i}]");
+    named(&object, policy.group_ids.iter().enumerate().map(|(i, id)| (path(i), id)), "InvalidSecurityGroupID.NotFound")
+}
+
+/// The groups a group's rules name, and where.
+pub fn in_group(group: &SecurityGroup) -> Vec<(SgId, Referrer)> {
+    let mut places = Vec::new();
+    for (direction, rules) in [("ingress", &group.ingress), ("egress", &group.egress)] {
+        for (i, rule) in rules.iter().enumerate() {
+            let pairs = rule.peers.iter().filter_map(|p| match p {
+                Peer::Group { id, .. } => Some(id),
+                Peer::Cidr { .. } => None,
+            });
+            for (j, id) in pairs.enumerate() {
+                places.push((format!("spec.{direction}[{i}].userIdGroupPairs[{j}].groupId"), id));
+            }
+        }
+    }
+    named(&group_ref(&group.id), places.into_iter(), "InvalidGroup.NotFound")
+}
+
+/// The default groups the cluster's settings name, on the object `config`.
+pub fn in_settings(settings: &Settings, config: &ObjectRef) -> Vec<(SgId, Referrer)> {
+    let places =
+        settings.default_group_ids.iter().enumerate().map(|(i, id)| (format!("spec.defaultGroupIds[{i}]"), id));
+    named(config, places, "InvalidSecurityGroupID.NotFound")
+}
+
+fn named<'a>(
+    object: &ObjectRef,
+    places: impl Iterator<Item = (String, &'a SgId)>,
+    code: &'static str,
+) -> Vec<(SgId, Referrer)> {
+    places.map(|(path, id)| (id.clone(), Referrer { object: object.clone(), path, code })).collect()
 }

@@ -20,6 +20,7 @@ pub fn mk_pod(namespace: &str, name: &str, pairs: &[(&str, &str)]) -> Workload {
         namespace: namespace.into(),
         name: name.into(),
         labels: labels(pairs),
+        annotations: Default::default(),
         service_account: "default".into(),
         host_network: false,
         node_name: None,

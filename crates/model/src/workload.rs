@@ -1,5 +1,6 @@
 use crate::labels::Labels;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
 
@@ -57,6 +58,10 @@ pub struct Workload {
     pub name: String,
     /// The pod's labels (for a controller: its template's).
     pub labels: Labels,
+    /// The pod's annotations (for a controller: its template's): the
+    /// controller's `vpc.amazonaws.com/pod-eni` is read back from them.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
     pub service_account: String,
     pub host_network: bool,
     #[serde(skip_serializing_if = "Option::is_none")]

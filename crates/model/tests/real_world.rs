@@ -40,6 +40,11 @@ fn a_kubectl_pod_dump_loads_with_what_each_pod_is() {
     assert_eq!(checkout.probes.iter().map(|p| p.port).collect::<Vec<_>>(), [8080], "the named port is resolved");
     let debug = c.pod("shop", "debug").expect("the bare pod");
     assert_eq!(debug.service_account, "default");
+    assert!(
+        debug.annotations["kubectl.kubernetes.io/last-applied-configuration"].starts_with("{\"apiVersion\":\"v1\""),
+        "annotations are kept (the controller's pod-eni is read back from them): {:?}",
+        debug.annotations
+    );
     let pending = c.pod("shop", "checkout-6d9f7c8b5-q8w4n").expect("the pending pod");
     assert!(pending.addresses.is_empty(), "not scheduled: no address yet");
 }

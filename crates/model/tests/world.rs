@@ -55,6 +55,7 @@ fn arb_pod() -> impl Strategy<Value = Workload> {
             namespace: namespace.into(),
             name: format!("pod{i}"),
             labels,
+            annotations: Default::default(),
             service_account: sa.into(),
             host_network,
             node_name: None,

@@ -106,6 +106,7 @@ pub fn cluster(s: &Sizes, rng: &mut Rng) -> Cluster {
                 ("version".to_string(), format!("v{}", rng.below(5))),
             ]
             .into(),
+            annotations: Default::default(),
             service_account: format!("sa-{}", rng.below(40)),
             host_network: false,
             node_name: Some(format!("node-{}", i % s.nodes.max(1))),

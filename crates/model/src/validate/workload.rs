@@ -70,6 +70,7 @@ fn common(
         namespace,
         name,
         labels: pod_meta.labels.clone(),
+        annotations: pod_meta.annotations.clone(),
         service_account,
         host_network: spec.host_network,
         node_name: spec.node_name.clone(),

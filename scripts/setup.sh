@@ -5,8 +5,9 @@ set -euo pipefail
 # Debian packages the build, the tests and the lab need; netperf, ipset and
 # iptables for the firewall benchmark (podsg side by side with ipset and
 # iptables); python3-yaml (PyYAML, a YAML 1.1 reader) for the test that what
-# podsg writes reads back the same. netperf is in Debian's non-free component.
-APT_PACKAGES=(ca-certificates python3-yaml nftables iproute2 iputils-ping procps util-linux conntrack postgresql dnsmasq-base iperf3 netperf ipset iptables)
+# podsg writes reads back the same; python3-pip for check-jsonschema below.
+# netperf is in Debian's non-free component.
+APT_PACKAGES=(ca-certificates python3-yaml python3-pip nftables iproute2 iputils-ping procps util-linux conntrack postgresql dnsmasq-base iperf3 netperf ipset iptables)
 # The Rust toolchain podsg is built with (edition 2024, let-chains).
 MIN_RUST=1.88
 
@@ -35,6 +36,14 @@ if [ ${#missing[@]} -gt 0 ]; then
     [[ " ${missing[*]} " == *" netperf "* ]] && enable_non_free
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# check-jsonschema (PyPI): the independent validator that the generated CRD
+# schemas are checked with.
+if ! command -v check-jsonschema >/dev/null; then
+    echo "setup: installing check-jsonschema (pip)" >&2
+    python3 -m pip install --quiet check-jsonschema 2>/dev/null \
+        || python3 -m pip install --quiet --break-system-packages check-jsonschema
 fi
 
 [ -d "$HOME/.cargo/bin" ] && export PATH="$HOME/.cargo/bin:$PATH"

@@ -2,7 +2,10 @@
 //! are generated (`crdgen`), committed under `deploy/crds/`: a test fails
 //! when the committed files are not what the types generate.
 
+mod group;
 mod policy;
+
+pub use group::{SecurityGroup, SecurityGroupSpec, SecurityGroupStatus};
 
 pub use policy::{
     Condition, GroupIds, LabelSelector, Operator, Requirement, SecurityGroupPolicy, SecurityGroupPolicySpec,
@@ -14,7 +17,37 @@ use kube::CustomResourceExt;
 
 /// Every CRD podsg serves.
 pub fn crds() -> Vec<CustomResourceDefinition> {
-    vec![SecurityGroupPolicy::crd(), tke::SecurityGroupPolicy::crd()]
+    [SecurityGroupPolicy::crd(), tke::SecurityGroupPolicy::crd(), SecurityGroup::crd()]
+        .into_iter()
+        .map(structural)
+        .collect()
+}
+
+/// The schemas as Kubernetes takes them: no `additionalProperties: false`
+/// beside `properties` (the model's types refuse unknown fields; the API
+/// server prunes them instead, and podsg's webhook names them); and for
+/// int-or-string fields the `anyOf` of integer and string that Kubernetes
+/// allows beside the extension (kube's rewrite leaves it untyped), so that
+/// validators that do not know the extension check it too.
+fn structural(crd: CustomResourceDefinition) -> CustomResourceDefinition {
+    fn walk(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(map) => {
+                if map.get("additionalProperties") == Some(&serde_json::Value::Bool(false)) {
+                    map.remove("additionalProperties");
+                }
+                if map.contains_key("x-kubernetes-int-or-string") {
+                    map.insert("anyOf".into(), serde_json::json!([{"type": "integer"}, {"type": "string"}]));
+                }
+                map.values_mut().for_each(walk);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    let mut value = serde_json::to_value(crd).expect("a CRD serializes");
+    walk(&mut value);
+    serde_json::from_value(value).expect("still a CRD")
 }
 
 /// Each CRD as the YAML file it is committed as: `deploy/crds/NAME.yaml`.

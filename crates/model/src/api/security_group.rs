@@ -16,6 +16,7 @@ pub struct SecurityGroupManifest {
     pub spec: SecurityGroupSpec,
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SecurityGroupSpec {
@@ -38,13 +39,18 @@ pub struct SecurityGroupSpec {
     pub outside: Option<OutsideSpec>,
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IpPermission {
     pub ip_protocol: ProtocolSpec,
+    /// The first port, or the ICMP type; -1 for all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(range(min = -1, max = 65535)))]
     pub from_port: Option<i64>,
+    /// The last port, or the ICMP code; -1 for all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(range(min = -1, max = 65535)))]
     pub to_port: Option<i64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ip_ranges: Vec<IpRange>,
@@ -57,6 +63,7 @@ pub struct IpPermission {
     pub prefix_list_ids: Vec<PrefixListId>,
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IpRange {
@@ -65,6 +72,7 @@ pub struct IpRange {
     pub description: Option<String>,
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Ipv6Range {
@@ -73,6 +81,7 @@ pub struct Ipv6Range {
     pub description: Option<String>,
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UserIdGroupPair {
@@ -97,6 +106,7 @@ pub struct UserIdGroupPair {
 /// A group that exists outside these manifests (another account, a peered
 /// VPC, or simply in AWS and not in this repository): references to it are
 /// valid, its rules and members are not known here.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OutsideSpec {
@@ -106,6 +116,7 @@ pub struct OutsideSpec {
     pub vpc_id: Option<String>,
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PrefixListId {
@@ -189,5 +200,48 @@ impl<'de> Deserialize<'de> for MemberSpec {
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+/// `ipProtocol` is a string or a number (`tcp`, `"-1"`, `6`); `members`
+/// items an address or `{address, name}`: the schemas say so, in the forms
+/// Kubernetes' structural schemas allow. What they hold is checked by podsg.
+#[cfg(feature = "schema")]
+mod schema {
+    use super::{MemberSpec, ProtocolSpec};
+    use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+    use std::borrow::Cow;
+
+    impl JsonSchema for ProtocolSpec {
+        fn schema_name() -> Cow<'static, str> {
+            "ProtocolSpec".into()
+        }
+        fn inline_schema() -> bool {
+            true
+        }
+        fn json_schema(_: &mut SchemaGenerator) -> Schema {
+            // The anyOf is the one Kubernetes allows beside int-or-string,
+            // for validators that do not know the extension.
+            json_schema!({
+                "description": "tcp, udp, icmp, icmpv6, -1 (all) or an IP protocol number",
+                "x-kubernetes-int-or-string": true,
+                "anyOf": [{"type": "integer"}, {"type": "string"}]
+            })
+        }
+    }
+
+    impl JsonSchema for MemberSpec {
+        fn schema_name() -> Cow<'static, str> {
+            "MemberSpec".into()
+        }
+        fn inline_schema() -> bool {
+            true
+        }
+        fn json_schema(_: &mut SchemaGenerator) -> Schema {
+            json_schema!({
+                "description": "an IP address, or {address: IP, name: NAME}",
+                "x-kubernetes-preserve-unknown-fields": true
+            })
+        }
     }
 }

@@ -7,10 +7,7 @@ mod policy;
 
 pub use group::{SecurityGroup, SecurityGroupSpec, SecurityGroupStatus};
 
-pub use policy::{
-    Condition, GroupIds, LabelSelector, Operator, Requirement, SecurityGroupPolicy, SecurityGroupPolicySpec,
-    SecurityGroupPolicyStatus, ServiceAccountSelector, tke,
-};
+pub use policy::{Condition, SecurityGroupPolicy, SecurityGroupPolicySpec, SecurityGroupPolicyStatus, tke};
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
@@ -25,7 +22,10 @@ pub fn crds() -> Vec<CustomResourceDefinition> {
 
 /// The schemas as Kubernetes takes them: no `additionalProperties: false`
 /// beside `properties` (the model's types refuse unknown fields; the API
-/// server prunes them instead, and podsg's webhook names them); and for
+/// server prunes them instead, and podsg's webhook names them); no
+/// `default` (the model's serde defaults are its own reading, and the API
+/// server refuses a CRD whose default fails its schema, as `groupIds: []`
+/// would); and for
 /// int-or-string fields the `anyOf` of integer and string that Kubernetes
 /// allows beside the extension (kube's rewrite leaves it untyped), so that
 /// validators that do not know the extension check it too.
@@ -36,6 +36,7 @@ fn structural(crd: CustomResourceDefinition) -> CustomResourceDefinition {
                 if map.get("additionalProperties") == Some(&serde_json::Value::Bool(false)) {
                     map.remove("additionalProperties");
                 }
+                map.remove("default");
                 if map.contains_key("x-kubernetes-int-or-string") {
                     map.insert("anyOf".into(), serde_json::json!([{"type": "integer"}, {"type": "string"}]));
                 }

@@ -7,18 +7,20 @@
 //! `Exists`.
 
 use kube::CustomResource;
+use podsg_model::api;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
+// The spec is the model's own manifest type: its schema (and the
+// validation it carries) is derived there, behind the `schema` feature.
 /// Who gets which groups: the pods of this namespace that the selectors
 /// match (both, when both are given) carry `securityGroups`.
-#[derive(CustomResource, Clone, Debug, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[derive(CustomResource, Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[kube(
     group = "vpcresources.k8s.aws",
-    doc = "Security groups for the pods of a namespace that a selector matches (EKS's SecurityGroupPolicy).",
     version = "v1beta1",
     kind = "SecurityGroupPolicy",
+    doc = "Security groups for the pods of a namespace that a selector matches (EKS's SecurityGroupPolicy).",
     namespaced,
     shortname = "sgp",
     status = "SecurityGroupPolicyStatus",
@@ -27,77 +29,9 @@ use std::collections::BTreeMap;
     printcolumn = r#"{"name":"Pods","type":"integer","jsonPath":".status.matchedPods"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
-#[serde(rename_all = "camelCase")]
-// The rule twice: as CEL for the API server's message, and as `anyOf` for
-// validators that do not run CEL.
-#[schemars(extend(
-    "x-kubernetes-validations" = [{
-        "rule": "has(self.podSelector) || has(self.serviceAccountSelector)",
-        "message": "podSelector or serviceAccountSelector is required"
-    }],
-    "anyOf" = [{"required": ["podSelector"]}, {"required": ["serviceAccountSelector"]}]
-))]
-pub struct SecurityGroupPolicySpec {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pod_selector: Option<LabelSelector>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service_account_selector: Option<ServiceAccountSelector>,
-    pub security_groups: GroupIds,
-}
-
-/// A standard label selector; `{}` selects every pod of the namespace.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct LabelSelector {
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub match_labels: BTreeMap<String, String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub match_expressions: Vec<Requirement>,
-}
-
-/// Matches the labels of the pod's ServiceAccount object, and with
-/// `matchNames` its name.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ServiceAccountSelector {
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub match_labels: BTreeMap<String, String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub match_expressions: Vec<Requirement>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub match_names: Vec<String>,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-#[schemars(extend("x-kubernetes-validations" = [{
-    "rule": "(self.operator in ['In', 'NotIn']) == (has(self.values) && size(self.values) > 0)",
-    "message": "In and NotIn take one or more values; Exists and DoesNotExist take none"
-}]))]
-pub struct Requirement {
-    pub key: String,
-    pub operator: Operator,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub values: Vec<String>,
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-pub enum Operator {
-    #[default]
-    In,
-    NotIn,
-    Exists,
-    DoesNotExist,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct GroupIds {
-    /// One to 16 security group IDs (EC2's default quota is 5 per
-    /// interface; `podsg check` warns above it).
-    #[schemars(length(min = 1, max = 16), inner(regex(pattern = r"^sg-[0-9a-z]+$")))]
-    pub group_ids: Vec<String>,
-}
+#[serde(transparent)]
+#[schemars(transparent)]
+pub struct SecurityGroupPolicySpec(pub api::SecurityGroupPolicySpec);
 
 /// What the controller found: how many pods the policy selects, a summary
 /// of its selectors for `kubectl get sgp`, and whether its groups exist.
@@ -133,9 +67,8 @@ pub mod tke {
     use schemars::JsonSchema;
     use serde::{Deserialize, Serialize};
 
-    /// Who gets which groups: the pods of this namespace that the selectors
-    /// match (both, when both are given) carry `securityGroups`.
-    #[derive(CustomResource, Clone, Debug, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+    /// The same spec, served by TKE's group.
+    #[derive(CustomResource, Clone, Debug, Deserialize, Serialize, JsonSchema)]
     #[kube(
         group = "vpcresources.tke.cloud.tencent.com",
         doc = "Security groups for the pods of a namespace that a selector matches (TKE's SecurityGroupPolicy).",
@@ -151,5 +84,5 @@ pub mod tke {
     )]
     #[serde(transparent)]
     #[schemars(transparent)]
-    pub struct SecurityGroupPolicySpec(pub super::SecurityGroupPolicySpec);
+    pub struct SecurityGroupPolicySpec(pub podsg_model::api::SecurityGroupPolicySpec);
 }

@@ -6,32 +6,41 @@
 //! hex and Tencent's alphanumerics alike), an unknown operator, values with
 //! `Exists`.
 
-use kube::CustomResource;
-use podsg_model::api;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-// The spec is the model's own manifest type: its schema (and the
-// validation it carries) is derived there, behind the `schema` feature.
-/// Who gets which groups: the pods of this namespace that the selectors
-/// match (both, when both are given) carry `securityGroups`.
-#[derive(CustomResource, Clone, Debug, Deserialize, Serialize, JsonSchema)]
-#[kube(
-    group = "vpcresources.k8s.aws",
-    version = "v1beta1",
-    kind = "SecurityGroupPolicy",
-    doc = "Security groups for the pods of a namespace that a selector matches (EKS's SecurityGroupPolicy).",
-    namespaced,
-    shortname = "sgp",
-    status = "SecurityGroupPolicyStatus",
-    printcolumn = r#"{"name":"Selector","type":"string","jsonPath":".status.selector"}"#,
-    printcolumn = r#"{"name":"Groups","type":"string","jsonPath":".spec.securityGroups.groupIds"}"#,
-    printcolumn = r#"{"name":"Pods","type":"integer","jsonPath":".status.matchedPods"}"#,
-    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
-)]
-#[serde(transparent)]
-#[schemars(transparent)]
-pub struct SecurityGroupPolicySpec(pub api::SecurityGroupPolicySpec);
+/// The resource in one API group: the same spec, status and columns in
+/// each, written once.
+macro_rules! security_group_policy {
+    ($group:tt, $doc:tt) => {
+        // The spec is the model's own manifest type: its schema (and the
+        // validation it carries) is derived there, behind the `schema` feature.
+        /// Who gets which groups: the pods of this namespace that the selectors
+        /// match (both, when both are given) carry `securityGroups`.
+        #[derive(kube::CustomResource, Clone, Debug, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+        #[kube(
+                    group = $group,
+                    version = "v1beta1",
+                    kind = "SecurityGroupPolicy",
+                    doc = $doc,
+                    namespaced,
+                    shortname = "sgp",
+                    status = "crate::crd::SecurityGroupPolicyStatus",
+                    printcolumn = r#"{"name":"Selector","type":"string","jsonPath":".status.selector"}"#,
+                    printcolumn = r#"{"name":"Groups","type":"string","jsonPath":".spec.securityGroups.groupIds"}"#,
+                    printcolumn = r#"{"name":"Pods","type":"integer","jsonPath":".status.matchedPods"}"#,
+                    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+                )]
+        #[serde(transparent)]
+        #[schemars(transparent)]
+        pub struct SecurityGroupPolicySpec(pub podsg_model::api::SecurityGroupPolicySpec);
+    };
+}
+
+security_group_policy!(
+    "vpcresources.k8s.aws",
+    "Security groups for the pods of a namespace that a selector matches (EKS's SecurityGroupPolicy)."
+);
 
 /// What the controller found: how many pods the policy selects, a summary
 /// of its selectors for `kubectl get sgp`, and whether its groups exist.
@@ -63,26 +72,8 @@ pub struct Condition {
 
 /// The same resource in Tencent's TKE API group (seed 004's manifests).
 pub mod tke {
-    use kube::CustomResource;
-    use schemars::JsonSchema;
-    use serde::{Deserialize, Serialize};
-
-    /// The same spec, served by TKE's group.
-    #[derive(CustomResource, Clone, Debug, Deserialize, Serialize, JsonSchema)]
-    #[kube(
-        group = "vpcresources.tke.cloud.tencent.com",
-        doc = "Security groups for the pods of a namespace that a selector matches (TKE's SecurityGroupPolicy).",
-        version = "v1beta1",
-        kind = "SecurityGroupPolicy",
-        namespaced,
-        shortname = "sgp",
-        status = "super::SecurityGroupPolicyStatus",
-        printcolumn = r#"{"name":"Selector","type":"string","jsonPath":".status.selector"}"#,
-        printcolumn = r#"{"name":"Groups","type":"string","jsonPath":".spec.securityGroups.groupIds"}"#,
-        printcolumn = r#"{"name":"Pods","type":"integer","jsonPath":".status.matchedPods"}"#,
-        printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
-    )]
-    #[serde(transparent)]
-    #[schemars(transparent)]
-    pub struct SecurityGroupPolicySpec(pub podsg_model::api::SecurityGroupPolicySpec);
+    security_group_policy!(
+        "vpcresources.tke.cloud.tencent.com",
+        "Security groups for the pods of a namespace that a selector matches (TKE's SecurityGroupPolicy)."
+    );
 }

@@ -280,16 +280,14 @@ fn typed<T: DeserializeOwned>(
     match yaml::from_node::<T>(node, worth_recording) {
         Ok((value, unknown)) => {
             for u in unknown {
-                if let Some(d) = unknown_field(&u, strict) {
-                    out.diagnostics.push(place(d));
-                }
+                out.diagnostics.push(place(unknown_field(&u, strict)));
             }
             Some(value)
         }
         Err((e, unknown)) => {
             // A type that refuses unknown fields stops at the first: say it
             // as every unknown field is said, with the closest real one.
-            let refused = unknown.iter().find(|u| u.at == e.at).and_then(|u| unknown_field(u, true));
+            let refused = unknown.iter().find(|u| u.at == e.at).map(|u| unknown_field(u, true));
             let d = refused.unwrap_or_else(|| Diagnostic::error(e.path, None, e.message).with_position(e.at));
             out.diagnostics.push(place(d));
             None
@@ -297,16 +295,16 @@ fn typed<T: DeserializeOwned>(
     }
 }
 
-/// Fields of types whose Kubernetes fields are listed, and not among them.
+/// The unknown fields worth reporting: fields of the types whose
+/// Kubernetes fields are listed, and not among them (this is the one place
+/// that decides; `unknown_field` reports what it kept).
 fn worth_recording(within: &'static str, key: &str) -> bool {
     fields::ignored(within).is_some_and(|ignored| !ignored.contains(&key))
 }
 
-fn unknown_field(u: &Unknown, strict: bool) -> Option<Diagnostic> {
-    let ignored = fields::ignored(u.within)?;
-    if ignored.contains(&u.key.as_str()) {
-        return None;
-    }
+/// The report of a field `worth_recording` kept, with the closest real one.
+fn unknown_field(u: &Unknown, strict: bool) -> Diagnostic {
+    let ignored = fields::ignored(u.within).unwrap_or_default();
     let known = u.expected.iter().chain(ignored).copied();
     let hint = match closest(&u.key, known) {
         Some(field) => format!("; did you mean `{field}`?"),
@@ -324,7 +322,7 @@ fn unknown_field(u: &Unknown, strict: bool) -> Option<Diagnostic> {
             format!("unknown field `{}`{hint} (kubectl --validate=strict refuses it; podsg ignores it)", u.key);
         Diagnostic::warning(message).with_path(path)
     };
-    Some(d.with_position(u.at))
+    d.with_position(u.at)
 }
 
 /// The first document of `text` (YAML or JSON), for input that is one

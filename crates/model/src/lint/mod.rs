@@ -20,7 +20,7 @@ pub fn lint(catalog: &Catalog, mode: EnforcingMode) -> Vec<Diagnostic> {
     // pods it is most of the work, shared by every core in slices of pods
     // while this thread runs the other checks first.
     let engine = Engine::new(&catalog.groups, mode);
-    let slices = if mode == EnforcingMode::Standard { 0 } else { catalog.workloads.len().div_ceil(PROBE_SLICE) };
+    let slices = catalog.workloads.len().div_ceil(PROBE_SLICE);
     let probes = |i| probes::blocked_probes(catalog, &engine, i * PROBE_SLICE..(i + 1) * PROBE_SLICE);
     let (probes, (dns, usage)) = share(slices, probes, || {
         let dns = dns::unreachable_dns(catalog, mode);

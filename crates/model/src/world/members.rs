@@ -12,17 +12,24 @@ pub(super) struct Members(HashMap<SgId, HashMap<IpAddr, u32>>);
 
 impl Members {
     /// `before` pairs stop being members, `after` pairs become members;
-    /// pairs in both are left alone.
+    /// pairs in both are left alone. As multisets: a pair held twice before
+    /// and once after loses one count.
     pub fn replace(&mut self, before: &[(SgId, IpAddr)], after: &[(SgId, IpAddr)], changes: &mut Changes) {
-        for (g, a) in before.iter().filter(|p| !after.contains(p)) {
-            self.remove(g, *a, changes);
+        let mut added: Vec<&(SgId, IpAddr)> = after.iter().collect();
+        for pair in before {
+            match added.iter().position(|p| *p == pair) {
+                Some(i) => {
+                    added.swap_remove(i);
+                }
+                None => self.remove(&pair.0, pair.1, changes),
+            }
         }
-        for (g, a) in after.iter().filter(|p| !before.contains(p)) {
+        for (g, a) in added {
             self.add(g, *a, changes);
         }
     }
 
-    pub fn add(&mut self, group: &SgId, address: IpAddr, changes: &mut Changes) {
+    fn add(&mut self, group: &SgId, address: IpAddr, changes: &mut Changes) {
         let addresses = match self.0.get_mut(group) {
             Some(addresses) => addresses,
             None => self.0.entry(group.clone()).or_default(),
@@ -34,7 +41,7 @@ impl Members {
         }
     }
 
-    pub fn remove(&mut self, group: &SgId, address: IpAddr, changes: &mut Changes) {
+    fn remove(&mut self, group: &SgId, address: IpAddr, changes: &mut Changes) {
         let Some(addresses) = self.0.get_mut(group) else { return };
         let Some(count) = addresses.get_mut(&address) else { return };
         *count -= 1;
@@ -49,5 +56,28 @@ impl Members {
 
     pub fn of(&self, group: &SgId) -> BTreeSet<IpAddr> {
         self.0.get(group).map(|a| a.keys().copied().collect()).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pair_held_twice_stays_a_member_until_both_holders_go() {
+        let (g, a) = (SgId::parse("sg-0a1b2c3d").unwrap(), "10.0.0.1".parse().unwrap());
+        let pair = (g.clone(), a);
+        let mut members = Members::default();
+        let mut changes = Changes::default();
+        members.replace(&[], &[pair.clone(), pair.clone()], &mut changes);
+        assert!(changes.members[&g].added.contains(&a));
+        let mut changes = Changes::default();
+        members.replace(&[pair.clone(), pair.clone()], std::slice::from_ref(&pair), &mut changes);
+        assert!(changes.is_empty(), "one holder left: still a member");
+        assert!(members.of(&g).contains(&a));
+        let mut changes = Changes::default();
+        members.replace(&[pair], &[], &mut changes);
+        assert!(changes.members[&g].removed.contains(&a));
+        assert!(members.of(&g).is_empty());
     }
 }

@@ -111,14 +111,8 @@ impl World {
         if self.groups.get(&id) == Some(&group) {
             return changes;
         }
-        if let Some(old) = self.groups.remove(&id) {
-            for m in &old.members {
-                self.members.remove(&id, m.address, &mut changes);
-            }
-        }
-        for m in &group.members {
-            self.members.add(&id, m.address, &mut changes);
-        }
+        let before = self.groups.remove(&id).map(|old| external_memberships(&old)).unwrap_or_default();
+        self.members.replace(&before, &external_memberships(&group), &mut changes);
         self.references.set(&group_ref(&id), references::in_group(&group));
         self.groups.insert(id.clone(), group);
         changes.groups.insert(id);
@@ -128,9 +122,7 @@ impl World {
     pub fn delete_group(&mut self, id: &SgId) -> Changes {
         let mut changes = Changes::default();
         if let Some(old) = self.groups.remove(id) {
-            for m in &old.members {
-                self.members.remove(id, m.address, &mut changes);
-            }
+            self.members.replace(&external_memberships(&old), &[], &mut changes);
             self.references.clear(&group_ref(id));
             changes.groups.insert(id.clone());
         }
@@ -211,19 +203,18 @@ impl World {
 
     pub fn apply_node(&mut self, node: Node) -> Changes {
         let mut changes = Changes::default();
-        self.remove_node(&node.name, &mut changes);
-        for g in &self.settings.default_group_ids {
-            for a in &node.addresses {
-                self.members.add(g, *a, &mut changes);
-            }
-        }
+        let defaults = &self.settings.default_group_ids;
+        let before = self.nodes.remove(&node.name).map(|old| node_memberships(defaults, &old)).unwrap_or_default();
+        self.members.replace(&before, &node_memberships(defaults, &node), &mut changes);
         self.nodes.insert(node.name.clone(), node);
         changes
     }
 
     pub fn delete_node(&mut self, name: &str) -> Changes {
         let mut changes = Changes::default();
-        self.remove_node(name, &mut changes);
+        if let Some(old) = self.nodes.remove(name) {
+            self.members.replace(&node_memberships(&self.settings.default_group_ids, &old), &[], &mut changes);
+        }
         changes
     }
 
@@ -235,16 +226,8 @@ impl World {
         let defaults_changed = settings.default_group_ids != self.settings.default_group_ids;
         if defaults_changed {
             for node in self.nodes.values() {
-                for g in &self.settings.default_group_ids {
-                    for a in &node.addresses {
-                        self.members.remove(g, *a, &mut changes);
-                    }
-                }
-                for g in &settings.default_group_ids {
-                    for a in &node.addresses {
-                        self.members.add(g, *a, &mut changes);
-                    }
-                }
+                let before = node_memberships(&self.settings.default_group_ids, node);
+                self.members.replace(&before, &node_memberships(&settings.default_group_ids, node), &mut changes);
             }
         }
         self.references.set(&config_ref(), references::in_settings(&settings, &config_ref()));
@@ -313,16 +296,6 @@ impl World {
         self.members.replace(&memberships(&r.workload, &r.resolution), &[], changes);
         Some(r.resolution.groups)
     }
-
-    fn remove_node(&mut self, name: &str, changes: &mut Changes) {
-        if let Some(old) = self.nodes.remove(name) {
-            for g in &self.settings.default_group_ids {
-                for a in &old.addresses {
-                    self.members.remove(g, *a, changes);
-                }
-            }
-        }
-    }
 }
 
 /// The (group, address) pairs a workload makes members: none for a
@@ -332,6 +305,16 @@ fn memberships(w: &Workload, r: &Resolution) -> Vec<(SgId, IpAddr)> {
         return Vec::new();
     }
     r.groups.iter().flat_map(|g| w.addresses.iter().map(move |a| (g.clone(), *a))).collect()
+}
+
+/// The pairs a node makes members: its addresses carry the default groups.
+fn node_memberships(defaults: &[SgId], node: &Node) -> Vec<(SgId, IpAddr)> {
+    defaults.iter().flat_map(|g| node.addresses.iter().map(move |a| (g.clone(), *a))).collect()
+}
+
+/// The pairs a group's external members make.
+fn external_memberships(group: &SecurityGroup) -> Vec<(SgId, IpAddr)> {
+    group.members.iter().map(|m| (group.id.clone(), m.address)).collect()
 }
 
 /// `more` applied after `changes`, as one change.

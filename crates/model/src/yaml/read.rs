@@ -12,7 +12,7 @@
 use super::block;
 use super::node::{Entry, Mark, Node, Scalar, Typed, Value};
 use super::scalar::resolve;
-use saphyr_parser::{Event, Marker, Parser, ScalarStyle, Span, Tag};
+use saphyr_parser::{Event, Marker, Parser, ScalarStyle, ScanError, Span, Tag};
 use std::collections::{HashMap, HashSet};
 
 /// Kubernetes objects nest about 15 deep; deeper input is refused at once
@@ -102,11 +102,7 @@ fn read_item(text: &str, anchors: usize, reader: &mut Reader, sink: &mut impl Fn
         anchors + id
     };
     while let Some(event) = parser.next_event() {
-        let lines = reader.lines;
-        let (event, span) = event.map_err(|e| Problem {
-            at: mark(e.marker().line() + lines, e.marker().col()),
-            message: e.info().to_string(),
-        })?;
+        let (event, span) = event.map_err(|e| reader.scan_problem(&e))?;
         let event = match event {
             Event::StreamStart | Event::StreamEnd | Event::DocumentStart(_) | Event::DocumentEnd | Event::Nothing => {
                 continue;
@@ -148,11 +144,7 @@ pub fn read_whole(text: &str, sink: impl FnMut(Unit)) -> Result<(), Problem> {
 fn run(text: &str, mut reader: Reader, mut sink: impl FnMut(Unit)) -> Result<(), Problem> {
     let mut parser = Parser::new_from_str(text);
     while let Some(event) = parser.next_event() {
-        let lines = reader.lines;
-        let (event, span) = event.map_err(|e| Problem {
-            at: mark(e.marker().line() + lines, e.marker().col()),
-            message: e.info().to_string(),
-        })?;
+        let (event, span) = event.map_err(|e| reader.scan_problem(&e))?;
         if event == Event::StreamEnd {
             break;
         }
@@ -207,6 +199,12 @@ struct Key {
 }
 
 impl Reader {
+    /// saphyr-parser's refusal, placed in the file (the text may be a part
+    /// of it).
+    fn scan_problem(&self, e: &ScanError) -> Problem {
+        Problem { at: mark(e.marker().line() + self.lines, e.marker().col()), message: e.info().to_string() }
+    }
+
     fn event(&mut self, event: Event<'_>, span: Span, sink: &mut impl FnMut(Unit)) -> Result<(), Problem> {
         let at = mark(span.start.line() + self.lines, span.start.col());
         match event {

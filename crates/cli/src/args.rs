@@ -22,6 +22,8 @@ pub enum Command {
     Import(Import),
     /// Run the node agent: enforce the node's pods' groups and serve the CNI plugin.
     Agent(AgentArgs),
+    /// Run the cluster controller: resolve pods' groups from the API, annotate pods, write events and statuses.
+    Controller(ControllerArgs),
     /// The whole system on this machine (root): nodes, pods and endpoints as network namespaces.
     #[command(subcommand)]
     Lab(Lab),
@@ -97,6 +99,52 @@ pub struct AgentArgs {
     /// How often to look for changes of the desired state, in milliseconds.
     #[arg(long, default_value = "200", value_name = "MS")]
     pub poll_ms: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct ControllerArgs {
+    /// A kubeconfig file (default: in-cluster, then KUBECONFIG or ~/.kube/config).
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use (default: its current context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// A file holding the ClusterConfig (default groups, sgpAppliesTo); default: podsg's defaults.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Whether SGP and label changes reach running pods (all-pods) or only pods created afterwards (new-pods, as EKS). Overrides the ClusterConfig.
+    #[arg(long, value_enum, value_name = "WHICH")]
+    pub sgp_applies_to: Option<AppliesTo>,
+    /// Where /metrics, /healthz and /readyz are served.
+    #[arg(long, default_value = "0.0.0.0:8080", value_name = "ADDRESS:PORT")]
+    pub listen: std::net::SocketAddr,
+    /// The namespace of the leader-election Lease (default: $POD_NAMESPACE, else podsg-system).
+    #[arg(long, value_name = "NAMESPACE")]
+    pub lease_namespace: Option<String>,
+    /// The name of the leader-election Lease.
+    #[arg(long, default_value = "podsg-controller", value_name = "NAME")]
+    pub lease_name: String,
+    /// Seconds a lease lasts without renewal (a new leader takes over within this after a crash).
+    #[arg(long, default_value = "15", value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(3..=300))]
+    pub lease_seconds: u64,
+    /// This replica's identity in the lease and in events (default: $POD_NAME, else the host name).
+    #[arg(long, value_name = "NAME")]
+    pub identity: Option<String>,
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AppliesTo {
+    AllPods,
+    NewPods,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

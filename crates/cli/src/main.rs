@@ -16,6 +16,7 @@ fn main() -> ExitCode {
         args::Command::Explain(a) => commands::explain::run(&a),
         args::Command::Import(args::Import::Aws(a)) => commands::import::run(&a),
         args::Command::Agent(a) => commands::agent::run(&a),
+        args::Command::Controller(a) => commands::controller::run(&a),
         args::Command::Lab(l) => commands::lab::run(l),
     };
     ExitCode::from(code)

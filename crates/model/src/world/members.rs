@@ -54,6 +54,10 @@ impl Members {
         }
     }
 
+    pub fn count(&self, group: &SgId) -> usize {
+        self.0.get(group).map_or(0, HashMap::len)
+    }
+
     pub fn of(&self, group: &SgId) -> BTreeSet<IpAddr> {
         self.0.get(group).map(|a| a.keys().copied().collect()).unwrap_or_default()
     }

@@ -16,7 +16,7 @@ pub(crate) mod references;
 mod workloads;
 
 pub use changes::{AddressDelta, Changes, PodChange};
-pub use references::Referrer;
+pub use references::{Referrer, SECURITY_GROUP_NOT_FOUND, not_found_message};
 
 use crate::catalog::{facts, group_ref, policy_ref};
 use crate::diagnostic::{Diagnostic, ObjectRef};
@@ -76,6 +76,11 @@ impl World {
         self.members.of(group)
     }
 
+    /// How many addresses carry `group`.
+    pub fn member_count(&self, group: &SgId) -> usize {
+        self.members.count(group)
+    }
+
     pub fn settings(&self) -> &Settings {
         &self.settings
     }
@@ -86,6 +91,16 @@ impl World {
 
     pub fn namespace_labels(&self, name: &str) -> Option<&Labels> {
         self.namespaces.get(name)
+    }
+
+    /// The workloads of `namespace` and their groups.
+    pub fn in_namespace(&self, namespace: &str) -> impl Iterator<Item = (&Workload, &Resolution)> {
+        self.workloads.in_namespace(namespace).map(|(_, r)| (&r.workload, &r.resolution))
+    }
+
+    /// The places (SGPs, groups' rules, the settings) that name `group`.
+    pub fn referrers(&self, group: &SgId) -> impl Iterator<Item = &Referrer> {
+        self.references.of(group)
     }
 
     /// Every place that names a group that does not exist.

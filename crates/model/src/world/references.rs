@@ -47,6 +47,11 @@ impl References {
         }
     }
 
+    /// The places that name `id`.
+    pub fn of(&self, id: &SgId) -> impl Iterator<Item = &Referrer> {
+        self.by_group.get(id).into_iter().flatten()
+    }
+
     /// Every place that names a group for which `exists` is false.
     pub fn missing(&self, exists: impl Fn(&SgId) -> bool) -> Vec<Diagnostic> {
         let mut out = Vec::new();
@@ -60,15 +65,23 @@ impl References {
 }
 
 pub fn not_found(r: &Referrer, id: &SgId) -> Diagnostic {
-    let message = format!("{}: {id} does not exist{}", r.code, id.shape_note());
-    Diagnostic::error(r.path.clone(), Some(id.to_string()), message).at(None, Some(&r.object))
+    Diagnostic::error(r.path.clone(), Some(id.to_string()), not_found_message(r.code, id)).at(None, Some(&r.object))
 }
+
+/// EC2's words for a group that does not exist, with a note when the ID
+/// does not even look like one.
+pub fn not_found_message(code: &str, id: &SgId) -> String {
+    format!("{code}: {id} does not exist{}", id.shape_note())
+}
+
+/// The EC2 error code of a pod's or SGP's group that does not exist.
+pub const SECURITY_GROUP_NOT_FOUND: &str = "InvalidSecurityGroupID.NotFound";
 
 /// The groups an SGP names, and where.
 pub fn in_policy(policy: &Policy) -> Vec<(SgId, Referrer)> {
     let object = policy_ref(policy);
     let path = |i| format!("spec.securityGroups.groupIds[{i}]");
-    named(&object, policy.group_ids.iter().enumerate().map(|(i, id)| (path(i), id)), "InvalidSecurityGroupID.NotFound")
+    named(&object, policy.group_ids.iter().enumerate().map(|(i, id)| (path(i), id)), SECURITY_GROUP_NOT_FOUND)
 }
 
 /// The groups a group's rules name, and where.
@@ -92,7 +105,7 @@ pub fn in_group(group: &SecurityGroup) -> Vec<(SgId, Referrer)> {
 pub fn in_settings(settings: &Settings, config: &ObjectRef) -> Vec<(SgId, Referrer)> {
     let places =
         settings.default_group_ids.iter().enumerate().map(|(i, id)| (format!("spec.defaultGroupIds[{i}]"), id));
-    named(config, places, "InvalidSecurityGroupID.NotFound")
+    named(config, places, SECURITY_GROUP_NOT_FOUND)
 }
 
 fn named<'a>(

@@ -24,6 +24,7 @@ pub use metrics::Metrics;
 pub use queue::Target;
 pub use run::{Options, run};
 pub use state::State;
+pub use watch::{Watched, run as feed};
 pub use writer::{FIELD_MANAGER, REPORTING_CONTROLLER, Writer};
 pub use writes::{PodEvent, Write};
 

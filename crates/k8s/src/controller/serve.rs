@@ -51,3 +51,38 @@ fn answer(req: &Request<Incoming>, metrics: &Metrics, ready: bool) -> Response<F
         .body(Full::new(Bytes::from(body)))
         .expect("a valid response")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    async fn get(address: std::net::SocketAddr, path: &str) -> String {
+        let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+        let request = format!("GET {path} HTTP/1.1\r\nHost: controller\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.unwrap();
+        response
+    }
+
+    #[tokio::test]
+    async fn health_readiness_and_metrics_are_served() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (metrics, ready) = (Arc::new(Metrics::default()), Arc::new(AtomicBool::new(false)));
+        metrics.error("watch");
+        let server = tokio::spawn(serve(listener, metrics, ready.clone()));
+        assert!(get(address, "/healthz").await.starts_with("HTTP/1.1 200"));
+        let not_ready = get(address, "/readyz").await;
+        assert!(not_ready.starts_with("HTTP/1.1 503"), "{not_ready}");
+        assert!(not_ready.ends_with("not ready: the first list of every watch is not complete\n"));
+        ready.store(true, Ordering::Release);
+        assert!(get(address, "/readyz").await.starts_with("HTTP/1.1 200"));
+        let metrics = get(address, "/metrics").await;
+        assert!(metrics.contains(r#"podsg_controller_errors_total{reason="watch"} 1"#), "{metrics}");
+        assert!(metrics.contains("# TYPE podsg_controller_apply_seconds histogram"), "{metrics}");
+        assert!(get(address, "/nope").await.starts_with("HTTP/1.1 404"));
+        server.abort();
+    }
+}

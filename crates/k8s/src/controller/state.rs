@@ -199,6 +199,9 @@ impl State {
         let new_refs: Vec<SgId> = group.referenced_groups().cloned().collect();
         self.groups.insert(id.clone(), object.status.clone());
         let changes = self.world.apply_group(group);
+        // Its status as shown may differ from what it should be even when
+        // its spec did not change (someone else wrote it).
+        self.queue.push(Target::Group(id.clone()));
         old_refs.into_iter().chain(new_refs).for_each(|g| self.queue.push(Target::Group(g)));
         if !existed {
             self.existence_changed(&id);

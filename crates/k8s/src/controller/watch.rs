@@ -136,7 +136,7 @@ impl Watched for Node {
 /// after the first complete list.
 pub async fn run<K: Watched>(api: Api<K>, shared: Arc<Shared>, metrics: Arc<Metrics>, synced: impl Fn()) {
     let mut stream = watcher(api, watcher::Config::default()).default_backoff().boxed();
-    let mut listing: Option<HashSet<String>> = None;
+    let mut relist = Relist::default();
     let mut first_sync = true;
     while let Some(event) = stream.next().await {
         let event = match event {
@@ -148,17 +148,16 @@ pub async fn run<K: Watched>(api: Api<K>, shared: Arc<Shared>, metrics: Arc<Metr
             }
         };
         let started = Instant::now();
-        {
+        let listed = {
             let mut state = shared.lock();
             match event {
-                Event::Init => listing = Some(HashSet::new()),
+                Event::Init => relist.start(),
                 Event::InitApply(object) => {
-                    listing.get_or_insert_with(HashSet::new).insert(key_of(&object));
+                    relist.saw(key_of(&object));
                     apply(&mut state, &object, &metrics);
                 }
                 Event::InitDone => {
-                    let listed = listing.take().unwrap_or_default();
-                    for gone in K::keys(&state).into_iter().filter(|k| !listed.contains(k)) {
+                    for gone in relist.done(K::keys(&state)) {
                         K::delete(&mut state, &gone);
                     }
                 }
@@ -168,9 +167,10 @@ pub async fn run<K: Watched>(api: Api<K>, shared: Arc<Shared>, metrics: Arc<Metr
                     K::delete(&mut state, &key_of(&object));
                 }
             }
-        }
+            !relist.listing()
+        };
         metrics.apply_seconds.observe(started.elapsed().as_secs_f64());
-        if listing.is_none() && first_sync {
+        if listed && first_sync {
             first_sync = false;
             synced();
         }
@@ -183,5 +183,51 @@ fn apply<K: Watched>(state: &mut State, object: &K, metrics: &Metrics) {
     if let Err(invalid) = K::apply(state, object) {
         metrics.error("invalid_object");
         tracing::warn!(kind = K::KIND, object = key_of(object), %invalid, "object not applied");
+    }
+}
+
+/// A relist in progress: the keys it listed, so that what the state holds
+/// and the list lacks is deleted when it is done (a deletion missed while
+/// the watch was down).
+#[derive(Debug, Default)]
+struct Relist(Option<HashSet<String>>);
+
+impl Relist {
+    fn start(&mut self) {
+        self.0 = Some(HashSet::new());
+    }
+
+    fn saw(&mut self, key: String) {
+        self.0.get_or_insert_with(HashSet::new).insert(key);
+    }
+
+    fn listing(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// The keys of `held` that the list lacked.
+    fn done(&mut self, held: Vec<String>) -> Vec<String> {
+        let listed = self.0.take().unwrap_or_default();
+        held.into_iter().filter(|k| !listed.contains(k)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Relist;
+
+    #[test]
+    fn a_relist_deletes_what_it_no_longer_lists() {
+        let mut r = Relist::default();
+        assert!(!r.listing());
+        r.start();
+        r.saw("ns/a".into());
+        r.saw("ns/c".into());
+        assert!(r.listing());
+        let gone = r.done(vec!["ns/a".into(), "ns/b".into(), "ns/c".into()]);
+        assert_eq!(gone, ["ns/b"]);
+        assert!(!r.listing());
+        r.start();
+        assert_eq!(r.done(vec!["ns/a".into()]), ["ns/a"], "an empty list deletes everything");
     }
 }

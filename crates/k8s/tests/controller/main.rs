@@ -3,7 +3,9 @@
 //! request the controller then makes is checked, method, path, query,
 //! content type and body, in order.
 
+mod properties;
 mod verifier;
+mod watching;
 
 use k8s_openapi::api::core::v1::{Pod, ServiceAccount};
 use k8s_openapi::jiff::Timestamp;
@@ -458,4 +460,21 @@ impl ParseSg for str {
     fn parse_sg(&self) -> podsg_model::group::SgId {
         podsg_model::group::SgId::parse(self).unwrap()
     }
+}
+
+#[tokio::test]
+async fn losing_the_lease_mid_plan_stops_before_the_next_write() {
+    let mut s = green_policy(None).await;
+    s.state().apply_pod(&pod("prod", "green-1", "uid-1", json!({"app": "green"}), "default", None)).unwrap();
+    let (shared, writer, metrics) = (&s.shared, &s.writer, &s.metrics);
+    let (lease, leader) = (&s.leader.0, &s.leader.1);
+    let handle = &mut s.handle;
+    let checks = async move {
+        answer(handle, requested("prod", "green-1", "uid-1", "sg-db")).await;
+        // Another replica took the lease while the event was written.
+        lease.send(false).unwrap();
+    };
+    let run = async { tokio::join!(drain(shared, writer, leader, metrics), checks) };
+    tokio::time::timeout(Duration::from_secs(30), run).await.expect("no write after the lease was lost");
+    assert_eq!(s.state().queued(), 2, "the pod waits again, with its SGP's status");
 }

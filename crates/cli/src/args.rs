@@ -24,6 +24,8 @@ pub enum Command {
     Agent(AgentArgs),
     /// Run the cluster controller: resolve pods' groups from the API, annotate pods, write events and statuses.
     Controller(ControllerArgs),
+    /// Run the admission webhook (HTTPS): validate SGPs and SecurityGroups, guard the pod-eni annotation.
+    Webhook(WebhookArgs),
     /// The whole system on this machine (root): nodes, pods and endpoints as network namespaces.
     #[command(subcommand)]
     Lab(Lab),
@@ -130,6 +132,28 @@ pub struct ControllerArgs {
     /// This replica's identity in the lease and in events (default: $POD_NAME, else the host name).
     #[arg(long, value_name = "NAME")]
     pub identity: Option<String>,
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct WebhookArgs {
+    /// Where admission reviews are served (HTTPS: POST /validate, GET /healthz).
+    #[arg(long, default_value = "0.0.0.0:9443", value_name = "ADDRESS:PORT")]
+    pub listen: std::net::SocketAddr,
+    /// The serving certificate chain (PEM); read again when it changes.
+    #[arg(long, default_value = "/etc/podsg/tls/tls.crt", value_name = "FILE")]
+    pub tls_cert: PathBuf,
+    /// The serving certificate's private key (PEM).
+    #[arg(long, default_value = "/etc/podsg/tls/tls.key", value_name = "FILE")]
+    pub tls_key: PathBuf,
+    /// The user allowed to write pods' vpc.amazonaws.com/pod-eni (default: system:serviceaccount:$POD_NAMESPACE:podsg-controller, POD_NAMESPACE defaulting to podsg-system).
+    #[arg(long, value_name = "USERNAME")]
+    pub controller_user: Option<String>,
+    /// How often the certificate files are read again, in seconds.
+    #[arg(long, default_value = "10", value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub reload_seconds: u64,
     /// Log format on stderr.
     #[arg(long, value_enum, default_value = "text")]
     pub log_format: LogFormat,

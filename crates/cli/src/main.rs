@@ -17,6 +17,7 @@ fn main() -> ExitCode {
         args::Command::Import(args::Import::Aws(a)) => commands::import::run(&a),
         args::Command::Agent(a) => commands::agent::run(&a),
         args::Command::Controller(a) => commands::controller::run(&a),
+        args::Command::Webhook(a) => commands::webhook::run(&a),
         args::Command::Lab(l) => commands::lab::run(l),
     };
     ExitCode::from(code)

@@ -10,6 +10,8 @@ pub enum Error {
     Lease(String),
     #[error("Kubernetes client: {0}")]
     Kube(#[from] kube::Error),
+    #[error("TLS: {0}")]
+    Tls(String),
     #[error("kubeconfig: {0}")]
     Kubeconfig(String),
 }

@@ -9,6 +9,8 @@ pub mod crd;
 mod error;
 pub mod pod_eni;
 pub mod sgp_api;
+mod shutdown;
+pub mod webhook;
 
 pub use client::{client, init_logging};
 pub use error::{Error, Result};

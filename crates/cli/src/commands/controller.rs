@@ -33,24 +33,10 @@ pub fn run(args: &ControllerArgs) -> u8 {
         identity: args.identity.clone().or_else(|| std::env::var("POD_NAME").ok()).unwrap_or_else(hostname),
         lease_seconds: args.lease_seconds,
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("podsg controller: cannot start the runtime: {e}");
-            return 1;
-        }
-    };
-    let result = runtime.block_on(async {
+    super::daemon("controller", async {
         let client = podsg_k8s::client(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
         podsg_k8s::controller::run(client, options).await
-    });
-    match result {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("podsg controller: {e}");
-            1
-        }
-    }
+    })
 }
 
 fn hostname() -> String {

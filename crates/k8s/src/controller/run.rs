@@ -82,7 +82,7 @@ pub async fn run(client: Client, options: Options) -> Result<()> {
     let (mut leader, lease_task) = lease.watch().await;
     let writer = Writer::new(client, options.identity.clone());
 
-    let mut stop = std::pin::pin!(shutdown());
+    let mut stop = std::pin::pin!(crate::shutdown::signal());
     loop {
         let leading = *leader.borrow_and_update();
         metrics.leader.set(i64::from(leading));
@@ -114,16 +114,6 @@ pub async fn run(client: Client, options: Options) -> Result<()> {
         Ok(Ok(_)) => Ok(()),
         Ok(Err(e)) => Err(Error::Lease(e.to_string())),
         Err(e) => Err(Error::Lease(e.to_string())),
-    }
-}
-
-/// SIGTERM (the kubelet) or SIGINT.
-async fn shutdown() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("installing a SIGTERM handler");
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
     }
 }
 

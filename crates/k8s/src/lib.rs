@@ -7,6 +7,7 @@ pub mod controller;
 pub mod convert;
 pub mod crd;
 mod error;
+pub mod fuzzing;
 pub mod pod_eni;
 pub mod sgp_api;
 mod shutdown;

@@ -1,0 +1,218 @@
+//! A long-running randomized harness for the inputs that come from the
+//! network: AdmissionReviews (bytes → decision) and manifests (text →
+//! decoded objects and diagnostics). Each input is a committed seed
+//! (`crates/k8s/fuzz/`) changed by a few random mutations, byte-level and
+//! YAML/JSON-aware. The properties: nothing panics; an answer always
+//! serializes; input that is not JSON is refused; an allowed review answers
+//! the UID it was asked with (the API server discards any other answer). `cargo run --release -p podsg-k8s --bin fuzz`
+//! runs it; a test runs a short round.
+
+use crate::webhook::{Rules, review};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+/// What is fuzzed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    Admission,
+    Manifests,
+}
+
+/// A small, fast generator (xorshift*), reproducible by seed.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n.max(1) as u64) as usize
+    }
+}
+
+/// Fragments that mean something to a YAML or JSON reader.
+const TOKENS: &[&str] = &[
+    "\"",
+    "'",
+    "{",
+    "}",
+    "[",
+    "]",
+    ":",
+    ",",
+    "\n",
+    "\n- ",
+    "\n  ",
+    "- ",
+    "#",
+    "&a ",
+    "*a",
+    "!!str ",
+    "!!binary ",
+    "|",
+    ">",
+    "|-",
+    "---\n",
+    "...\n",
+    "null",
+    "true",
+    "~",
+    "0x1F",
+    "1e999",
+    "-1",
+    "99999999999999999999",
+    "\"\\u0000\"",
+    "\"\\ud800\"",
+    "\u{2028}",
+    "\u{feff}",
+    "\t",
+    "\r",
+    "<<: *a",
+    "? ",
+    "%YAML 1.2\n",
+    "sg-",
+    "sg-0a1b",
+    "apiVersion",
+    "kind",
+    "metadata",
+    "spec",
+    "groupIds",
+    "podSelector",
+    "matchExpressions",
+    "operator",
+    "values",
+    "ipProtocol",
+    "fromPort",
+    "icmpv6",
+    "vpc.amazonaws.com/pod-eni",
+    "CREATE",
+    "UPDATE",
+    "DELETE",
+    "object",
+    "oldObject",
+    "request",
+    "userInfo",
+];
+
+/// `seed` changed by one to eight random mutations; `corpus` gives splices.
+pub fn mutate(seed: &[u8], corpus: &[Vec<u8>], rng: &mut Rng) -> Vec<u8> {
+    let mut out = seed.to_vec();
+    for _ in 0..=rng.below(8) {
+        let at = rng.below(out.len() + 1);
+        match rng.below(8) {
+            0 if !out.is_empty() => {
+                let i = rng.below(out.len());
+                out[i] ^= 1 << rng.below(8);
+            }
+            1 => out.insert(at, rng.next_u64() as u8),
+            2 if !out.is_empty() => {
+                let len = rng.below(16.min(out.len() - at.min(out.len())) + 1);
+                out.drain(at.min(out.len())..(at + len).min(out.len()));
+            }
+            3 => {
+                let token = TOKENS[rng.below(TOKENS.len())].as_bytes();
+                out.splice(at..at, token.iter().copied());
+            }
+            4 if !out.is_empty() => {
+                // Repeat a piece (deep nesting, long lists).
+                let start = rng.below(out.len());
+                let end = (start + rng.below(64) + 1).min(out.len());
+                let piece = out[start..end].repeat(rng.below(4) + 1);
+                out.splice(at..at, piece);
+            }
+            5 if !corpus.is_empty() => {
+                // Splice in a piece of another seed.
+                let other = &corpus[rng.below(corpus.len())];
+                let start = rng.below(other.len());
+                let end = (start + rng.below(128) + 1).min(other.len());
+                out.splice(at..at, other[start..end].iter().copied());
+            }
+            6 if !out.is_empty() => {
+                // Replace a digit run's neighbourhood with an extreme number.
+                let i = rng.below(out.len());
+                let number: &[u8] =
+                    [b"-0".as_slice(), b"65536", b"4294967296", b"-2147483649", b"1.5", b"NaN"][rng.below(6)];
+                out.splice(i..(i + 1).min(out.len()), number.iter().copied());
+            }
+            _ => {
+                let i = rng.below(out.len() + 1);
+                out.truncate(i.max(out.len() / 2));
+            }
+        }
+    }
+    out
+}
+
+/// Runs one input; `Err` describes a broken property.
+pub fn run_one(target: Target, input: &[u8], rules: &Rules) -> Result<(), String> {
+    let outcome = catch_unwind(AssertUnwindSafe(|| match target {
+        Target::Admission => {
+            let answer = review(input, rules);
+            let response = answer.response.as_ref().ok_or("a review without a response")?;
+            // Read leniently (serde skips unknown fields without checking
+            // their UTF-8, so the decision's reader may accept more).
+            let lenient = serde_json::from_str::<serde_json::Value>(&String::from_utf8_lossy(input)).ok();
+            let uid = lenient.as_ref().and_then(|v| v.get("request")?.get("uid")?.as_str().map(String::from));
+            match (response.allowed, lenient) {
+                (true, None) => return Err("input that is not JSON was allowed".into()),
+                (true, Some(_)) if uid.as_deref() != Some(response.uid.as_str()) => {
+                    return Err(format!("allowed with uid {:?}, asked with {uid:?}", response.uid));
+                }
+                _ => {}
+            }
+            serde_json::to_vec(&answer).map_err(|e| format!("the answer does not serialize: {e}"))?;
+            Ok(())
+        }
+        Target::Manifests => {
+            let text = String::from_utf8_lossy(input);
+            let decoded = podsg_model::decode::decode(&text, "fuzz.yaml", podsg_model::decode::Format::Yaml);
+            let _ = podsg_model::Catalog::build_knowing(decoded.objects, decoded.unreadable);
+            Ok(())
+        }
+    }));
+    match outcome {
+        Ok(result) => result,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(ToString::to_string))
+                .unwrap_or_default();
+            Err(format!("panicked: {message}"))
+        }
+    }
+}
+
+/// Runs `inputs` mutated inputs from `corpus`; the failures found (input
+/// and what broke), at most `keep`.
+pub fn run(target: Target, corpus: &[Vec<u8>], inputs: u64, seed: u64, keep: usize) -> Vec<(Vec<u8>, String)> {
+    let rules = Rules { controller: "system:serviceaccount:podsg-system:podsg-controller".into() };
+    let mut rng = Rng::new(seed);
+    let mut failures = Vec::new();
+    for _ in 0..inputs {
+        let input = mutate(&corpus[rng.below(corpus.len())], corpus, &mut rng);
+        if let Err(why) = run_one(target, &input, &rules) {
+            failures.push((input, why));
+            if failures.len() >= keep {
+                break;
+            }
+        }
+    }
+    failures
+}
+
+/// The committed seeds of `target`.
+pub fn corpus(target: Target) -> std::io::Result<Vec<Vec<u8>>> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz").join(match target {
+        Target::Admission => "admission",
+        Target::Manifests => "manifests",
+    });
+    let mut paths: Vec<_> = std::fs::read_dir(dir)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
+    paths.sort();
+    paths.iter().map(std::fs::read).collect()
+}

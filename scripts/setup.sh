@@ -5,11 +5,12 @@ set -euo pipefail
 # Debian packages the build, the tests and the lab need; netperf, ipset and
 # iptables for the firewall benchmark (podsg side by side with ipset and
 # iptables); python3-yaml (PyYAML, a YAML 1.1 reader) for the test that what
-# podsg writes reads back the same; python3-pip for check-jsonschema below.
+# podsg writes reads back the same; python3-pip for check-jsonschema below;
+# kubectl for `kubectl kustomize`, which renders deploy/ in the tests.
 # netperf is in Debian's non-free component.
-APT_PACKAGES=(ca-certificates python3-yaml python3-pip nftables iproute2 iputils-ping procps util-linux conntrack postgresql dnsmasq-base iperf3 netperf ipset iptables)
+APT_PACKAGES=(ca-certificates python3-yaml python3-pip kubectl nftables iproute2 iputils-ping procps util-linux conntrack postgresql dnsmasq-base iperf3 netperf ipset iptables)
 # The Rust toolchain podsg is built with (edition 2024, let-chains).
-MIN_RUST=1.88
+MIN_RUST=1.89
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

@@ -1,5 +1,6 @@
 //! Prints podsg's CRDs as one YAML stream (`crdgen | kubectl apply -f -`),
-//! or writes them one file each (`crdgen --write deploy/crds`).
+//! or writes them one file each with their kustomization
+//! (`crdgen --write deploy/crds`).
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -8,9 +9,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.as_slice() {
         [] => {
-            for (_, yaml) in podsg_k8s::crd::files() {
-                print!("---\n{yaml}");
-            }
+            print!("{}", podsg_k8s::crd::stream());
             ExitCode::SUCCESS
         }
         [flag, dir] if flag == "--write" => {

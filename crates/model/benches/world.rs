@@ -1,7 +1,7 @@
 //! The incremental world at Kubernetes' scale limits: 150,000 pods, 10,000
 //! SGPs, 5,000 groups, 5,000 nodes. Prints the time to apply everything,
 //! the process's memory, and the index time of single changes (a pod's
-//! labels, an SGP's groups, a group's rule, a ServiceAccount's labels, a
+//! labels, an SGP's groups, an SGP's selector, a group's rule, a ServiceAccount's labels, a
 //! pod created and deleted), each as median, 99th percentile and maximum
 //! over many rounds, with how much each touched.
 //!
@@ -10,7 +10,7 @@
 
 mod synthetic;
 
-use podsg_model::labels::Labels;
+use podsg_model::labels::{Labels, Selector};
 use podsg_model::settings::Settings;
 use podsg_model::world::{Changes, World};
 use std::time::{Duration, Instant};
@@ -133,6 +133,13 @@ fn main() {
         world.apply_policy(policy)
     });
     report("SGP groups edit", times, touched);
+
+    let (times, touched) = measure(rounds, |i| {
+        let mut policy = policies[i].clone();
+        policy.pod_selector = Some(Selector::new(vec![Selector::equals("app", &format!("app-{}", i % 7))]));
+        world.apply_policy(policy)
+    });
+    report("SGP selector edit", times, touched);
 
     let (times, touched) = measure(rounds, |i| {
         let mut group = groups[i].clone();

@@ -19,6 +19,16 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// Whether `other` selects exactly the pods this one selects (the same
+    /// SGP with, at most, other groups).
+    pub fn same_selection(&self, other: &Policy) -> bool {
+        self.namespace == other.namespace
+            && self.name == other.name
+            && self.pod_selector == other.pod_selector
+            && self.service_account_selector == other.service_account_selector
+            && self.service_account_names == other.service_account_names
+    }
+
     /// Whether the policy selects a pod with these labels whose service
     /// account has this name and these labels. Both selectors must match
     /// when both are given.

@@ -209,6 +209,16 @@ impl PolicyIndex {
     }
 }
 
+impl PolicyIndex {
+    /// The groups of a pod that the SGPs `names` (in resolution order) of
+    /// `namespace` select, as `resolve` would give them: for when only the
+    /// groups of an SGP changed, not whom it selects.
+    pub(crate) fn groups_of(&self, namespace: &str, names: &[String]) -> Vec<SgId> {
+        let Some(ns) = self.namespaces.get(namespace) else { return Vec::new() };
+        union_in_order(names.iter().filter_map(|n| ns.policies.get(n)).flat_map(|p| &p.group_ids))
+    }
+}
+
 /// De-duplicates in first-seen order. A pod usually takes a handful of
 /// groups (a linear scan is fastest); a set keeps pathological unions linear.
 fn union_in_order<'a>(ids: impl Iterator<Item = &'a SgId>) -> Vec<SgId> {

@@ -151,6 +151,15 @@ impl World {
             return Changes::default();
         }
         self.references.set(&policy_ref(&policy), references::in_policy(&policy));
+        if old.as_ref().is_some_and(|old| old.same_selection(&policy)) {
+            // Only its groups changed: the pods it selects are those that
+            // name it, and no selector needs evaluating.
+            let names_it = |r: &Resolved| matches!(&r.resolution.source, GroupSource::Policies(n) if n.contains(&name));
+            let affected: Vec<Slot> =
+                self.workloads.in_namespace(&namespace).filter(|(_, r)| names_it(r)).map(|(slot, _)| slot).collect();
+            self.policies.apply_policy(policy);
+            return self.regroup(affected);
+        }
         let affected = self.selected_by(&namespace, [old.as_ref(), Some(&policy)]);
         self.policies.apply_policy(policy);
         self.reresolve(affected)
@@ -296,6 +305,28 @@ impl World {
             let (before, after) = (memberships(w, &old), memberships(w, new));
             self.members.replace(&before, &after, &mut changes);
             changes.pod(&w.key(), Some(old.groups), Some(new.groups.clone()));
+        }
+        changes
+    }
+
+    /// As `reresolve`, for workloads whose SGPs stay the same and whose
+    /// groups are those SGPs' groups again.
+    fn regroup(&mut self, slots: Vec<Slot>) -> Changes {
+        let mut changes = Changes::default();
+        for slot in slots {
+            let Some(current) = self.workloads.at_mut(slot) else { continue };
+            let GroupSource::Policies(names) = &current.resolution.source else { continue };
+            let groups = self.policies.groups_of(&current.workload.namespace, names);
+            if groups == current.resolution.groups {
+                continue;
+            }
+            let old = std::mem::replace(&mut current.resolution.groups, groups);
+            let w = &current.workload;
+            let before: Vec<(SgId, IpAddr)> =
+                old.iter().flat_map(|g| w.addresses.iter().map(move |a| (g.clone(), *a))).collect();
+            let after = memberships(w, &current.resolution);
+            self.members.replace(&before, &after, &mut changes);
+            changes.pod(&w.key(), Some(old), Some(current.resolution.groups.clone()));
         }
         changes
     }

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod dataplane;
 pub mod decode;
 pub mod diagnostic;
+mod fast_hash;
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
 pub mod flow;

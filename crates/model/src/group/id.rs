@@ -8,8 +8,23 @@ use std::sync::Arc;
 ///
 /// Shared, not copied: a world of 150,000 pods holds each ID in every pod's
 /// resolution, membership and change.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Debug, Eq, PartialOrd, Ord)]
 pub struct SgId(Arc<str>);
+
+/// As the text hashes, which equality compares.
+impl std::hash::Hash for SgId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+/// The same ID is usually the same allocation (cloned, not parsed again):
+/// compare the pointers before the text.
+impl PartialEq for SgId {
+    fn eq(&self, other: &SgId) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+    }
+}
 
 impl Serialize for SgId {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

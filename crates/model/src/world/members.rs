@@ -3,12 +3,13 @@
 //! goes.
 
 use super::Changes;
+use crate::fast_hash::FxHashMap;
 use crate::group::SgId;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 #[derive(Clone, Debug, Default)]
-pub(super) struct Members(HashMap<SgId, HashMap<IpAddr, u32>>);
+pub(super) struct Members(FxHashMap<SgId, FxHashMap<IpAddr, u32>>);
 
 impl Members {
     /// `before` pairs stop being members, `after` pairs become members;
@@ -55,7 +56,7 @@ impl Members {
     }
 
     pub fn count(&self, group: &SgId) -> usize {
-        self.0.get(group).map_or(0, HashMap::len)
+        self.0.get(group).map_or(0, |a| a.len())
     }
 
     pub fn of(&self, group: &SgId) -> BTreeSet<IpAddr> {

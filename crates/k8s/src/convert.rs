@@ -43,26 +43,28 @@ pub fn group(group: &crd::SecurityGroup) -> Read<SecurityGroup> {
 
 /// The SGP with the model's warnings, read as `podsg check` reads it.
 pub fn check_policy(sgp: &impl Serialize) -> Checked<Policy> {
-    match as_check_reads(sgp)? {
-        (Object::SecurityGroupPolicy(m), mut warnings) => {
-            let (policy, more) = validate::policy(&m)?;
-            warnings.extend(more);
-            Ok((policy, warnings))
-        }
-        _ => Err(vec![Diagnostic::error("kind", None, "not a SecurityGroupPolicy")]),
-    }
+    check_as(sgp, "SecurityGroupPolicy", |o| match o {
+        Object::SecurityGroupPolicy(m) => Some(validate::policy(&m)),
+        _ => None,
+    })
 }
 
 /// The SecurityGroup with the model's warnings, read as `podsg check` reads it.
 pub fn check_group(group: &impl Serialize) -> Checked<SecurityGroup> {
-    match as_check_reads(group)? {
-        (Object::SecurityGroup(m), mut warnings) => {
-            let (group, more) = validate::security_group(&m)?;
-            warnings.extend(more);
-            Ok((group, warnings))
-        }
-        _ => Err(vec![Diagnostic::error("kind", None, "not a SecurityGroup")]),
-    }
+    check_as(group, "SecurityGroup", |o| match o {
+        Object::SecurityGroup(m) => Some(validate::security_group(&m)),
+        _ => None,
+    })
+}
+
+/// `object` read by check's reader, then validated by `validate` when it
+/// is a `kind`; the reader's warnings come first.
+fn check_as<T>(object: &impl Serialize, kind: &str, validate: impl Fn(Object) -> Option<Checked<T>>) -> Checked<T> {
+    let (object, mut warnings) = as_check_reads(object)?;
+    let (value, more) =
+        validate(object).unwrap_or_else(|| Err(vec![Diagnostic::error("kind", None, format!("not a {kind}"))]))?;
+    warnings.extend(more);
+    Ok((value, warnings))
 }
 
 /// The object read by `podsg check`'s own reader, as a file holding only

@@ -86,14 +86,7 @@ fn invalid_policies_are_denied_with_check_s_messages() {
         json!({"podSelectr": {}, "securityGroups": {"groupIds": ["sg-1"]}}),
         json!({"podSelector": {"matchExpressions": [{"key": "a", "operator": "Exists", "values": ["b"]}]}, "securityGroups": {"groupIds": ["sg-1"]}}),
     ];
-    for spec in cases {
-        let object = sgp(spec.clone());
-        let (allowed, message, _) = decide(&admission(SGP, "CREATE", "alice", Some(object.clone()), None));
-        assert!(!allowed, "{spec} was allowed");
-        let expected = check_errors(&object);
-        assert!(!expected.is_empty(), "check finds nothing wrong with {spec}");
-        assert_eq!(message, expected.join("; "), "{spec}");
-    }
+    denied_as_check_denies(SGP, cases.map(sgp));
 }
 
 #[test]
@@ -116,13 +109,18 @@ fn invalid_groups_are_denied_with_check_s_messages() {
         json!({"egress": [{"ipProtocol": "udp", "fromPort": 9, "toPort": 1}]}),
         json!({"members": ["not-an-address"]}),
     ];
-    for spec in cases {
-        let object = sg(spec.clone());
-        let (allowed, message, _) = decide(&admission(SG, "CREATE", "alice", Some(object.clone()), None));
-        assert!(!allowed, "{spec} was allowed");
+    denied_as_check_denies(SG, cases.map(sg));
+}
+
+/// Each object is denied on creation with exactly the errors `podsg check`
+/// finds in it.
+fn denied_as_check_denies<const N: usize>(resource: (&str, &str, &str, &str), objects: [Value; N]) {
+    for object in objects {
+        let (allowed, message, _) = decide(&admission(resource, "CREATE", "alice", Some(object.clone()), None));
+        assert!(!allowed, "{object} was allowed");
         let expected = check_errors(&object);
-        assert!(!expected.is_empty(), "check finds nothing wrong with {spec}");
-        assert_eq!(message, expected.join("; "), "{spec}");
+        assert!(!expected.is_empty(), "check finds nothing wrong with {object}");
+        assert_eq!(message, expected.join("; "), "{object}");
     }
 }
 

@@ -11,6 +11,8 @@ pub enum SgpApi {
 }
 
 impl SgpApi {
+    pub const ALL: [SgpApi; 2] = [SgpApi::Eks, SgpApi::Tke];
+
     pub fn group(self) -> &'static str {
         match self {
             SgpApi::Eks => "vpcresources.k8s.aws",
@@ -22,5 +24,17 @@ impl SgpApi {
 impl fmt::Display for SgpApi {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.group())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SgpApi;
+    use podsg_model::api::SGP_API_VERSIONS;
+
+    #[test]
+    fn the_groups_are_those_the_model_reads() {
+        let versions: Vec<String> = SgpApi::ALL.iter().map(|a| format!("{}/v1beta1", a.group())).collect();
+        assert_eq!(versions, SGP_API_VERSIONS);
     }
 }

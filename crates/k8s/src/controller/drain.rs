@@ -6,6 +6,7 @@
 use super::Shared;
 use super::metrics::Metrics;
 use super::queue::Target;
+use super::state::pod_key;
 use super::writer::{Writer, is_conflict, is_not_found};
 use super::writes::Write;
 use k8s_openapi::api::core::v1::Pod;
@@ -70,12 +71,7 @@ async fn refetch_pod(shared: &Arc<Shared>, writer: &Writer, namespace: &str, nam
         Err(e) => {
             metrics.error("refetch");
             tracing::warn!(namespace, name, error = %e, "cannot read pod again; retrying later");
-            let key = podsg_model::workload::WorkloadKey {
-                kind: podsg_model::workload::WorkloadKind::Pod,
-                namespace: namespace.into(),
-                name: name.into(),
-            };
-            retry_later(shared, Target::Pod(key));
+            retry_later(shared, Target::Pod(pod_key(namespace, name)));
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::crd;
 use crate::pod_eni;
 use crate::sgp_api::SgpApi;
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod, ServiceAccount};
+use podsg_model::api::ObjectMeta;
 use podsg_model::group::SgId;
 use podsg_model::resolve::{GroupSource, Resolution};
 use podsg_model::settings::{AppliesTo, Settings};
@@ -51,6 +52,10 @@ pub struct State {
     service_accounts: BTreeSet<(String, String)>,
     namespaces: BTreeSet<String>,
     nodes: BTreeSet<String>,
+    /// Groups that came or went since the pods were last looked at: the
+    /// pods that carry them are found in one pass when targets are taken,
+    /// not one pass per group (a first list brings thousands of groups).
+    came_or_went: HashSet<SgId>,
     /// Events already sent, per pod UID: each is sent once.
     sent: HashMap<String, HashSet<PodEvent>>,
     queue: Queue,
@@ -74,6 +79,7 @@ impl State {
             service_accounts: BTreeSet::new(),
             namespaces: BTreeSet::new(),
             nodes: BTreeSet::new(),
+            came_or_went: HashSet::new(),
             sent: HashMap::new(),
             queue: Queue::default(),
             now,
@@ -89,6 +95,7 @@ impl State {
     }
 
     pub fn next_target(&mut self) -> Option<Target> {
+        self.queue_carriers();
         self.queue.pop()
     }
 
@@ -130,7 +137,7 @@ impl State {
     }
 
     pub fn delete_pod(&mut self, namespace: &str, name: &str) {
-        let key = WorkloadKey { kind: WorkloadKind::Pod, namespace: namespace.into(), name: name.into() };
+        let key = pod_key(namespace, name);
         if let Some(seen) = self.pods.remove(&key) {
             self.sent.remove(&seen.uid);
         }
@@ -190,12 +197,16 @@ impl State {
         self.world.policies().policy(namespace, name).map(|p| p.group_ids.clone()).unwrap_or_default()
     }
 
+    /// The groups that the rules of group `id` name (their statuses list it).
+    fn named_by_group(&self, id: &SgId) -> Vec<SgId> {
+        self.world.group(id).map(|g| g.referenced_groups().cloned().collect()).unwrap_or_default()
+    }
+
     pub fn apply_group(&mut self, object: &crd::SecurityGroup) -> Result<(), Invalid> {
         let group = convert::group(object)?;
         let id = group.id.clone();
         let existed = self.world.group(&id).is_some();
-        let old_refs: Vec<SgId> =
-            self.world.group(&id).map(|g| g.referenced_groups().cloned().collect()).unwrap_or_default();
+        let old_refs = self.named_by_group(&id);
         let new_refs: Vec<SgId> = group.referenced_groups().cloned().collect();
         self.groups.insert(id.clone(), object.status.clone());
         let changes = self.world.apply_group(group);
@@ -213,8 +224,7 @@ impl State {
     pub fn delete_group(&mut self, name: &str) {
         let Ok(id) = SgId::parse(name) else { return };
         self.groups.remove(&id);
-        let refs: Vec<SgId> =
-            self.world.group(&id).map(|g| g.referenced_groups().cloned().collect()).unwrap_or_default();
+        let refs = self.named_by_group(&id);
         let changes = self.world.delete_group(&id);
         refs.into_iter().for_each(|g| self.queue.push(Target::Group(g)));
         self.existence_changed(&id);
@@ -352,7 +362,11 @@ impl State {
             uid: seen.uid.clone(),
             value,
         };
-        let observed_groups = seen.annotation.as_deref().and_then(pod_eni::groups);
+        let observed_groups: Option<Vec<SgId>> = seen
+            .annotation
+            .as_deref()
+            .and_then(pod_eni::groups)
+            .map(|groups| groups.iter().filter_map(|g| SgId::parse(g).ok()).collect());
         let wanted = match self.applies_to {
             AppliesTo::AllPods => self.wanted(resolution),
             AppliesTo::NewPods => match &observed_groups {
@@ -366,8 +380,7 @@ impl State {
         match wanted {
             Wanted::Keep => {}
             Wanted::Groups(groups) => {
-                let ids: Vec<SgId> = groups.iter().filter_map(|g| SgId::parse(g).ok()).collect();
-                let text = pod_eni::render(&pod_eni::for_veth(&ids, &workload.addresses));
+                let text = pod_eni::render(&pod_eni::for_veth(&groups, &workload.addresses));
                 if seen.annotation.as_deref() != Some(text.as_str()) {
                     if observed_groups.as_ref() != Some(&groups) {
                         writes.push(event(PodEvent::requested(&groups)));
@@ -410,11 +423,7 @@ impl State {
             .filter(|g| self.world.group(g).is_none())
             .map(|g| podsg_model::world::not_found_message(podsg_model::world::SECURITY_GROUP_NOT_FOUND, g))
             .collect();
-        if missing.is_empty() {
-            Wanted::Groups(resolution.groups.iter().map(ToString::to_string).collect())
-        } else {
-            Wanted::Fail(missing)
-        }
+        if missing.is_empty() { Wanted::Groups(resolution.groups.clone()) } else { Wanted::Fail(missing) }
     }
 
     // --- Internals ---
@@ -457,15 +466,10 @@ impl State {
     }
 
     /// A group came or went: the pods that carry it may now get (or lose)
-    /// their annotation, and the SGPs that name it their condition.
+    /// their annotation (queued by `queue_carriers`), and the SGPs that name
+    /// it their condition.
     fn existence_changed(&mut self, id: &SgId) {
-        let carriers: Vec<WorkloadKey> = self
-            .pods
-            .keys()
-            .filter(|k| self.world.resolution(k).is_some_and(|r| r.groups.contains(id)))
-            .cloned()
-            .collect();
-        carriers.into_iter().for_each(|k| self.queue.push(Target::Pod(k)));
+        self.came_or_went.insert(id.clone());
         let policies: BTreeSet<(String, String)> = self
             .world
             .referrers(id)
@@ -476,18 +480,36 @@ impl State {
     }
 }
 
+impl State {
+    /// Queues the pods that carry a group that came or went, in one pass.
+    fn queue_carriers(&mut self) {
+        if self.came_or_went.is_empty() {
+            return;
+        }
+        let changed = std::mem::take(&mut self.came_or_went);
+        let carriers: Vec<WorkloadKey> = self
+            .pods
+            .keys()
+            .filter(|k| self.world.resolution(k).is_some_and(|r| r.groups.iter().any(|g| changed.contains(g))))
+            .cloned()
+            .collect();
+        carriers.into_iter().for_each(|k| self.queue.push(Target::Pod(k)));
+    }
+}
+
 enum Wanted {
     /// Leave the annotation as it is.
     Keep,
     /// The annotation with these groups.
-    Groups(Vec<String>),
+    Groups(Vec<SgId>),
     /// No annotation, and a warning with these reasons.
     Fail(Vec<String>),
     /// No annotation.
     Nothing,
 }
 
-fn pod_key(namespace: &str, name: &str) -> WorkloadKey {
+/// The key of the pod `namespace/name` in the world.
+pub(super) fn pod_key(namespace: &str, name: &str) -> WorkloadKey {
     WorkloadKey { kind: WorkloadKind::Pod, namespace: namespace.into(), name: name.into() }
 }
 
@@ -495,6 +517,6 @@ fn pod_key(namespace: &str, name: &str) -> WorkloadKey {
 fn identity(object: &serde_json::Value) -> Option<(String, String)> {
     let meta = object.get("metadata")?;
     let name = meta.get("name")?.as_str()?.to_string();
-    let namespace = meta.get("namespace").and_then(|n| n.as_str()).unwrap_or("default").to_string();
+    let namespace = ObjectMeta::namespace_or_default(meta.get("namespace").and_then(|n| n.as_str()));
     Some((namespace, name))
 }

@@ -16,9 +16,9 @@
 
 use crate::convert;
 use crate::pod_eni::POD_ENI;
+use crate::sgp_api::SgpApi;
 use kube::core::DynamicObject;
 use kube::core::admission::{AdmissionRequest, AdmissionResponse, AdmissionReview, Operation};
-use podsg_model::api::SGP_API_VERSIONS;
 use podsg_model::diagnostic::Diagnostic;
 use podsg_model::validate::Checked;
 
@@ -45,7 +45,7 @@ pub fn review(body: &[u8], rules: &Rules) -> AdmissionReview<DynamicObject> {
 pub fn decide(request: &AdmissionRequest<DynamicObject>, rules: &Rules) -> AdmissionResponse {
     let response = AdmissionResponse::from(request);
     let (group, kind) = (request.kind.group.as_str(), request.kind.kind.as_str());
-    let sgp_group = SGP_API_VERSIONS.iter().any(|v| v.split('/').next() == Some(group));
+    let sgp_group = SgpApi::ALL.iter().any(|api| api.group() == group);
     match (group, kind) {
         ("", "Pod") => pod_annotation(request, rules, response),
         (_, "SecurityGroupPolicy") if sgp_group => {

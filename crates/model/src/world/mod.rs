@@ -320,10 +320,9 @@ impl World {
             if groups == current.resolution.groups {
                 continue;
             }
+            let before = memberships(&current.workload, &current.resolution);
             let old = std::mem::replace(&mut current.resolution.groups, groups);
             let w = &current.workload;
-            let before: Vec<(SgId, IpAddr)> =
-                old.iter().flat_map(|g| w.addresses.iter().map(move |a| (g.clone(), *a))).collect();
             let after = memberships(w, &current.resolution);
             self.members.replace(&before, &after, &mut changes);
             changes.pod(&w.key(), Some(old), Some(current.resolution.groups.clone()));

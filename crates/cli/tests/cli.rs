@@ -385,3 +385,36 @@ fn a_closed_output_pipe_ends_podsg_quietly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(0), "{stderr}");
 }
+
+#[test]
+fn with_new_pods_a_pod_keeps_the_groups_recorded_on_it() {
+    // A running red pod that the green SGP selected when it started (since
+    // relabelled): its annotation records POD_SG.
+    let kept = r#"
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: red-kept
+  namespace: networking
+  labels: {app: red-pod}
+  annotations:
+    vpc.amazonaws.com/pod-eni: '[{"privateIp":"10.0.1.77","subnetCidr":"10.0.1.77/32","securityGroups":["sg-0a7f3c9e2b1d48502"]}]'
+spec:
+  containers: [{name: c, image: postgres:13-alpine}]
+"#;
+    for (applies_to, verdict) in [("all-pods", "deny"), ("new-pods", "allow")] {
+        let dir = edited_handbook("00-cluster.yaml", |text| {
+            text.replace("  enforcingMode: strict", &format!("  enforcingMode: strict\n  sgpAppliesTo: {applies_to}"))
+                + kept
+        });
+        let dir = dir.path().display().to_string();
+        let v = explain(&dir, "networking/red-kept", "rds-ekslab.internal", &["--port", "5432"]);
+        assert_eq!(v["verdict"], verdict, "{applies_to}: {v}");
+        if applies_to == "new-pods" {
+            assert_eq!(v["from"]["groups"][0], "sg-0a7f3c9e2b1d48502");
+            let why = v["from"]["why"].as_str().unwrap_or_default();
+            assert!(why.starts_with("sgpAppliesTo is new-pods: it keeps the groups recorded"), "{v}");
+        }
+    }
+}

@@ -8,7 +8,6 @@ pub mod convert;
 pub mod crd;
 mod error;
 pub mod fuzzing;
-pub mod pod_eni;
 pub mod sgp_api;
 mod shutdown;
 pub mod webhook;

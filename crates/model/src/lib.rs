@@ -18,6 +18,7 @@ pub mod import;
 pub mod labels;
 pub mod lint;
 pub mod node;
+pub mod pod_eni;
 pub mod policy;
 pub mod resolve;
 pub mod settings;

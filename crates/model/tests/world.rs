@@ -10,8 +10,9 @@ use common::{ADDRESSES, GROUPS, arb_group, arb_labels, arb_policy, sg};
 use podsg_model::group::{Member, Peer, SecurityGroup, SgId};
 use podsg_model::labels::Labels;
 use podsg_model::node::Node;
+use podsg_model::pod_eni::POD_ENI;
 use podsg_model::policy::Policy;
-use podsg_model::settings::Settings;
+use podsg_model::settings::{AppliesTo, Settings};
 use podsg_model::workload::{Workload, WorkloadKey, WorkloadKind};
 use podsg_model::world::{Changes, World};
 use proptest::prelude::*;
@@ -34,7 +35,7 @@ enum Op {
     DeletePod(&'static str, String),
     Node(Node),
     DeleteNode(String),
-    Settings(Vec<SgId>),
+    Settings(Vec<SgId>, AppliesTo),
 }
 
 fn addresses() -> impl Strategy<Value = Vec<IpAddr>> {
@@ -49,13 +50,14 @@ fn arb_pod() -> impl Strategy<Value = Workload> {
         prop::sample::select(&ACCOUNTS[..]),
         addresses(),
         prop::bool::weighted(0.15),
+        arb_record(),
     )
-        .prop_map(|(namespace, i, labels, sa, addresses, host_network)| Workload {
+        .prop_map(|(namespace, i, labels, sa, addresses, host_network, record)| Workload {
             kind: WorkloadKind::Pod,
             namespace: namespace.into(),
             name: format!("pod{i}"),
             labels,
-            annotations: Default::default(),
+            annotations: record.map(|r| (POD_ENI.to_string(), r)).into_iter().collect(),
             service_account: sa.into(),
             host_network,
             node_name: None,
@@ -64,6 +66,19 @@ fn arb_pod() -> impl Strategy<Value = Workload> {
             replicas: 1,
             owner: None,
         })
+}
+
+/// The controller's annotation: none, a record of groups (shuffled, maybe
+/// with a repeat), one that records no groups (as EKS writes it), or one
+/// that cannot be read.
+fn arb_record() -> impl Strategy<Value = Option<String>> {
+    let groups = prop::collection::vec(prop::sample::select(&GROUPS[..]), 1..=3);
+    prop_oneof![
+        3 => Just(None),
+        3 => groups.prop_map(|g| Some(serde_json::json!([{"privateIp": "10.0.0.1", "securityGroups": g}]).to_string())),
+        1 => Just(Some(r#"[{"eniId":"eni-0bf8102e8bf0fa369","vlanId":1}]"#.to_string())),
+        1 => Just(Some("[{".to_string())),
+    ]
 }
 
 fn arb_op() -> impl Strategy<Value = Op> {
@@ -84,7 +99,8 @@ fn arb_op() -> impl Strategy<Value = Op> {
         1 => (0..2usize, addresses()).prop_map(|(i, addresses)| Op::Node(Node { name: format!("n{i}"), addresses })),
         1 => (0..2usize).prop_map(|i| Op::DeleteNode(format!("n{i}"))),
         1 => subsequence((0..GROUPS.len()).collect::<Vec<_>>(), 0..=2)
-            .prop_map(|g| Op::Settings(g.into_iter().map(sg).collect())),
+            .prop_flat_map(|g| (Just(g), prop::sample::select(&[AppliesTo::AllPods, AppliesTo::NewPods][..])))
+            .prop_map(|(g, applies_to)| Op::Settings(g.into_iter().map(sg).collect(), applies_to)),
     ]
 }
 
@@ -97,6 +113,7 @@ struct Objects {
     pods: BTreeMap<WorkloadKey, Workload>,
     nodes: BTreeMap<String, Node>,
     defaults: Vec<SgId>,
+    applies_to: AppliesTo,
 }
 
 fn apply(world: &mut World, objects: &mut Objects, op: Op) -> Changes {
@@ -142,18 +159,27 @@ fn apply(world: &mut World, objects: &mut Objects, op: Op) -> Changes {
             objects.nodes.remove(&name);
             world.delete_node(&name)
         }
-        Op::Settings(defaults) => {
+        Op::Settings(defaults, applies_to) => {
             objects.defaults = defaults.clone();
-            world.apply_settings(Settings { default_group_ids: defaults, ..Settings::default() })
+            objects.applies_to = applies_to;
+            world.apply_settings(Settings {
+                default_group_ids: defaults,
+                sgp_applies_to: applies_to,
+                ..Settings::default()
+            })
         }
     }
 }
 
-/// A pod's groups by the definition: the SGPs of its namespace that select
-/// it, in name order, their groups in first-seen order; else the defaults.
+/// A pod's groups by the definition: with new-pods the groups its
+/// annotation records; else the SGPs of its namespace that select it, in
+/// name order, their groups in first-seen order; else the defaults.
 fn groups_of(o: &Objects, w: &Workload) -> Vec<SgId> {
     if w.host_network {
         return o.defaults.clone();
+    }
+    if let Some(recorded) = recorded(w).filter(|_| o.applies_to == AppliesTo::NewPods) {
+        return recorded;
     }
     let no_labels = Labels::new();
     let sa_labels = o.accounts.get(&(w.namespace.clone(), w.service_account.clone())).unwrap_or(&no_labels);
@@ -168,6 +194,20 @@ fn groups_of(o: &Objects, w: &Workload) -> Vec<SgId> {
         }
     }
     if groups.is_empty() { o.defaults.clone() } else { groups }
+}
+
+/// The groups a pod's annotation records, read plainly: its interfaces'
+/// `securityGroups`, de-duplicated; none when it records none.
+fn recorded(w: &Workload) -> Option<Vec<SgId>> {
+    let value: serde_json::Value = serde_json::from_str(w.annotations.get(POD_ENI)?).ok()?;
+    let mut out: Vec<SgId> = Vec::new();
+    for g in value.as_array()?.iter().filter_map(|i| i.get("securityGroups")?.as_array()).flatten() {
+        let id = sg(GROUPS.iter().position(|x| Some(*x) == g.as_str())?);
+        if !out.contains(&id) {
+            out.push(id);
+        }
+    }
+    (!out.is_empty()).then_some(out)
 }
 
 fn members_of(o: &Objects) -> BTreeMap<SgId, BTreeSet<IpAddr>> {

@@ -10,11 +10,11 @@ use super::queue::{Queue, Target};
 use super::writes::{PodEvent, Write};
 use crate::convert::{self, Invalid};
 use crate::crd;
-use crate::pod_eni;
 use crate::sgp_api::SgpApi;
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod, ServiceAccount};
 use podsg_model::api::ObjectMeta;
 use podsg_model::group::SgId;
+use podsg_model::pod_eni;
 use podsg_model::resolve::{GroupSource, Resolution};
 use podsg_model::settings::{AppliesTo, Settings};
 use podsg_model::workload::{WorkloadKey, WorkloadKind};
@@ -39,7 +39,6 @@ pub(super) struct PolicySeen {
 
 pub struct State {
     pub(super) world: World,
-    applies_to: AppliesTo,
     pods: HashMap<WorkloadKey, PodSeen>,
     pub(super) policies: BTreeMap<(String, String), PolicySeen>,
     /// SGPs with the name of one in the other API group, which stays in
@@ -65,13 +64,12 @@ pub struct State {
 
 impl State {
     /// `applies_to` overrides the settings' `sgpAppliesTo` when given.
-    pub fn new(settings: Settings, applies_to: Option<AppliesTo>, now: fn() -> String) -> State {
-        let applies_to = applies_to.unwrap_or(settings.sgp_applies_to);
+    pub fn new(mut settings: Settings, applies_to: Option<AppliesTo>, now: fn() -> String) -> State {
+        settings.sgp_applies_to = applies_to.unwrap_or(settings.sgp_applies_to);
         let mut world = World::new();
         world.apply_settings(settings);
         State {
             world,
-            applies_to,
             pods: HashMap::new(),
             policies: BTreeMap::new(),
             shadowed: BTreeMap::new(),
@@ -311,6 +309,7 @@ impl State {
                 let key = pod_key(namespace, name);
                 if let Some(seen) = self.pods.get_mut(&key).filter(|s| &s.uid == uid) {
                     seen.annotation = value.clone();
+                    self.record_annotation(&key, value.clone());
                 }
             }
             Write::PodEvent { uid, event, .. } => {
@@ -367,19 +366,11 @@ impl State {
             .as_deref()
             .and_then(pod_eni::groups)
             .map(|groups| groups.iter().filter_map(|g| SgId::parse(g).ok()).collect());
-        let wanted = match self.applies_to {
-            AppliesTo::AllPods => self.wanted(resolution),
-            AppliesTo::NewPods => match &observed_groups {
-                // Decided when the pod was new; kept for its life (EKS).
-                Some(groups) => Wanted::Groups(groups.clone()),
-                // Running without the annotation: it started without groups.
-                None if !workload.addresses.is_empty() => Wanted::Keep,
-                None => self.wanted(resolution),
-            },
-        };
-        match wanted {
-            Wanted::Keep => {}
-            Wanted::Groups(groups) => {
+        match self.wanted(resolution) {
+            Wanted::Groups(groups, missing) => {
+                if !missing.is_empty() {
+                    writes.push(event(PodEvent::failed(&missing)));
+                }
                 let text = pod_eni::render(&pod_eni::for_veth(&groups, &workload.addresses));
                 if seen.annotation.as_deref() != Some(text.as_str()) {
                     if observed_groups.as_ref() != Some(&groups) {
@@ -412,9 +403,12 @@ impl State {
     /// What a pod's resolution asks for: the annotation for a pod an SGP
     /// selects, fail closed when a group of it does not exist, nothing for
     /// the others (they carry the default groups; EKS annotates only
-    /// selected pods).
+    /// selected pods). A pod that keeps its recorded groups (`new-pods`)
+    /// keeps its annotation even when one of them is gone: removing it
+    /// would hand the pod the groups of today's SGPs.
     fn wanted(&self, resolution: &Resolution) -> Wanted {
-        if !matches!(resolution.source, GroupSource::Policies(_)) {
+        let kept = matches!(resolution.source, GroupSource::Kept(_));
+        if !kept && !matches!(resolution.source, GroupSource::Policies(_)) {
             return Wanted::Nothing;
         }
         let missing: Vec<String> = resolution
@@ -423,7 +417,11 @@ impl State {
             .filter(|g| self.world.group(g).is_none())
             .map(|g| podsg_model::world::not_found_message(podsg_model::world::SECURITY_GROUP_NOT_FOUND, g))
             .collect();
-        if missing.is_empty() { Wanted::Groups(resolution.groups.clone()) } else { Wanted::Fail(missing) }
+        if missing.is_empty() || kept {
+            Wanted::Groups(resolution.groups.clone(), missing)
+        } else {
+            Wanted::Fail(missing)
+        }
     }
 
     // --- Internals ---
@@ -441,10 +439,7 @@ impl State {
 
     /// A pod's SGPs changed: their matched counts did.
     fn policies_of_changed(&mut self, namespace: &str, before: Option<&Resolution>, after: Option<&Resolution>) {
-        let names = |r: Option<&Resolution>| match r.map(|r| &r.source) {
-            Some(GroupSource::Policies(names)) => names.clone(),
-            _ => Vec::new(),
-        };
+        let names = |r: Option<&Resolution>| r.map(|r| r.policies().to_vec()).unwrap_or_default();
         let (before, after) = (names(before), names(after));
         if before != after {
             for name in before.into_iter().chain(after) {
@@ -481,6 +476,19 @@ impl State {
 }
 
 impl State {
+    /// The world's copy of a pod takes the annotation written: with
+    /// `new-pods` it is the record of the pod's groups, and an SGP edit
+    /// that comes before the watch shows the write must find it.
+    fn record_annotation(&mut self, key: &WorkloadKey, value: Option<String>) {
+        let Some(mut workload) = self.world.workload(key).cloned() else { return };
+        match value {
+            Some(value) => workload.annotations.insert(pod_eni::POD_ENI.to_string(), value),
+            None => workload.annotations.remove(pod_eni::POD_ENI),
+        };
+        let changes = self.world.apply_workload(workload);
+        self.take(changes);
+    }
+
     /// Queues the pods that carry a group that came or went, in one pass.
     fn queue_carriers(&mut self) {
         if self.came_or_went.is_empty() {
@@ -498,10 +506,9 @@ impl State {
 }
 
 enum Wanted {
-    /// Leave the annotation as it is.
-    Keep,
-    /// The annotation with these groups.
-    Groups(Vec<SgId>),
+    /// The annotation with these groups, and a warning with these reasons
+    /// (a kept group that is gone) when there are any.
+    Groups(Vec<SgId>, Vec<String>),
     /// No annotation, and a warning with these reasons.
     Fail(Vec<String>),
     /// No annotation.

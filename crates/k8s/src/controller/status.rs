@@ -9,7 +9,6 @@ use super::writes::Write;
 use crate::crd::{Condition, SecurityGroupPolicyStatus, SecurityGroupStatus};
 use podsg_model::group::SgId;
 use podsg_model::policy::Policy;
-use podsg_model::resolve::GroupSource;
 use podsg_model::workload::WorkloadKind;
 
 impl State {
@@ -45,10 +44,7 @@ impl State {
         let matched = self
             .world
             .in_namespace(&policy.namespace)
-            .filter(|(w, r)| {
-                w.kind == WorkloadKind::Pod
-                    && matches!(&r.source, GroupSource::Policies(names) if names.contains(&policy.name))
-            })
+            .filter(|(w, r)| w.kind == WorkloadKind::Pod && r.policies().contains(&policy.name))
             .count();
         let missing = self.world.policy_missing_groups(policy);
         let condition = if missing.is_empty() {

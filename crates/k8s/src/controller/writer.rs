@@ -11,7 +11,6 @@
 
 use super::writes::{PodEvent, Write};
 use crate::crd;
-use crate::pod_eni::POD_ENI;
 use crate::sgp_api::SgpApi;
 use k8s_openapi::api::core::v1::{ObjectReference, Pod};
 use k8s_openapi::api::events::v1::Event;
@@ -20,6 +19,7 @@ use k8s_openapi::jiff::Timestamp;
 use kube::Client;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
+use podsg_model::pod_eni::POD_ENI;
 use serde_json::json;
 
 /// Who writes: the field manager of its patches, and the reporter of its

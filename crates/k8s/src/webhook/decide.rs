@@ -15,11 +15,11 @@
 //!   webhook configuration is wrong, and saying so beats allowing it.
 
 use crate::convert;
-use crate::pod_eni::POD_ENI;
 use crate::sgp_api::SgpApi;
 use kube::core::DynamicObject;
 use kube::core::admission::{AdmissionRequest, AdmissionResponse, AdmissionReview, Operation};
 use podsg_model::diagnostic::Diagnostic;
+use podsg_model::pod_eni::POD_ENI;
 use podsg_model::validate::Checked;
 
 /// Who may write the annotation: the controller's ServiceAccount, as the

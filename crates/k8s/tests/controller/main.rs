@@ -13,7 +13,9 @@ use kube::Client;
 use podsg_k8s::controller::{Metrics, Shared, State, Writer, drain};
 use podsg_k8s::crd;
 use podsg_k8s::sgp_api::SgpApi;
+use podsg_model::resolve::GroupSource;
 use podsg_model::settings::{AppliesTo, Settings};
+use podsg_model::workload::{WorkloadKey, WorkloadKind};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
@@ -287,7 +289,8 @@ async fn with_new_pods_an_edited_sgp_leaves_running_pods_alone() {
             &before,
         ))
         .unwrap();
-    // A pod that was running before any SGP selected it.
+    // A running pod without a record of its groups: it is recorded (with
+    // the groups of today's SGPs) and keeps them from then on.
     s.state()
         .apply_pod(&pod("prod", "green-0", "uid-0", json!({"app": "green"}), "default", Some("10.1.0.4")))
         .unwrap();
@@ -300,9 +303,12 @@ async fn with_new_pods_an_edited_sgp_leaves_running_pods_alone() {
     s.expect(vec![
         // The edited object came without a status, as the fixture has none.
         policy_status(EKS, "prod", "green", resolved(2, "pods: app=green")),
-        group_status("sg-cache", members(2, &["prod/green"])),
+        // Named by the SGP now, carried by no running pod.
+        group_status("sg-cache", members(0, &["prod/green"])),
     ])
     .await;
+    let kept = WorkloadKey { kind: WorkloadKind::Pod, namespace: "prod".into(), name: "green-0".into() };
+    assert_eq!(s.state().world().resolution(&kept).unwrap().source, GroupSource::Kept(vec!["green".into()]));
 
     // A new pod gets the SGP as it is now.
     s.state().apply_pod(&pod("prod", "green-2", "uid-2", json!({"app": "green"}), "default", None)).unwrap();
@@ -312,6 +318,37 @@ async fn with_new_pods_an_edited_sgp_leaves_running_pods_alone() {
         pod_patch("prod", "green-2", "uid-2", Some(&annotation)),
         allocated("prod", "green-2", "uid-2", &annotation),
         policy_status(EKS, "prod", "green", resolved(3, "pods: app=green")),
+    ])
+    .await;
+}
+
+#[tokio::test]
+async fn with_new_pods_a_recorded_group_that_is_gone_warns_and_the_record_stays() {
+    let mut s = green_policy(Some(AppliesTo::NewPods)).await;
+    let record = veth(&["sg-db"], Some("10.1.0.5"));
+    s.state()
+        .apply_pod(&with_annotation(
+            pod("prod", "green-1", "uid-1", json!({"app": "green"}), "default", Some("10.1.0.5")),
+            &record,
+        ))
+        .unwrap();
+    s.settle().await;
+
+    // Removing the record would hand the pod today's SGP groups: it stays,
+    // and the pod is told (its agent fails closed on the missing group).
+    s.state().delete_group("sg-db");
+    let gone = "InvalidSecurityGroupID.NotFound: sg-db does not exist (and cannot: EC2's group IDs are sg- and 8 \
+                or 17 hexadecimal digits, Tencent's sg- and 8 letters or digits; it has 2 digits)";
+    s.expect(vec![
+        event("prod", "green-1", "uid-1", "Warning", "BranchAllocationFailed", gone),
+        policy_status(
+            EKS,
+            "prod",
+            "green",
+            json!({"matchedPods": 1, "selector": "pods: app=green", "conditions": [{
+            "type": "GroupsResolved", "status": "False", "reason": "GroupNotFound", "message": gone,
+            "lastTransitionTime": "2026-01-01T00:00:00Z"}]}),
+        ),
     ])
     .await;
 }

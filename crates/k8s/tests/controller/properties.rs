@@ -5,8 +5,8 @@
 
 use super::{fixed_time, group, pod, sa_sgp, service_account, sgp};
 use podsg_k8s::controller::{State, Write};
-use podsg_k8s::pod_eni;
 use podsg_k8s::sgp_api::SgpApi;
+use podsg_model::pod_eni;
 use podsg_model::resolve::GroupSource;
 use podsg_model::settings::{AppliesTo, Settings};
 use podsg_model::workload::{WorkloadKey, WorkloadKind};
@@ -133,6 +133,12 @@ fn check(
                 assert_eq!(groups, wanted, "seed {seed}: {key} carries what its resolution says");
             }
             AppliesTo::NewPods => {
+                // The world counts what the pod carries: its record once it
+                // has one, and it gets one when an SGP selects it.
+                let kept = matches!(resolution.source, GroupSource::Kept(_));
+                let wanted: Option<Vec<String>> = ((selected && complete) || kept)
+                    .then(|| resolution.groups.iter().map(ToString::to_string).collect());
+                assert_eq!(groups, wanted, "seed {seed}: {key} carries what the world says");
                 if let Some(groups) = groups {
                     let first = pinned.entry(key.clone()).or_insert_with(|| groups.clone());
                     assert_eq!(&groups, first, "seed {seed}: {key} keeps the groups it was given first");

@@ -72,6 +72,13 @@ impl Catalog {
                 "no SecurityGroupPolicy selects it and no default groups are configured".into()
             }
             GroupSource::HostNetwork => "hostNetwork: it uses the node's address and the node's groups".into(),
+            GroupSource::Kept(names) => {
+                let now = match names.as_slice() {
+                    [] => "no SecurityGroupPolicy selects it now".to_string(),
+                    names => format!("SecurityGroupPolicy {} selects it now", names.join(", ")),
+                };
+                format!("sgpAppliesTo is new-pods: it keeps the groups recorded when it was first selected ({now})")
+            }
         };
         if let Some(sa) = &r.unknown_service_account {
             why.push_str(&format!(

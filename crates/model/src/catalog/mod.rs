@@ -15,9 +15,10 @@ pub use membership::{Member, Membership};
 use crate::diagnostic::{Diagnostic, ObjectRef, Origin};
 use crate::group::{SecurityGroup, SgId};
 use crate::node::Node;
+use crate::pod_eni;
 use crate::policy::Policy;
 use crate::resolve::{PodFacts, PolicyIndex, Resolution};
-use crate::settings::Settings;
+use crate::settings::{AppliesTo, Settings};
 use crate::workload::{Workload, WorkloadKind};
 use std::collections::{BTreeMap, HashMap};
 
@@ -56,12 +57,22 @@ impl Catalog {
     }
 
     pub fn resolve(&self, w: &Workload) -> Resolution {
-        self.index.resolve(facts(w))
+        resolve(&self.index, &self.settings, w)
     }
 
     pub fn group_label(&self, id: &SgId) -> String {
         self.groups.get(id).map(SecurityGroup::label).unwrap_or_else(|| id.to_string())
     }
+}
+
+/// The groups `w` carries: what its SGPs say, or with `sgpAppliesTo:
+/// new-pods` the groups recorded on the pod when it was first selected.
+pub(crate) fn resolve(index: &PolicyIndex, settings: &Settings, w: &Workload) -> Resolution {
+    let resolution = index.resolve(facts(w));
+    if settings.sgp_applies_to != AppliesTo::NewPods || w.kind != WorkloadKind::Pod {
+        return resolution;
+    }
+    resolution.kept(pod_eni::recorded_groups(&w.annotations))
 }
 
 pub(crate) fn facts(w: &Workload) -> PodFacts<'_> {

@@ -31,10 +31,35 @@ pub enum GroupSource {
     Unrestricted,
     /// A hostNetwork pod uses the node's address and the node's groups.
     HostNetwork,
+    /// `sgpAppliesTo: new-pods`: the pod keeps the groups recorded when an
+    /// SGP first selected it (its `vpc.amazonaws.com/pod-eni` annotation),
+    /// whatever the SGPs say now; these are the SGPs that select it now.
+    Kept(Vec<String>),
 }
 
 impl Resolution {
     pub fn is_restricted(&self) -> bool {
-        matches!(self.source, GroupSource::Policies(_) | GroupSource::Default)
+        matches!(self.source, GroupSource::Policies(_) | GroupSource::Default | GroupSource::Kept(_))
+    }
+
+    /// The SGPs that select the pod now, whether or not it carries their
+    /// groups.
+    pub fn policies(&self) -> &[String] {
+        match &self.source {
+            GroupSource::Policies(names) | GroupSource::Kept(names) => names,
+            _ => &[],
+        }
+    }
+
+    /// With `sgpAppliesTo: new-pods`, a pod that holds a record of its
+    /// groups keeps them; a hostNetwork pod has none of its own.
+    pub fn kept(self, recorded: Option<Vec<SgId>>) -> Resolution {
+        match recorded {
+            Some(groups) if self.source != GroupSource::HostNetwork => {
+                let policies = self.policies().to_vec();
+                Resolution { groups, source: GroupSource::Kept(policies), ..self }
+            }
+            _ => self,
+        }
     }
 }

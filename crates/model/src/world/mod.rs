@@ -18,7 +18,7 @@ mod workloads;
 pub use changes::{AddressDelta, Changes, PodChange};
 pub use references::{Referrer, SECURITY_GROUP_NOT_FOUND, not_found_message};
 
-use crate::catalog::{facts, group_ref, policy_ref};
+use crate::catalog::{group_ref, policy_ref, resolve};
 use crate::diagnostic::{Diagnostic, ObjectRef};
 use crate::group::{SecurityGroup, SgId};
 use crate::labels::Labels;
@@ -187,7 +187,7 @@ impl World {
     pub fn apply_workload(&mut self, workload: Workload) -> Changes {
         let mut changes = Changes::default();
         let key = workload.key();
-        let resolution = self.policies.resolve(facts(&workload));
+        let resolution = resolve(&self.policies, &self.settings, &workload);
         let slot = self.workloads.slot(&key);
         match slot.and_then(|s| self.workloads.at_mut(s)) {
             // The same pod with other labels or addresses: its indexes stay.
@@ -244,10 +244,11 @@ impl World {
 
     /// The cluster's settings (the ClusterConfig, or the defaults when it
     /// is deleted). Changing the default groups re-resolves the pods that
-    /// carry them.
+    /// carry them; changing `sgpAppliesTo`, every pod.
     pub fn apply_settings(&mut self, settings: Settings) -> Changes {
         let mut changes = Changes::default();
         let defaults_changed = settings.default_group_ids != self.settings.default_group_ids;
+        let applies_to_changed = settings.sgp_applies_to != self.settings.sgp_applies_to;
         if defaults_changed {
             for node in self.nodes.values() {
                 let before = node_memberships(&self.settings.default_group_ids, node);
@@ -257,16 +258,16 @@ impl World {
         self.references.set(&config_ref(), references::in_settings(&settings, &config_ref()));
         self.policies.set_default_groups(settings.default_group_ids.clone());
         self.settings = settings;
-        if defaults_changed {
-            let unselected: Vec<Slot> = self
-                .workloads
-                .iter()
-                .filter(|(_, r)| !matches!(r.resolution.source, GroupSource::Policies(_)))
-                .map(|(slot, _)| slot)
-                .collect();
-            let more = self.reresolve(unselected);
-            merge(&mut changes, more);
-        }
+        let affected: Vec<Slot> = self
+            .workloads
+            .iter()
+            .filter(|(_, r)| {
+                applies_to_changed || (defaults_changed && !matches!(r.resolution.source, GroupSource::Policies(_)))
+            })
+            .map(|(slot, _)| slot)
+            .collect();
+        let more = self.reresolve(affected);
+        merge(&mut changes, more);
         changes
     }
 
@@ -296,7 +297,7 @@ impl World {
         let mut changes = Changes::default();
         for slot in slots {
             let Some(current) = self.workloads.at_mut(slot) else { continue };
-            let resolution = self.policies.resolve(facts(&current.workload));
+            let resolution = resolve(&self.policies, &self.settings, &current.workload);
             if resolution == current.resolution {
                 continue;
             }

@@ -8,8 +8,9 @@
 //! a host route as `subnetCidr`, no VLAN); `eniId` and `ifAddress` are left
 //! out until an agent that knows the interface fills them.
 
-use podsg_model::group::SgId;
+use crate::group::SgId;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 /// The annotation's key.
@@ -66,6 +67,18 @@ pub fn groups(text: &str) -> Option<Vec<String>> {
     Some(out)
 }
 
+/// The groups the controller recorded on a pod (the `securityGroups` of
+/// its annotation), when there are any and every one is a group ID. With
+/// `sgpAppliesTo: new-pods` a pod keeps these for its life. An annotation
+/// that records no groups (EKS's own records none) or cannot be read pins
+/// nothing: the pod is resolved from its SGPs, and the controller writes
+/// the record again.
+pub fn recorded_groups(annotations: &BTreeMap<String, String>) -> Option<Vec<SgId>> {
+    let groups = groups(annotations.get(POD_ENI)?)?;
+    let ids: Vec<SgId> = groups.iter().map(|g| SgId::parse(g)).collect::<Result<_, _>>().ok()?;
+    (!ids.is_empty()).then_some(ids)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,6 +113,18 @@ mod tests {
             assert!(e.starts_with("annotation vpc.amazonaws.com/pod-eni is not"), "{e}");
             assert_eq!(groups(bad), None);
         }
+    }
+
+    #[test]
+    fn only_a_readable_record_of_groups_pins_a_pod() {
+        let with = |text: &str| BTreeMap::from([(POD_ENI.to_string(), text.to_string())]);
+        let recorded = recorded_groups(&with(r#"[{"securityGroups":["sg-1","sg-2","sg-1"]}]"#));
+        assert_eq!(recorded.unwrap().iter().map(SgId::as_str).collect::<Vec<_>>(), ["sg-1", "sg-2"]);
+        let eks = r#"[{"eniId":"eni-0bf8102e8bf0fa369","privateIp":"10.243.50.203","vlanId":1}]"#;
+        for unpinned in [eks, r#"[{"securityGroups":[]}]"#, r#"[{"securityGroups":["sg-1","web"]}]"#, "{", "[]"] {
+            assert_eq!(recorded_groups(&with(unpinned)), None, "{unpinned}");
+        }
+        assert_eq!(recorded_groups(&BTreeMap::new()), None);
     }
 
     fn groups_of(text: &str) -> Vec<String> {

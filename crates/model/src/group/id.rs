@@ -8,7 +8,7 @@ use std::sync::Arc;
 ///
 /// Shared, not copied: a world of 150,000 pods holds each ID in every pod's
 /// resolution, membership and change.
-#[derive(Clone, Debug, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, Eq)]
 pub struct SgId(Arc<str>);
 
 /// As the text hashes, which equality compares.
@@ -23,6 +23,20 @@ impl std::hash::Hash for SgId {
 impl PartialEq for SgId {
     fn eq(&self, other: &SgId) -> bool {
         Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+    }
+}
+
+/// By text; the same allocation is equal without reading it (sorted maps
+/// of groups look the same IDs up again and again).
+impl Ord for SgId {
+    fn cmp(&self, other: &SgId) -> std::cmp::Ordering {
+        if Arc::ptr_eq(&self.0, &other.0) { std::cmp::Ordering::Equal } else { self.0.cmp(&other.0) }
+    }
+}
+
+impl PartialOrd for SgId {
+    fn partial_cmp(&self, other: &SgId) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
     }
 }
 

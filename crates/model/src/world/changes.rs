@@ -38,17 +38,29 @@ impl Changes {
 
     /// Records a pod's groups before and after; a pod that ends as it began
     /// within one change is no change.
-    pub(super) fn pod(&mut self, key: &WorkloadKey, before: Option<Vec<SgId>>, after: Option<Vec<SgId>>) {
-        let change = self.pods.entry(key.clone()).or_insert(PodChange { before, after: None });
-        change.after = after;
-        if change.before == change.after {
-            self.pods.remove(key);
+    pub(super) fn pod(&mut self, key: WorkloadKey, before: Option<Vec<SgId>>, after: Option<Vec<SgId>>) {
+        use std::collections::btree_map::Entry;
+        match self.pods.entry(key) {
+            Entry::Occupied(mut e) => {
+                e.get_mut().after = after;
+                if e.get().before == e.get().after {
+                    e.remove();
+                }
+            }
+            Entry::Vacant(e) => {
+                if before != after {
+                    e.insert(PodChange { before, after });
+                }
+            }
         }
     }
 
     /// An address became a member of `group` (`added`) or stopped being one.
     pub(super) fn address(&mut self, group: &SgId, address: IpAddr, added: bool) {
-        let delta = self.members.entry(group.clone()).or_default();
+        let delta = match self.members.get_mut(group) {
+            Some(delta) => delta,
+            None => self.members.entry(group.clone()).or_default(),
+        };
         let (to, from) =
             if added { (&mut delta.added, &mut delta.removed) } else { (&mut delta.removed, &mut delta.added) };
         if !from.remove(&address) {

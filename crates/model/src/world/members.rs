@@ -30,6 +30,24 @@ impl Members {
         }
     }
 
+    /// A pod's groups changed from `before` to `after` (its addresses did
+    /// not): as `replace` with every (group, address) pair, without
+    /// building the pairs. Both lists are counted as multisets too.
+    pub fn regroup(&mut self, before: &[SgId], after: &[SgId], addresses: &[IpAddr], changes: &mut Changes) {
+        let mut added: Vec<&SgId> = after.iter().collect();
+        for group in before {
+            match added.iter().position(|g| *g == group) {
+                Some(i) => {
+                    added.swap_remove(i);
+                }
+                None => addresses.iter().for_each(|a| self.remove(group, *a, changes)),
+            }
+        }
+        for group in added {
+            addresses.iter().for_each(|a| self.add(group, *a, changes));
+        }
+    }
+
     fn add(&mut self, group: &SgId, address: IpAddr, changes: &mut Changes) {
         let addresses = match self.0.get_mut(group) {
             Some(addresses) => addresses,
@@ -84,5 +102,40 @@ mod tests {
         members.replace(&[pair], &[], &mut changes);
         assert!(changes.members[&g].removed.contains(&a));
         assert!(members.of(&g).is_empty());
+    }
+
+    #[test]
+    fn regrouping_is_replacing_every_pair() {
+        let ids: Vec<SgId> = ["sg-01", "sg-02", "sg-03"].iter().map(|g| SgId::parse(g).unwrap()).collect();
+        let addresses: Vec<IpAddr> = ["10.0.0.1", "10.0.0.2"].iter().map(|a| a.parse().unwrap()).collect();
+        let pairs = |groups: &[SgId]| -> Vec<(SgId, IpAddr)> {
+            groups.iter().flat_map(|g| addresses.iter().map(move |a| (g.clone(), *a))).collect()
+        };
+        let lists: Vec<Vec<SgId>> = vec![
+            vec![],
+            vec![ids[0].clone()],
+            vec![ids[0].clone(), ids[1].clone()],
+            vec![ids[1].clone(), ids[0].clone(), ids[0].clone()],
+            vec![ids[2].clone()],
+        ];
+        for start in &lists {
+            for before in &lists {
+                for after in &lists {
+                    let (mut by_pairs, mut by_groups) = (Members::default(), Members::default());
+                    let mut ignored = Changes::default();
+                    for m in [&mut by_pairs, &mut by_groups] {
+                        m.replace(&[], &pairs(start), &mut ignored);
+                        m.replace(&[], &pairs(before), &mut ignored);
+                    }
+                    let (mut want, mut got) = (Changes::default(), Changes::default());
+                    by_pairs.replace(&pairs(before), &pairs(after), &mut want);
+                    by_groups.regroup(before, after, &addresses, &mut got);
+                    assert_eq!(got, want, "{start:?} + {before:?} -> {after:?}");
+                    for id in &ids {
+                        assert_eq!(by_groups.of(id), by_pairs.of(id));
+                    }
+                }
+            }
+        }
     }
 }

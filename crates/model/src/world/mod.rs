@@ -196,13 +196,13 @@ impl World {
                 let after = memberships(&workload, &resolution);
                 self.members.replace(&before, &after, &mut changes);
                 let old = std::mem::replace(current, Resolved { workload, resolution });
-                changes.pod(&key, Some(old.resolution.groups), Some(current.resolution.groups.clone()));
+                changes.pod(key, Some(old.resolution.groups), Some(current.resolution.groups.clone()));
             }
             _ => {
                 let before = self.remove_workload(&key, &mut changes);
                 let after = resolution.groups.clone();
                 self.add_workload(Resolved { workload, resolution }, &mut changes);
-                changes.pod(&key, before, Some(after));
+                changes.pod(key, before, Some(after));
             }
         }
         changes
@@ -211,7 +211,7 @@ impl World {
     pub fn delete_workload(&mut self, key: &WorkloadKey) -> Changes {
         let mut changes = Changes::default();
         let before = self.remove_workload(key, &mut changes);
-        changes.pod(key, before, None);
+        changes.pod(key.clone(), before, None);
         changes
     }
 
@@ -303,9 +303,8 @@ impl World {
             }
             let old = std::mem::replace(&mut current.resolution, resolution);
             let (w, new) = (&current.workload, &current.resolution);
-            let (before, after) = (memberships(w, &old), memberships(w, new));
-            self.members.replace(&before, &after, &mut changes);
-            changes.pod(&w.key(), Some(old.groups), Some(new.groups.clone()));
+            self.members.regroup(&old.groups, &new.groups, member_addresses(w, new), &mut changes);
+            changes.pod(w.key(), Some(old.groups), Some(new.groups.clone()));
         }
         changes
     }
@@ -321,12 +320,10 @@ impl World {
             if groups == current.resolution.groups {
                 continue;
             }
-            let before = memberships(&current.workload, &current.resolution);
             let old = std::mem::replace(&mut current.resolution.groups, groups);
-            let w = &current.workload;
-            let after = memberships(w, &current.resolution);
-            self.members.replace(&before, &after, &mut changes);
-            changes.pod(&w.key(), Some(old), Some(current.resolution.groups.clone()));
+            let (w, new) = (&current.workload, &current.resolution);
+            self.members.regroup(&old, &new.groups, member_addresses(w, new), &mut changes);
+            changes.pod(w.key(), Some(old), Some(new.groups.clone()));
         }
         changes
     }
@@ -344,13 +341,16 @@ impl World {
     }
 }
 
-/// The (group, address) pairs a workload makes members: none for a
+/// The addresses a workload makes members of its groups: none for a
 /// hostNetwork pod (the node's address carries the node's groups).
+fn member_addresses<'a>(w: &'a Workload, r: &Resolution) -> &'a [IpAddr] {
+    if r.source == GroupSource::HostNetwork { &[] } else { &w.addresses }
+}
+
+/// The (group, address) pairs a workload makes members.
 fn memberships(w: &Workload, r: &Resolution) -> Vec<(SgId, IpAddr)> {
-    if r.source == GroupSource::HostNetwork {
-        return Vec::new();
-    }
-    r.groups.iter().flat_map(|g| w.addresses.iter().map(move |a| (g.clone(), *a))).collect()
+    let addresses = member_addresses(w, r);
+    r.groups.iter().flat_map(|g| addresses.iter().map(move |a| (g.clone(), *a))).collect()
 }
 
 /// The pairs a node makes members: its addresses carry the default groups.
@@ -368,7 +368,7 @@ fn merge(changes: &mut Changes, more: Changes) {
     for (key, change) in more.pods {
         let before = changes.pods.get(&key).map_or(change.before, |c| c.before.clone());
         changes.pods.remove(&key);
-        changes.pod(&key, before, change.after);
+        changes.pod(key, before, change.after);
     }
     for (group, delta) in more.members {
         for a in delta.removed {

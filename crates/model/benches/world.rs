@@ -8,32 +8,15 @@
 //! `cargo bench -p podsg-model --bench world -- [pods=150000] [policies=10000] [groups=5000] [nodes=5000] [namespaces=1000] [rounds=2000]`
 //! Under `cargo test --benches` (no `--bench`) it runs a small world once.
 
+mod runs;
 mod synthetic;
 
 use podsg_model::labels::{Labels, Selector};
 use podsg_model::settings::Settings;
 use podsg_model::world::{Changes, World};
+use runs::{arg, full, memory};
 use std::time::{Duration, Instant};
 use synthetic::{Rng, Sizes, cluster, sg};
-
-fn arg(name: &str, default: usize) -> usize {
-    std::env::args()
-        .filter_map(|a| a.strip_prefix(&format!("{name}=")).map(str::to_string))
-        .next()
-        .map_or(default, |v| v.parse().expect("a number"))
-}
-
-/// The process's resident and peak memory, in MB.
-fn memory() -> (f64, f64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kb = |key: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(key))
-            .and_then(|v| v.trim().trim_end_matches(" kB").parse::<f64>().ok())
-    };
-    (kb("VmRSS:").unwrap_or(0.0) / 1024.0, kb("VmHWM:").unwrap_or(0.0) / 1024.0)
-}
 
 /// Median, 99th percentile and maximum of the times, and the mean number
 /// of pods and member sets each change touched.
@@ -67,7 +50,7 @@ fn measure(rounds: usize, mut change: impl FnMut(usize) -> Changes) -> (Vec<Dura
 }
 
 fn main() {
-    let full = std::env::args().any(|a| a == "--bench");
+    let full = full();
     let scale = |n: usize| if full { n } else { (n / 100).max(2) };
     let sizes = Sizes {
         pods: arg("pods", scale(150_000)),

@@ -22,6 +22,7 @@ pub mod pod_eni;
 pub mod policy;
 pub mod resolve;
 pub mod settings;
+pub mod slices;
 pub mod suggest;
 pub mod validate;
 pub mod verdict;

@@ -3,9 +3,11 @@
 //! when the committed files are not what the types generate.
 
 mod group;
+mod member_slice;
 mod policy;
 
 pub use group::{SecurityGroup, SecurityGroupSpec, SecurityGroupStatus};
+pub use member_slice::{GROUP_LABEL, MemberSlice, MemberSliceSpec};
 
 pub use policy::{Condition, SecurityGroupPolicy, SecurityGroupPolicySpec, SecurityGroupPolicyStatus, tke};
 
@@ -14,7 +16,7 @@ use kube::CustomResourceExt;
 
 /// Every CRD podsg serves.
 pub fn crds() -> Vec<CustomResourceDefinition> {
-    [SecurityGroupPolicy::crd(), tke::SecurityGroupPolicy::crd(), SecurityGroup::crd()]
+    [SecurityGroupPolicy::crd(), tke::SecurityGroupPolicy::crd(), SecurityGroup::crd(), MemberSlice::crd()]
         .into_iter()
         .map(structural)
         .collect()

@@ -16,6 +16,7 @@ use podsg_k8s::controller::{Metrics, PodEvent, Shared, State, Watched, Write, Wr
 use podsg_k8s::crd;
 use podsg_k8s::sgp_api::SgpApi;
 use podsg_k8s::webhook::{Rules, review};
+use podsg_model::group::SgId;
 use podsg_model::settings::Settings;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -130,7 +131,14 @@ fn recording_client() -> (Client, Recorded) {
         while let Some((request, send)) = handle.next_request().await {
             let (method, path) = (request.method().to_string(), request.uri().path().to_string());
             let query = request.uri().query().unwrap_or("").to_string();
-            log.lock().unwrap().insert(permission(&method, &path, &query));
+            let permission = permission(&method, &path, &query);
+            let apply = request.headers().get("content-type").is_some_and(|v| v == "application/apply-patch+yaml");
+            if apply && !permission.1.contains('/') {
+                // A server-side apply that finds no object creates it, and
+                // the API server authorizes it as `create` then.
+                log.lock().unwrap().insert((permission.0.clone(), permission.1.clone(), "create".into()));
+            }
+            log.lock().unwrap().insert(permission);
             let body = request.into_body().collect_bytes().await.unwrap();
             let mut object: Value = serde_json::from_slice(&body).unwrap_or(json!({}));
             let name = path.rsplit('/').find(|s| *s != "status").unwrap().to_string();
@@ -145,6 +153,7 @@ fn recording_client() -> (Client, Recorded) {
                 "GET" if path.contains("/pods/") => (StatusCode::OK, json!({"apiVersion": "v1", "kind": "Pod",
                     "metadata": {"name": name, "namespace": "prod", "uid": "u"}}).to_string()),
                 "GET" => (StatusCode::OK, json!({"metadata": {"resourceVersion": "1"}, "items": []}).to_string()),
+                "DELETE" => (StatusCode::OK, json!({"kind": "Status", "apiVersion": "v1", "status": "Success"}).to_string()),
                 _ => {
                     if path.contains("/leases") {
                         let mut lease = stored.take().unwrap_or_else(|| lease(&name));
@@ -196,6 +205,7 @@ async fn controller_permissions() -> BTreeSet<(String, String, String)> {
     watch_once::<ServiceAccount>(&client).await;
     watch_once::<Namespace>(&client).await;
     watch_once::<Node>(&client).await;
+    watch_once::<crd::MemberSlice>(&client).await;
     let writer = Writer::new(client.clone(), "podsg-controller-0".into());
     let (namespace, name, uid) = ("prod".to_string(), "p".to_string(), "u".to_string());
     let writes = [
@@ -224,6 +234,12 @@ async fn controller_permissions() -> BTreeSet<(String, String, String)> {
             status: Default::default(),
         },
         Write::GroupStatus { name: "sg-1".into(), status: Default::default() },
+        Write::PutSlice {
+            group: SgId::parse("sg-1").unwrap(),
+            index: 0,
+            addresses: ["10.0.0.1".parse().unwrap()].into(),
+        },
+        Write::DeleteSlice { name: "sg-1-1".into() },
     ];
     for write in &writes {
         writer.write(write).await.unwrap_or_else(|e| panic!("{write:?}: {e}"));

@@ -45,6 +45,18 @@ pub fn slice_name(group: &SgId, index: u32) -> String {
     format!("{group}-{index}")
 }
 
+/// The group and number a slice's name gives (`None` for a name no slice
+/// has).
+pub fn parse_slice_name(name: &str) -> Option<(SgId, u32)> {
+    let (group, index) = name.rsplit_once('-')?;
+    let number: u32 = index.parse().ok()?;
+    // One spelling per slice: `sg-1-01` is not slice 1.
+    if number.to_string() != index {
+        return None;
+    }
+    Some((SgId::parse(group).ok()?, number))
+}
+
 /// Every group's slices.
 #[derive(Clone, Debug)]
 pub struct Slices {
@@ -136,6 +148,16 @@ impl Slices {
             writes.extend(cut.difference(&written).map(|index| g.write(group, *index)).collect::<Vec<_>>());
         }
         writes
+    }
+
+    /// Slice `index` of `group`, if it holds any address.
+    pub fn get(&self, group: &SgId, index: u32) -> Option<&BTreeSet<IpAddr>> {
+        self.groups.get(group)?.slices.get(&index)
+    }
+
+    /// The groups that have slices.
+    pub fn groups(&self) -> impl Iterator<Item = &SgId> {
+        self.groups.keys()
     }
 
     /// The group's slices: number and addresses.

@@ -5,7 +5,7 @@
 //! back after a restart need no write.
 
 use podsg_model::group::SgId;
-use podsg_model::slices::{SliceWrite, Slices};
+use podsg_model::slices::{SliceWrite, Slices, parse_slice_name, slice_name};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -129,6 +129,15 @@ proptest! {
             publish(&mut published, &writes);
         }
         check(&published, &members, new_capacity)?;
+    }
+}
+
+#[test]
+fn a_slice_name_has_one_spelling() {
+    let g = SgId::parse("sg-0a7f3c9e2b1d48502").unwrap();
+    assert_eq!(parse_slice_name(&slice_name(&g, 12)), Some((g, 12)));
+    for other in ["sg-0a-01", "sg-0a-", "sg-0a-x", "sg-0a", "web-1", "sg-0a--1", "sg-0a-+1"] {
+        assert_eq!(parse_slice_name(other), None, "{other}");
     }
 }
 

@@ -2,14 +2,17 @@
 //! accounts, SecurityGroups, namespaces and nodes into the model's
 //! incremental index, and writes what it resolves: the
 //! `vpc.amazonaws.com/pod-eni` annotation on each selected pod, events with
-//! EKS's reasons, and the statuses of SGPs and SecurityGroups.
+//! EKS's reasons, the statuses of SGPs and SecurityGroups, and each group's
+//! member addresses as MemberSlices for the node agents.
 //!
-//! The parts: `state` (pure: inputs in, planned writes out), `watch` (the
+//! The parts: `state` (pure: inputs in, planned writes out; `publish` and
+//! `status` are its slices and statuses), `watch` (the
 //! kube-runtime watchers that feed it), `drain` and `writer` (the writes,
 //! only while this replica holds the lease), `serve` (metrics, health).
 
 mod drain;
 mod metrics;
+mod publish;
 mod queue;
 mod run;
 mod serve;

@@ -1,6 +1,7 @@
 //! What needs another look: de-duplicated FIFOs of targets, pods first
-//! (a pod waits for its annotation to start), then SGP statuses, then
-//! group statuses (both only informative). The controller is level-based:
+//! (a pod waits for its annotation to start), then member slices (other
+//! nodes' agents enforce from them), then SGP statuses, then group
+//! statuses (both only informative). The controller is level-based:
 //! a target is planned from the state as it is when its turn comes, so a
 //! target queued twice is planned once.
 
@@ -17,12 +18,14 @@ pub enum Target {
     Policy(String, String),
     /// A SecurityGroup's status.
     Group(SgId),
+    /// A MemberSlice, by name.
+    Slice(String),
 }
 
 #[derive(Debug, Default)]
 pub struct Queue {
-    /// Pods, SGPs, groups.
-    order: [VecDeque<Target>; 3],
+    /// Pods, slices, SGPs, groups.
+    order: [VecDeque<Target>; 4],
     queued: HashSet<Target>,
 }
 
@@ -31,8 +34,9 @@ impl Queue {
         if self.queued.insert(target.clone()) {
             let class = match target {
                 Target::Pod(_) => 0,
-                Target::Policy(..) => 1,
-                Target::Group(_) => 2,
+                Target::Slice(_) => 1,
+                Target::Policy(..) => 2,
+                Target::Group(_) => 3,
             };
             self.order[class].push_back(target);
         }

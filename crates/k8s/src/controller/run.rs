@@ -34,7 +34,7 @@ pub struct Options {
 }
 
 /// The watches, one per kind; readiness waits for all of them.
-const WATCHES: usize = 7;
+const WATCHES: usize = 8;
 
 /// Runs until SIGTERM or SIGINT.
 pub async fn run(client: Client, options: Options) -> Result<()> {
@@ -49,11 +49,13 @@ pub async fn run(client: Client, options: Options) -> Result<()> {
     tokio::spawn(serve::serve(listener, metrics.clone(), ready.clone()));
 
     let on_sync = || {
-        let (synced, ready) = (synced.clone(), ready.clone());
+        let (synced, ready, shared) = (synced.clone(), ready.clone(), shared.clone());
         move || {
             if synced.fetch_add(1, Ordering::AcqRel) + 1 == WATCHES {
                 tracing::info!("every watch has listed once: ready");
+                shared.lock().start_publishing();
                 ready.store(true, Ordering::Release);
+                shared.wake.notify_one();
             }
         }
     };
@@ -70,6 +72,7 @@ pub async fn run(client: Client, options: Options) -> Result<()> {
     tokio::spawn(watch::run(Api::<ServiceAccount>::all(client.clone()), s.clone(), m.clone(), on_sync()));
     tokio::spawn(watch::run(Api::<Namespace>::all(client.clone()), s.clone(), m.clone(), on_sync()));
     tokio::spawn(watch::run(Api::<Node>::all(client.clone()), s.clone(), m.clone(), on_sync()));
+    tokio::spawn(watch::run(Api::<crd::MemberSlice>::all(client.clone()), s.clone(), m.clone(), on_sync()));
 
     let lease = LeaseManagerBuilder::new(client.clone(), &options.lease_name)
         .with_namespace(&options.lease_namespace)

@@ -17,9 +17,11 @@ use podsg_model::group::SgId;
 use podsg_model::pod_eni;
 use podsg_model::resolve::{GroupSource, Resolution};
 use podsg_model::settings::{AppliesTo, Settings};
+use podsg_model::slices::Slices;
 use podsg_model::workload::{WorkloadKey, WorkloadKind};
 use podsg_model::world::{Changes, World};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::net::IpAddr;
 
 /// A pod as last seen: its identity and the annotation it carries.
 #[derive(Clone, Debug)]
@@ -55,9 +57,16 @@ pub struct State {
     /// pods that carry them are found in one pass when targets are taken,
     /// not one pass per group (a first list brings thousands of groups).
     came_or_went: HashSet<SgId>,
+    /// The MemberSlices as the API server last showed them (or as written
+    /// since), by name.
+    pub(super) published: BTreeMap<String, BTreeSet<IpAddr>>,
+    /// The slices the world's members make; `None` until every watch has
+    /// listed (`start_publishing`), so that no slice is cut from a world
+    /// that has not seen every pod.
+    pub(super) slices: Option<Slices>,
     /// Events already sent, per pod UID: each is sent once.
     sent: HashMap<String, HashSet<PodEvent>>,
-    queue: Queue,
+    pub(super) queue: Queue,
     /// The clock for conditions' `lastTransitionTime` (RFC 3339).
     pub(super) now: fn() -> String,
 }
@@ -78,6 +87,8 @@ impl State {
             namespaces: BTreeSet::new(),
             nodes: BTreeSet::new(),
             came_or_went: HashSet::new(),
+            published: BTreeMap::new(),
+            slices: None,
             sent: HashMap::new(),
             queue: Queue::default(),
             now,
@@ -111,6 +122,7 @@ impl State {
         policies.into_iter().for_each(|(ns, n)| self.queue.push(Target::Policy(ns, n)));
         let groups: Vec<SgId> = self.groups.keys().cloned().collect();
         groups.into_iter().for_each(|g| self.queue.push(Target::Group(g)));
+        self.requeue_slices();
     }
 
     // --- Inputs ---
@@ -328,6 +340,12 @@ impl State {
                     *seen = Some(status.clone());
                 }
             }
+            Write::PutSlice { group, index, addresses } => {
+                self.published.insert(podsg_model::slices::slice_name(group, *index), addresses.clone());
+            }
+            Write::DeleteSlice { name } => {
+                self.published.remove(name);
+            }
         }
     }
 
@@ -339,6 +357,7 @@ impl State {
             Target::Pod(key) => self.plan_pod(key),
             Target::Policy(namespace, name) => self.plan_policy(namespace, name),
             Target::Group(id) => self.plan_group(id).into_iter().collect(),
+            Target::Slice(name) => self.plan_slice(name).into_iter().collect(),
         }
     }
 
@@ -432,6 +451,7 @@ impl State {
         for key in changes.pods.into_keys().filter(|k| k.kind == WorkloadKind::Pod) {
             self.queue.push(Target::Pod(key));
         }
+        self.publish(&changes.members);
         for id in changes.members.into_keys().chain(changes.groups) {
             self.queue.push(Target::Group(id));
         }

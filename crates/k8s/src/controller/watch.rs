@@ -92,6 +92,20 @@ impl Watched for crd::SecurityGroup {
     }
 }
 
+impl Watched for crd::MemberSlice {
+    const KIND: &'static str = "MemberSlice";
+    fn apply(state: &mut State, slice: &Self) -> Result<(), Invalid> {
+        state.apply_slice(slice);
+        Ok(())
+    }
+    fn delete(state: &mut State, key: &str) {
+        state.delete_slice(key);
+    }
+    fn keys(state: &State) -> Vec<String> {
+        state.slice_names()
+    }
+}
+
 impl Watched for ServiceAccount {
     const KIND: &'static str = "ServiceAccount";
     fn apply(state: &mut State, sa: &Self) -> Result<(), Invalid> {

@@ -7,7 +7,9 @@
 //!   its predecessor's groups;
 //! * an event: `events.k8s.io/v1`, which `kubectl describe pod` shows;
 //! * a status: server-side apply on the `status` subresource, so that
-//!   fields the controller no longer sets are removed.
+//!   fields the controller no longer sets are removed;
+//! * a member slice: server-side apply of the whole object, or a delete
+//!   (one already gone is fine).
 
 use super::writes::{PodEvent, Write};
 use crate::crd;
@@ -17,9 +19,10 @@ use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use k8s_openapi::jiff::Timestamp;
 use kube::Client;
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
 use podsg_model::pod_eni::POD_ENI;
+use podsg_model::slices::slice_name;
 use serde_json::json;
 
 /// Who writes: the field manager of its patches, and the reporter of its
@@ -74,6 +77,19 @@ impl Writer {
                 let groups: Api<crd::SecurityGroup> = Api::all(self.client.clone());
                 let body = json!({"apiVersion": "podsg.io/v1alpha1", "kind": "SecurityGroup", "status": status});
                 groups.patch_status(name, &self.params().force(), &Patch::Apply(body)).await.map(drop)
+            }
+            Write::PutSlice { group, index, addresses } => {
+                let slices: Api<crd::MemberSlice> = Api::all(self.client.clone());
+                let slice = crd::MemberSlice::of(group, *index, addresses.clone());
+                slices.patch(&slice_name(group, *index), &self.params().force(), &Patch::Apply(slice)).await.map(drop)
+            }
+            Write::DeleteSlice { name } => {
+                let slices: Api<crd::MemberSlice> = Api::all(self.client.clone());
+                match slices.delete(name, &DeleteParams::default()).await {
+                    // Already gone is what was asked.
+                    Err(e) if is_not_found(&e) => Ok(()),
+                    other => other.map(drop),
+                }
             }
         }
     }

@@ -3,6 +3,9 @@
 
 use crate::crd::{SecurityGroupPolicyStatus, SecurityGroupStatus};
 use crate::sgp_api::SgpApi;
+use podsg_model::group::SgId;
+use std::collections::BTreeSet;
+use std::net::IpAddr;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Write {
@@ -31,6 +34,16 @@ pub enum Write {
         name: String,
         status: SecurityGroupStatus,
     },
+    /// Creates or replaces slice `index` of `group`.
+    PutSlice {
+        group: SgId,
+        index: u32,
+        addresses: BTreeSet<IpAddr>,
+    },
+    /// Deletes a MemberSlice.
+    DeleteSlice {
+        name: String,
+    },
 }
 
 impl Write {
@@ -41,6 +54,8 @@ impl Write {
             Write::PodEvent { .. } => "pod_event",
             Write::PolicyStatus { .. } => "policy_status",
             Write::GroupStatus { .. } => "group_status",
+            Write::PutSlice { .. } => "put_slice",
+            Write::DeleteSlice { .. } => "delete_slice",
         }
     }
 }

@@ -6,7 +6,7 @@
 
 use kube::CustomResource;
 use podsg_model::group::SgId;
-use podsg_model::slices::slice_name;
+use podsg_model::slices::{parse_slice_name, slice_name};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -43,10 +43,9 @@ impl MemberSlice {
 
     /// The group and the number its name and label give, when they agree.
     pub fn identity(&self) -> Option<(SgId, u32)> {
-        let name = self.metadata.name.as_deref()?;
-        let group = self.metadata.labels.as_ref()?.get(GROUP_LABEL)?;
-        let index = name.strip_prefix(group.as_str())?.strip_prefix('-')?.parse().ok()?;
-        Some((SgId::parse(group).ok()?, index))
+        let (group, index) = parse_slice_name(self.metadata.name.as_deref()?)?;
+        let label = self.metadata.labels.as_ref()?.get(GROUP_LABEL)?;
+        (label == group.as_str()).then_some((group, index))
     }
 }
 

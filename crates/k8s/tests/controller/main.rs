@@ -20,7 +20,10 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
-use verifier::{Expect, Handle, answer, echo_forever, event, group_status, pod_get, pod_patch, policy_status};
+use verifier::{
+    Expect, Handle, answer, echo_forever, event, group_status, pod_get, pod_patch, policy_status, slice_delete,
+    slice_put,
+};
 
 const NOW_NANOS: i128 = 1_767_225_600_000_000_000;
 const EKS: &str = "vpcresources.k8s.aws";
@@ -351,6 +354,74 @@ async fn with_new_pods_a_recorded_group_that_is_gone_warns_and_the_record_stays(
         ),
     ])
     .await;
+}
+
+#[tokio::test]
+async fn members_are_published_in_slices_once_every_watch_has_listed() {
+    let mut s = green_policy(None).await;
+    let record = veth(&["sg-db"], Some("10.1.0.5"));
+    s.state()
+        .apply_pod(&with_annotation(
+            pod("prod", "green-1", "uid-1", json!({"app": "green"}), "default", Some("10.1.0.5")),
+            &record,
+        ))
+        .unwrap();
+    s.settle().await;
+
+    // Until then, no slice: the world may not have seen every pod.
+    s.state().start_publishing();
+    s.expect(vec![slice_put("sg-db", 0, &["10.1.0.5"])]).await;
+
+    // A second member: the same slice, rewritten.
+    let second = veth(&["sg-db"], Some("10.1.0.6"));
+    s.state()
+        .apply_pod(&with_annotation(
+            pod("prod", "green-2", "uid-2", json!({"app": "green"}), "default", Some("10.1.0.6")),
+            &second,
+        ))
+        .unwrap();
+    s.expect(vec![
+        slice_put("sg-db", 0, &["10.1.0.5", "10.1.0.6"]),
+        policy_status(EKS, "prod", "green", resolved(2, "pods: app=green")),
+        group_status("sg-db", members(2, &["prod/green"])),
+    ])
+    .await;
+
+    // The last members go: so does the slice.
+    s.state().delete_pod("prod", "green-1");
+    s.state().delete_pod("prod", "green-2");
+    s.expect(vec![
+        slice_delete("sg-db-0"),
+        policy_status(EKS, "prod", "green", resolved(0, "pods: app=green")),
+        group_status("sg-db", members(0, &["prod/green"])),
+    ])
+    .await;
+}
+
+#[tokio::test]
+async fn a_restarted_controller_rewrites_no_slice_that_is_right() {
+    let mut s = green_policy(None).await;
+    s.state()
+        .apply_pod(&pod("prod", "green-1", "uid-1", json!({"app": "green"}), "default", Some("10.1.0.5")))
+        .unwrap();
+    // What the API server holds from the replica before.
+    for (name, group, addresses) in [
+        ("sg-db-0", "sg-db", vec!["10.1.0.5"]),
+        ("sg-gone-0", "sg-gone", vec!["10.9.0.1"]),
+        ("sg-db-07", "sg-db", vec!["10.1.0.5"]),
+    ] {
+        let slice: crd::MemberSlice = serde_json::from_value(json!({
+            "apiVersion": "podsg.io/v1alpha1", "kind": "MemberSlice",
+            "metadata": {"name": name, "labels": {"podsg.io/group": group}},
+            "spec": {"addresses": addresses}}))
+        .unwrap();
+        s.state().apply_slice(&slice);
+    }
+    s.settle().await;
+    s.state().start_publishing();
+    // The right one stays; a group with no members and a name no slice
+    // has are deleted.
+    s.expect(vec![slice_delete("sg-gone-0"), slice_delete("sg-db-07")]).await;
 }
 
 #[tokio::test]

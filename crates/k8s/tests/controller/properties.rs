@@ -9,9 +9,11 @@ use podsg_k8s::sgp_api::SgpApi;
 use podsg_model::pod_eni;
 use podsg_model::resolve::GroupSource;
 use podsg_model::settings::{AppliesTo, Settings};
+use podsg_model::slices::{DEFAULT_CAPACITY, parse_slice_name, slice_name};
 use podsg_model::workload::{WorkloadKey, WorkloadKind};
 use serde_json::json;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
 
 /// A small deterministic generator (no dependency, reproducible by seed).
 struct Rng(u64);
@@ -28,20 +30,46 @@ impl Rng {
 
 const GROUPS: [&str; 4] = ["sg-1", "sg-2", "sg-3", "sg-4"];
 
-/// Carries out every planned write; returns the pods' annotations as the
-/// API server would now hold them.
-fn settle(state: &mut State, annotations: &mut BTreeMap<String, (String, Option<String>)>) {
+/// Member slices as the API server holds them, by name.
+type Published = BTreeMap<String, BTreeSet<IpAddr>>;
+
+/// Carries out every planned write: the pods' annotations and the member
+/// slices become what the API server would now hold.
+fn settle(state: &mut State, annotations: &mut BTreeMap<String, (String, Option<String>)>, slices: &mut Published) {
     while let Some(target) = state.next_target() {
         for write in state.plan(&target) {
-            if let Write::PodAnnotation { namespace, name, uid, value } = &write {
-                let key = format!("{namespace}/{name}");
-                let held = annotations.get(&key).expect("a write for a pod the cluster has");
-                assert_eq!(&held.0, uid, "a write for {key} reached another pod");
-                annotations.insert(key, (uid.clone(), value.clone()));
+            match &write {
+                Write::PodAnnotation { namespace, name, uid, value } => {
+                    let key = format!("{namespace}/{name}");
+                    let held = annotations.get(&key).expect("a write for a pod the cluster has");
+                    assert_eq!(&held.0, uid, "a write for {key} reached another pod");
+                    annotations.insert(key, (uid.clone(), value.clone()));
+                }
+                Write::PutSlice { group, index, addresses } => {
+                    assert!(!addresses.is_empty() && addresses.len() <= DEFAULT_CAPACITY, "{group}-{index}");
+                    slices.insert(slice_name(group, *index), addresses.clone());
+                }
+                Write::DeleteSlice { name } => {
+                    assert!(slices.remove(name).is_some(), "{name} deleted but not published");
+                }
+                _ => {}
             }
             state.written(&write);
         }
     }
+}
+
+/// Each group's members as the published slices say.
+fn published_members(slices: &Published) -> BTreeMap<String, BTreeSet<IpAddr>> {
+    let mut out: BTreeMap<String, BTreeSet<IpAddr>> = BTreeMap::new();
+    for (name, addresses) in slices {
+        let (group, _) = parse_slice_name(name).expect("a slice name");
+        let held = out.entry(group.to_string()).or_default();
+        for a in addresses {
+            assert!(held.insert(*a), "{a} in two slices of {group}");
+        }
+    }
+    out
 }
 
 fn run(seed: u64, applies_to: AppliesTo) {
@@ -51,7 +79,14 @@ fn run(seed: u64, applies_to: AppliesTo) {
     let mut cluster: BTreeMap<String, (String, Option<String>)> = BTreeMap::new();
     let mut pinned: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut next_uid = 0;
-    for _ in 0..40 {
+    let mut slices = Published::new();
+    // Every watch lists at some point of the sequence (or at its end).
+    let (lists_at, mut publishing) = (rng.below(50), false);
+    for step in 0..40 {
+        if step == lists_at {
+            state.start_publishing();
+            publishing = true;
+        }
         match rng.below(9) {
             0 | 1 => {
                 let name = format!("p{}", rng.below(5));
@@ -98,16 +133,37 @@ fn run(seed: u64, applies_to: AppliesTo) {
             }
         }
         if rng.below(3) == 0 {
-            settle(&mut state, &mut cluster);
+            settle(&mut state, &mut cluster, &mut slices);
             check(&state, &cluster, applies_to, &mut pinned, seed);
+            check_slices(&state, &slices, publishing, seed);
         }
     }
-    settle(&mut state, &mut cluster);
+    if !publishing {
+        state.start_publishing();
+        publishing = true;
+    }
+    settle(&mut state, &mut cluster, &mut slices);
     check(&state, &cluster, applies_to, &mut pinned, seed);
+    check_slices(&state, &slices, publishing, seed);
     // A fixpoint: planning everything again writes nothing.
     state.requeue_all();
     while let Some(target) = state.next_target() {
         assert_eq!(state.plan(&target), [], "seed {seed}: {target:?} planned again");
+    }
+}
+
+/// Once publishing, the slices hold exactly each group's members; before,
+/// nothing is published.
+fn check_slices(state: &State, slices: &Published, publishing: bool, seed: u64) {
+    let published = published_members(slices);
+    if !publishing {
+        assert!(published.is_empty(), "seed {seed}: slices before every watch listed");
+        return;
+    }
+    for group in GROUPS {
+        let id = podsg_model::group::SgId::parse(group).unwrap();
+        let want = state.world().member_addresses(&id);
+        assert_eq!(published.get(group).cloned().unwrap_or_default(), want, "seed {seed}: {group}'s slices");
     }
 }
 

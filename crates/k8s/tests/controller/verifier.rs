@@ -114,6 +114,39 @@ pub fn group_status(id: &str, status: Value) -> Expect {
     }
 }
 
+/// Slice `index` of `group` applied with these addresses.
+pub fn slice_put(group: &str, index: u32, addresses: &[&str]) -> Expect {
+    let body = json!({"apiVersion": "podsg.io/v1alpha1", "kind": "MemberSlice",
+                      "metadata": {"name": format!("{group}-{index}"), "labels": {"podsg.io/group": group}},
+                      "spec": {"addresses": addresses}});
+    Expect {
+        method: "PATCH",
+        uri: format!("/apis/podsg.io/v1alpha1/memberslices/{group}-{index}?&force=true&{QUERY}"),
+        content_type: Some(APPLY),
+        answer: body.clone(),
+        body: Some(body),
+        check: None,
+        status: StatusCode::OK,
+    }
+}
+
+pub fn slice_delete(name: &str) -> Expect {
+    Expect {
+        method: "DELETE",
+        uri: format!("/apis/podsg.io/v1alpha1/memberslices/{name}?"),
+        content_type: Some("application/json"),
+        body: Some(json!({})),
+        check: None,
+        status: StatusCode::OK,
+        answer: deleted(),
+    }
+}
+
+/// What the API server answers a delete with.
+fn deleted() -> Value {
+    json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"})
+}
+
 /// Answers the next request as `expect` says, after checking it is that
 /// request.
 pub async fn answer(handle: &mut Handle, expect: Expect) {
@@ -145,6 +178,7 @@ pub async fn answer(handle: &mut Handle, expect: Expect) {
 pub async fn echo_forever(handle: &mut Handle) {
     while let Some((request, send)) = handle.next_request().await {
         let path = request.uri().path().to_string();
+        let delete = request.method() == http::Method::DELETE;
         let bytes = request.into_body().collect_bytes().await.unwrap();
         let mut body: Value = serde_json::from_slice(&bytes).unwrap_or(json!({}));
         let name = path.rsplit('/').find(|s| *s != "status").unwrap_or("x").to_string();
@@ -157,6 +191,9 @@ pub async fn echo_forever(handle: &mut Handle) {
         }
         if path.contains("securitygroups/") && body.get("spec").is_none() {
             body["spec"] = json!({});
+        }
+        if delete {
+            body = deleted();
         }
         let response = Response::builder()
             .status(StatusCode::OK)

@@ -73,6 +73,10 @@ impl Members {
         }
     }
 
+    pub fn groups(&self) -> impl Iterator<Item = &SgId> {
+        self.0.keys()
+    }
+
     pub fn count(&self, group: &SgId) -> usize {
         self.0.get(group).map_or(0, |a| a.len())
     }

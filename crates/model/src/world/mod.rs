@@ -76,6 +76,11 @@ impl World {
         self.members.of(group)
     }
 
+    /// The groups that some address carries.
+    pub fn member_groups(&self) -> impl Iterator<Item = &SgId> {
+        self.members.groups()
+    }
+
     /// How many addresses carry `group`.
     pub fn member_count(&self, group: &SgId) -> usize {
         self.members.count(group)

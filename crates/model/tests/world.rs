@@ -1,7 +1,8 @@
 //! The incremental world against the world computed from scratch: any
-//! sequence of applies and deletes leaves each pod with the groups, each
-//! group with the member addresses, and the same missing-group reports as
-//! a brute-force resolution of the final set of objects; and the changes
+//! sequence of applies and deletes (member slices too) leaves each pod
+//! with the groups, each group with the member addresses, and the same
+//! missing-group reports as a brute-force resolution of the final set of
+//! objects; and the changes
 //! it reported, replayed one after another, lead to that same state.
 
 mod common;
@@ -36,6 +37,8 @@ enum Op {
     Node(Node),
     DeleteNode(String),
     Settings(Vec<SgId>, AppliesTo),
+    Slice(usize, usize, Vec<IpAddr>),
+    DeleteSlice(usize),
 }
 
 fn addresses() -> impl Strategy<Value = Vec<IpAddr>> {
@@ -98,6 +101,8 @@ fn arb_op() -> impl Strategy<Value = Op> {
         1 => (prop::sample::select(&NAMESPACES[..]), 0..4usize).prop_map(|(ns, i)| Op::DeletePod(ns, format!("pod{i}"))),
         1 => (0..2usize, addresses()).prop_map(|(i, addresses)| Op::Node(Node { name: format!("n{i}"), addresses })),
         1 => (0..2usize).prop_map(|i| Op::DeleteNode(format!("n{i}"))),
+        2 => (0..3usize, 0..GROUPS.len(), addresses()).prop_map(|(i, g, a)| Op::Slice(i, g, a)),
+        1 => (0..3usize).prop_map(Op::DeleteSlice),
         1 => subsequence((0..GROUPS.len()).collect::<Vec<_>>(), 0..=2)
             .prop_flat_map(|g| (Just(g), prop::sample::select(&[AppliesTo::AllPods, AppliesTo::NewPods][..])))
             .prop_map(|(g, applies_to)| Op::Settings(g.into_iter().map(sg).collect(), applies_to)),
@@ -114,6 +119,7 @@ struct Objects {
     nodes: BTreeMap<String, Node>,
     defaults: Vec<SgId>,
     applies_to: AppliesTo,
+    slices: BTreeMap<usize, (SgId, Vec<IpAddr>)>,
 }
 
 fn apply(world: &mut World, objects: &mut Objects, op: Op) -> Changes {
@@ -158,6 +164,14 @@ fn apply(world: &mut World, objects: &mut Objects, op: Op) -> Changes {
         Op::DeleteNode(name) => {
             objects.nodes.remove(&name);
             world.delete_node(&name)
+        }
+        Op::Slice(i, g, addresses) => {
+            objects.slices.insert(i, (sg(g), addresses.clone()));
+            world.apply_member_slice(&format!("slice-{i}"), sg(g), addresses)
+        }
+        Op::DeleteSlice(i) => {
+            objects.slices.remove(&i);
+            world.delete_member_slice(&format!("slice-{i}"))
         }
         Op::Settings(defaults, applies_to) => {
             objects.defaults = defaults.clone();
@@ -224,6 +238,9 @@ fn members_of(o: &Objects) -> BTreeMap<SgId, BTreeSet<IpAddr>> {
         for g in &o.defaults {
             out.entry(g.clone()).or_default().extend(&n.addresses);
         }
+    }
+    for (g, addresses) in o.slices.values() {
+        out.entry(g.clone()).or_default().extend(addresses);
     }
     out.retain(|_, a| !a.is_empty());
     out

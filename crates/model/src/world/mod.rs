@@ -40,6 +40,9 @@ pub struct World {
     workloads: Workloads,
     namespaces: BTreeMap<String, Labels>,
     nodes: BTreeMap<String, Node>,
+    /// Member slices as an agent receives them (name -> group and
+    /// addresses): the members of other nodes' pods.
+    slices: BTreeMap<String, (SgId, Vec<IpAddr>)>,
     settings: Settings,
     members: Members,
     references: References,
@@ -247,6 +250,26 @@ impl World {
         changes
     }
 
+    /// A member slice (docs/membership.md): its addresses carry `group`.
+    /// An agent learns other nodes' members this way instead of watching
+    /// their pods; an address that a slice and a pod both give stays a
+    /// member until both are gone.
+    pub fn apply_member_slice(&mut self, name: &str, group: SgId, addresses: Vec<IpAddr>) -> Changes {
+        let mut changes = Changes::default();
+        let before = self.slices.remove(name).map(|(g, a)| slice_memberships(&g, &a)).unwrap_or_default();
+        self.members.replace(&before, &slice_memberships(&group, &addresses), &mut changes);
+        self.slices.insert(name.to_string(), (group, addresses));
+        changes
+    }
+
+    pub fn delete_member_slice(&mut self, name: &str) -> Changes {
+        let mut changes = Changes::default();
+        if let Some((group, addresses)) = self.slices.remove(name) {
+            self.members.replace(&slice_memberships(&group, &addresses), &[], &mut changes);
+        }
+        changes
+    }
+
     /// The cluster's settings (the ClusterConfig, or the defaults when it
     /// is deleted). Changing the default groups re-resolves the pods that
     /// carry them; changing `sgpAppliesTo`, every pod.
@@ -361,6 +384,11 @@ fn memberships(w: &Workload, r: &Resolution) -> Vec<(SgId, IpAddr)> {
 /// The pairs a node makes members: its addresses carry the default groups.
 fn node_memberships(defaults: &[SgId], node: &Node) -> Vec<(SgId, IpAddr)> {
     defaults.iter().flat_map(|g| node.addresses.iter().map(move |a| (g.clone(), *a))).collect()
+}
+
+/// The pairs a member slice makes.
+fn slice_memberships(group: &SgId, addresses: &[IpAddr]) -> Vec<(SgId, IpAddr)> {
+    addresses.iter().map(|a| (group.clone(), *a)).collect()
 }
 
 /// The pairs a group's external members make.

@@ -97,3 +97,26 @@ fn handbook_membership() {
     );
     assert_eq!(m.groups().count(), 4);
 }
+
+/// A world fed the catalog's inputs one at a time says what the catalog
+/// says: every workload's groups, every group's members.
+#[test]
+fn a_world_fed_a_catalogs_inputs_agrees_with_it() {
+    use podsg_model::world::{InputChange, World};
+    for (file, groups) in [("001-eks-user-guide.yaml", &["sg-abc123"]), ("004-tencent-tke.yaml", &["sg-0a1b2c3d"])] {
+        let loaded = load(file, groups).unwrap();
+        let c = &loaded.catalog;
+        let mut world = World::new();
+        for input in c.inputs().into_values() {
+            world.take(InputChange::Apply(input));
+        }
+        assert!(!c.workloads.is_empty(), "{file}");
+        for w in &c.workloads {
+            assert_eq!(world.resolution(&w.key()).unwrap(), &c.resolve(w), "{file}: {}", w.key());
+        }
+        let membership = c.membership();
+        for id in c.groups.keys() {
+            assert_eq!(world.member_addresses(id), membership.addresses(id), "{file}: {id}");
+        }
+    }
+}

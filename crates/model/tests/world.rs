@@ -15,7 +15,7 @@ use podsg_model::pod_eni::POD_ENI;
 use podsg_model::policy::Policy;
 use podsg_model::settings::{AppliesTo, Settings};
 use podsg_model::workload::{Workload, WorkloadKey, WorkloadKind};
-use podsg_model::world::{Changes, World};
+use podsg_model::world::{Changes, Input, InputChange, Snapshot, World, diff};
 use proptest::prelude::*;
 use proptest::sample::subsequence;
 use std::collections::{BTreeMap, BTreeSet};
@@ -285,6 +285,73 @@ fn missing_of(o: &Objects) -> BTreeSet<(String, String, String)> {
         check("ClusterConfig/cluster".into(), format!("spec.defaultGroupIds[{i}]"), id);
     }
     out
+}
+
+/// The objects as the world's inputs, by key.
+fn snapshot(o: &Objects) -> Snapshot {
+    let mut inputs: Vec<Input> = Vec::new();
+    inputs.extend(o.groups.values().cloned().map(Input::Group));
+    inputs.extend(o.policies.values().cloned().map(Input::Policy));
+    inputs.extend(o.accounts.iter().map(|((namespace, name), labels)| Input::ServiceAccount {
+        namespace: namespace.clone(),
+        name: name.clone(),
+        labels: labels.clone(),
+    }));
+    inputs.extend(o.pods.values().cloned().map(Input::Workload));
+    inputs.extend(o.nodes.values().cloned().map(Input::Node));
+    inputs.extend(o.slices.iter().map(|(i, (group, addresses))| Input::MemberSlice {
+        name: format!("slice-{i}"),
+        group: group.clone(),
+        addresses: addresses.clone(),
+    }));
+    inputs.push(Input::Settings(Settings {
+        default_group_ids: o.defaults.clone(),
+        sgp_applies_to: o.applies_to,
+        ..Settings::default()
+    }));
+    inputs.into_iter().map(|i| (i.key(), i)).collect()
+}
+
+fn objects_after(ops: Vec<Op>) -> Objects {
+    let (mut world, mut objects) = (World::new(), Objects::default());
+    for op in ops {
+        apply(&mut world, &mut objects, op);
+    }
+    objects
+}
+
+/// What a world says of every pod and group of `o`.
+fn state_of(world: &World, o: &Objects) -> (BTreeMap<WorkloadKey, Vec<SgId>>, Vec<BTreeSet<IpAddr>>, usize) {
+    let pods = o.pods.keys().map(|k| (k.clone(), world.resolution(k).expect("applied").groups.clone())).collect();
+    let members = GROUPS.iter().map(|g| world.member_addresses(&SgId::parse(g).unwrap())).collect();
+    (pods, members, world.missing_groups().len())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    #[test]
+    fn the_diff_of_two_snapshots_takes_one_world_to_the_other(
+        first in prop::collection::vec(arb_op(), 0..25),
+        second in prop::collection::vec(arb_op(), 0..25),
+    ) {
+        let (a, b) = (objects_after(first), objects_after(second));
+        let (before, after) = (snapshot(&a), snapshot(&b));
+        let mut world = World::new();
+        for input in before.values() {
+            world.take(InputChange::Apply(input.clone()));
+        }
+        for change in diff(&before, &after) {
+            world.take(change);
+        }
+        let mut fresh = World::new();
+        for input in after.values() {
+            fresh.take(InputChange::Apply(input.clone()));
+        }
+        prop_assert_eq!(state_of(&world, &b), state_of(&fresh, &b));
+        prop_assert_eq!(state_of(&fresh, &b).0, b.pods.values().map(|w| (w.key(), groups_of(&b, w))).collect::<BTreeMap<_, _>>());
+        prop_assert!(diff(&after, &after).is_empty(), "a snapshot differs from nothing in itself");
+    }
 }
 
 proptest! {

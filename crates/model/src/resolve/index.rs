@@ -153,6 +153,13 @@ impl PolicyIndex {
         }
     }
 
+    /// Every ServiceAccount's labels: (namespace, name, labels).
+    pub fn service_accounts(&self) -> impl Iterator<Item = (&str, &str, &Labels)> {
+        self.service_accounts
+            .iter()
+            .flat_map(|(ns, sas)| sas.iter().map(move |(name, labels)| (ns.as_str(), name.as_str(), labels)))
+    }
+
     pub fn set_default_groups(&mut self, groups: Vec<SgId>) {
         self.default_groups = groups;
     }

@@ -11,11 +11,13 @@
 //! same thing about the same object.
 
 mod changes;
+mod input;
 mod members;
 pub(crate) mod references;
 mod workloads;
 
 pub use changes::{AddressDelta, Changes, PodChange};
+pub use input::{Input, InputChange, InputKey, Snapshot, diff};
 pub use references::{Referrer, SECURITY_GROUP_NOT_FOUND, not_found_message};
 
 use crate::catalog::{group_ref, policy_ref, resolve};

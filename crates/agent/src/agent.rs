@@ -224,7 +224,8 @@ impl<N: Nft> Agent<N> {
             })
             .collect();
         let mode = self.config.mode.unwrap_or(catalog.settings.enforcing_mode);
-        NodeRuleset::compile(&catalog.groups, &catalog.membership(), mode, &local)
+        let membership = catalog.membership();
+        NodeRuleset::compile(&catalog.groups, &|g| membership.addresses(g), mode, &local)
     }
 
     /// Brings the kernel to the desired state of every attachment.

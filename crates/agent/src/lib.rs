@@ -6,11 +6,15 @@
 mod agent;
 mod attachments;
 mod desired;
+mod error;
 mod ipam;
+mod node_view;
 mod server;
 
 pub use agent::{Agent, AgentConfig};
 pub use attachments::{Record, Store};
 pub use desired::{DesiredState, ManifestFiles};
+pub use error::{Error, Result};
 pub use ipam::Allocator;
+pub use node_view::NodeView;
 pub use server::serve;

@@ -94,5 +94,6 @@ pub fn all_on_one_node(c: &crate::catalog::Catalog) -> crate::dataplane::NodeRul
             groups: PodGroups::of(groups),
         })
         .collect();
-    NodeRuleset::compile(&c.groups, &c.membership(), c.settings.enforcing_mode, &local)
+    let membership = c.membership();
+    NodeRuleset::compile(&c.groups, &|g| membership.addresses(g), c.settings.enforcing_mode, &local)
 }

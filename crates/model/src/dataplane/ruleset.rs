@@ -4,7 +4,6 @@
 //! of every external member (checked on the source node on its behalf).
 
 use super::{Allowances, allowances};
-use crate::catalog::Membership;
 use crate::group::{Direction, SecurityGroup, SgId};
 use crate::settings::EnforcingMode;
 use serde::Serialize;
@@ -99,13 +98,14 @@ impl<'a> PodGroups<'a> {
 }
 
 impl NodeRuleset {
+    /// `members` gives the addresses that carry a group (a catalog's
+    /// membership, or a world's member index).
     pub fn compile(
         groups: &BTreeMap<SgId, SecurityGroup>,
-        membership: &Membership,
+        members: &dyn Fn(&SgId) -> BTreeSet<IpAddr>,
         mode: EnforcingMode,
         local: &[LocalPod<'_>],
     ) -> NodeRuleset {
-        let members = |g: &SgId| membership.addresses(g);
         let interfaces: BTreeMap<String, InterfacePolicy> = local
             .iter()
             .map(|p| {
@@ -132,8 +132,8 @@ impl NodeRuleset {
             .into_iter()
             .map(|ids| {
                 let policy = PodPolicy {
-                    egress: allowances(&ids, groups, Direction::Egress, &members),
-                    ingress: allowances(&ids, groups, Direction::Ingress, &members),
+                    egress: allowances(&ids, groups, Direction::Egress, members),
+                    ingress: allowances(&ids, groups, Direction::Ingress, members),
                 };
                 (ids, policy)
             })
@@ -161,7 +161,7 @@ impl NodeRuleset {
             .into_iter()
             .map(|(ids, addresses)| {
                 let ids: Vec<SgId> = ids.into_iter().cloned().collect();
-                let ingress = allowances(&ids, groups, Direction::Ingress, &members);
+                let ingress = allowances(&ids, groups, Direction::Ingress, members);
                 (ids, MemberPolicy { addresses: addresses.into_iter().collect(), ingress })
             })
             .collect();

@@ -55,6 +55,23 @@ impl Changes {
         }
     }
 
+    /// `more`, which came after, folded in: the two as one change.
+    pub fn then(&mut self, more: Changes) {
+        for (key, change) in more.pods {
+            let before = self.pods.remove(&key).map_or(change.before, |c| c.before);
+            self.pod(key, before, change.after);
+        }
+        for (group, delta) in more.members {
+            for a in delta.removed {
+                self.address(&group, a, false);
+            }
+            for a in delta.added {
+                self.address(&group, a, true);
+            }
+        }
+        self.groups.extend(more.groups);
+    }
+
     /// An address became a member of `group` (`added`) or stopped being one.
     pub(super) fn address(&mut self, group: &SgId, address: IpAddr, added: bool) {
         let delta = match self.members.get_mut(group) {

@@ -66,6 +66,11 @@ impl World {
         self.groups.get(id)
     }
 
+    /// Every group, by ID.
+    pub fn groups(&self) -> &BTreeMap<SgId, SecurityGroup> {
+        &self.groups
+    }
+
     pub fn workload(&self, key: &WorkloadKey) -> Option<&Workload> {
         self.workloads.get(key).map(|r| &r.workload)
     }
@@ -297,7 +302,7 @@ impl World {
             .map(|(slot, _)| slot)
             .collect();
         let more = self.reresolve(affected);
-        merge(&mut changes, more);
+        changes.then(more);
         changes
     }
 
@@ -396,22 +401,4 @@ fn slice_memberships(group: &SgId, addresses: &[IpAddr]) -> Vec<(SgId, IpAddr)> 
 /// The pairs a group's external members make.
 fn external_memberships(group: &SecurityGroup) -> Vec<(SgId, IpAddr)> {
     group.members.iter().map(|m| (group.id.clone(), m.address)).collect()
-}
-
-/// `more` applied after `changes`, as one change.
-fn merge(changes: &mut Changes, more: Changes) {
-    for (key, change) in more.pods {
-        let before = changes.pods.get(&key).map_or(change.before, |c| c.before.clone());
-        changes.pods.remove(&key);
-        changes.pod(key, before, change.after);
-    }
-    for (group, delta) in more.members {
-        for a in delta.removed {
-            changes.address(&group, a, false);
-        }
-        for a in delta.added {
-            changes.address(&group, a, true);
-        }
-    }
-    changes.groups.extend(more.groups);
 }

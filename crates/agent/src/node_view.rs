@@ -1,0 +1,131 @@
+//! The world as this node's agent sees it: the model's incremental `World`,
+//! fed the changes its source reports, with what only the node knows laid
+//! over them: the addresses it gave its pods, and the node itself (its
+//! address carries the default groups) when the source does not list it.
+//! Each change says what it did (`Changes`), so the agent recompiles and
+//! rewrites only what that touched.
+
+use crate::attachments::Record;
+use crate::error::{Error, Result};
+use podsg_model::dataplane::{LocalPod, NodeRuleset, PodGroups};
+use podsg_model::group::SgId;
+use podsg_model::node::Node;
+use podsg_model::settings::{EnforcingMode, Settings};
+use podsg_model::workload::{Workload, WorkloadKey, WorkloadKind};
+use podsg_model::world::{Changes, Input, InputChange, InputKey, World};
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+pub struct NodeView {
+    world: World,
+    /// Pods as the source gave them, before local addresses were laid over.
+    pods: HashMap<WorkloadKey, Workload>,
+    /// The addresses this node gave its pods.
+    local: HashMap<WorkloadKey, Vec<IpAddr>>,
+    /// This node, as the world has it unless the source lists it.
+    node: Node,
+}
+
+fn pod_key(namespace: &str, name: &str) -> WorkloadKey {
+    WorkloadKey { kind: WorkloadKind::Pod, namespace: namespace.into(), name: name.into() }
+}
+
+impl NodeView {
+    pub fn new(node_name: &str, node_address: IpAddr) -> NodeView {
+        let node = Node { name: node_name.to_string(), addresses: vec![node_address] };
+        let mut world = World::new();
+        world.apply_node(node.clone());
+        NodeView { world, pods: HashMap::new(), local: HashMap::new(), node }
+    }
+
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+
+    pub fn settings(&self) -> &Settings {
+        self.world.settings()
+    }
+
+    /// Takes a batch of changes from the source.
+    pub fn take(&mut self, batch: Vec<InputChange>) -> Changes {
+        let mut changes = Changes::default();
+        for change in batch {
+            let more = match change {
+                InputChange::Apply(Input::Workload(w)) if w.kind == WorkloadKind::Pod => {
+                    let key = w.key();
+                    self.pods.insert(key.clone(), w.clone());
+                    self.world.apply_workload(self.with_local_addresses(w, &key))
+                }
+                InputChange::Delete(InputKey::Workload(key)) => {
+                    self.pods.remove(&key);
+                    self.world.delete_workload(&key)
+                }
+                // The source's word on this node wins; without it, the
+                // node is still there.
+                InputChange::Delete(InputKey::Node(name)) if name == self.node.name => {
+                    self.world.apply_node(self.node.clone())
+                }
+                other => self.world.take(other),
+            };
+            changes.then(more);
+        }
+        changes
+    }
+
+    /// This node gave pod `namespace/name` these addresses (CNI ADD), or
+    /// took them back (`None`, its last attachment gone).
+    pub fn set_local(&mut self, namespace: &str, name: &str, addresses: Option<Vec<IpAddr>>) -> Changes {
+        let key = pod_key(namespace, name);
+        match addresses {
+            Some(a) => self.local.insert(key.clone(), a),
+            None => self.local.remove(&key),
+        };
+        match self.pods.get(&key).cloned() {
+            Some(pod) => self.world.apply_workload(self.with_local_addresses(pod, &key)),
+            None => Changes::default(),
+        }
+    }
+
+    fn with_local_addresses(&self, mut pod: Workload, key: &WorkloadKey) -> Workload {
+        if let Some(addresses) = self.local.get(key) {
+            pod.addresses = addresses.clone();
+        }
+        pod
+    }
+
+    /// The groups pod `namespace/name` carries, or why it cannot have any
+    /// (it then gets no network).
+    pub fn groups_of(&self, namespace: &str, name: &str) -> Result<Vec<SgId>> {
+        let unknown = || Error::UnknownPod { namespace: namespace.into(), name: name.into() };
+        let resolution = self.world.resolution(&pod_key(namespace, name)).ok_or_else(unknown)?;
+        let missing: Vec<SgId> = resolution.groups.iter().filter(|g| self.world.group(g).is_none()).cloned().collect();
+        if !missing.is_empty() {
+            return Err(Error::MissingGroups { namespace: namespace.into(), name: name.into(), groups: missing });
+        }
+        Ok(resolution.groups.clone())
+    }
+
+    /// The rule set of these attachments: each pod's groups, fail closed
+    /// (allowed nothing) for a pod whose groups cannot be resolved.
+    pub fn ruleset(&self, records: &[Record], mode: Option<EnforcingMode>) -> NodeRuleset {
+        let groups: Vec<Result<Vec<SgId>>> =
+            records.iter().map(|r| self.groups_of(&r.pod_namespace, &r.pod_name)).collect();
+        let pods: Vec<String> = records.iter().map(Record::pod).collect();
+        let local: Vec<LocalPod> = records
+            .iter()
+            .zip(&groups)
+            .zip(&pods)
+            .map(|((r, groups), pod)| LocalPod {
+                interface: &r.host_interface,
+                pod,
+                addresses: &r.addresses,
+                groups: match groups {
+                    Ok(g) => PodGroups::of(g),
+                    Err(_) => PodGroups::Unresolved,
+                },
+            })
+            .collect();
+        let mode = mode.unwrap_or(self.settings().enforcing_mode);
+        NodeRuleset::compile(self.world.groups(), &|g| self.world.member_addresses(g), mode, &local)
+    }
+}

@@ -2,19 +2,16 @@
 //! attachments, its address allocator, its desired state and its dataplane.
 
 use crate::attachments::{Record, Store};
-use crate::desired::DesiredState;
+use crate::error::Error;
 use crate::ipam::{Allocator, IpamError};
+use crate::node_view::NodeView;
 use ipnet::Ipv4Net;
 use podsg_cni::agent_protocol::{Attachment, AttachmentRef, Request, Response};
 use podsg_cni::error::{CniError, Code};
 use podsg_cni::result::{CniResult, Interface, IpConfig, Route};
-use podsg_model::Loaded;
-use podsg_model::catalog::Catalog;
-use podsg_model::dataplane::{LocalPod, NodeRuleset, PodGroups};
-use podsg_model::group::SgId;
-use podsg_model::node::Node;
+use podsg_model::dataplane::NodeRuleset;
 use podsg_model::settings::EnforcingMode;
-use podsg_model::workload::WorkloadKind;
+use podsg_model::world::InputChange;
 use podsg_netns::wire::{self, GATEWAY};
 use podsg_nft::{Dataplane, Nft, SyncReport};
 use std::net::{IpAddr, Ipv4Addr};
@@ -35,12 +32,10 @@ pub struct AgentConfig {
 
 pub struct Agent<N: Nft> {
     config: AgentConfig,
-    desired: std::sync::Arc<dyn DesiredState>,
-    /// The desired state as last loaded, and the fingerprint it was loaded at.
-    loaded: std::sync::Arc<Loaded>,
-    loaded_at: u64,
-    /// The loaded desired state has not been synced to the kernel yet.
-    unapplied: bool,
+    /// The desired state, as the source last reported it.
+    view: NodeView,
+    /// Whether the source has reported everything once.
+    synced: bool,
     dataplane: Dataplane<N>,
     ipam: Allocator,
     store: Store,
@@ -86,10 +81,9 @@ pub fn host_interface(container_id: &str, ifname: &str) -> String {
     format!("pg{:011x}", h & 0xfff_ffff_ffff)
 }
 
-fn report_problems(loaded: &Loaded) {
-    for d in loaded.diagnostics.iter().filter(|d| d.is_error()) {
-        eprintln!("podsg-agent: desired state: {d}");
-    }
+/// Why a pod gets no network, as a CNI error.
+fn unresolved(e: Error) -> CniError {
+    err(Code::GroupsUnresolved, e.to_string(), e.consequence())
 }
 
 /// Whether a link name is one `host_interface` makes.
@@ -98,55 +92,38 @@ fn is_host_interface(name: &str) -> bool {
 }
 
 impl<N: Nft> Agent<N> {
-    pub fn new(config: AgentConfig, desired: std::sync::Arc<dyn DesiredState>, nft: N) -> std::io::Result<Self> {
+    pub fn new(config: AgentConfig, nft: N) -> std::io::Result<Self> {
         let ipam = Allocator::new(config.state_dir.join("ipam"), config.pod_cidr, vec![config.node_address])
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         let store = Store::new(config.state_dir.join("attachments"))?;
         let node_netns = format!("/proc/{}/ns/net", std::process::id());
-        let loaded_at = desired.fingerprint();
-        let loaded = std::sync::Arc::new(desired.load());
-        Ok(Agent {
-            config,
-            desired,
-            loaded,
-            loaded_at,
-            unapplied: true,
-            dataplane: Dataplane::new(nft),
-            ipam,
-            store,
-            node_netns,
-        })
+        let mut view = NodeView::new(&config.node_name, IpAddr::V4(config.node_address));
+        for r in store.all()? {
+            view.set_local(&r.pod_namespace, &r.pod_name, Some(r.addresses.clone()));
+        }
+        Ok(Agent { config, view, synced: false, dataplane: Dataplane::new(nft), ipam, store, node_netns })
     }
 
-    /// Where the desired state comes from, so that a caller can load it
-    /// without holding the agent (loading a large state takes a while).
-    pub fn source(&self) -> std::sync::Arc<dyn DesiredState> {
-        self.desired.clone()
-    }
-
-    /// Takes a newly loaded desired state (loaded at `fingerprint`) and
-    /// brings the kernel to it.
-    pub fn refresh(&mut self, loaded: Loaded, fingerprint: u64) -> Result<SyncReport, CniError> {
-        self.take(loaded, fingerprint);
+    /// Takes a batch of changes from the source and brings the kernel to
+    /// the desired state; the first batch is everything the source holds.
+    pub fn take(&mut self, batch: Vec<InputChange>) -> Result<SyncReport, CniError> {
+        let changes = self.view.take(batch);
+        if self.synced && changes.is_empty() {
+            return Ok(SyncReport::InSync);
+        }
+        self.synced = true;
         self.reconcile()
     }
 
-    /// Keeps a loaded desired state, not yet applied.
-    fn take(&mut self, loaded: Loaded, fingerprint: u64) {
-        report_problems(&loaded);
-        self.loaded = std::sync::Arc::new(loaded);
-        self.loaded_at = fingerprint;
-        self.unapplied = true;
+    /// Whether the source has reported everything once.
+    pub fn synced(&self) -> bool {
+        self.synced
     }
 
-    /// The desired state, reloaded first if it changed since it was loaded.
-    fn current_desired(&mut self) -> std::sync::Arc<Loaded> {
-        let now = self.desired.fingerprint();
-        if now != self.loaded_at {
-            let loaded = self.desired.load();
-            self.take(loaded, now);
-        }
-        self.loaded.clone()
+    /// Whether the desired state has pod `namespace/name`.
+    pub fn knows_pod(&self, namespace: &str, name: &str) -> bool {
+        self.view.groups_of(namespace, name)
+            != Err(Error::UnknownPod { namespace: namespace.into(), name: name.into() })
     }
 
     pub fn handle(&mut self, request: Request) -> Response {
@@ -163,77 +140,15 @@ impl<N: Nft> Agent<N> {
         }
     }
 
-    /// The cluster with this node's pods at the addresses it gave them, and
-    /// this node among the nodes (its address carries the default groups).
-    fn view(&self, loaded: &Loaded, records: &[Record]) -> Catalog {
-        let mut catalog = loaded.catalog.clone();
-        for w in catalog.workloads.iter_mut().filter(|w| w.kind == WorkloadKind::Pod) {
-            if let Some(r) = records.iter().find(|r| r.pod_namespace == w.namespace && r.pod_name == w.name) {
-                w.addresses = r.addresses.clone();
-            }
-        }
-        if !catalog.nodes.iter().any(|n| n.name == self.config.node_name) {
-            catalog.nodes.push(Node {
-                name: self.config.node_name.clone(),
-                addresses: vec![IpAddr::V4(self.config.node_address)],
-            });
-        }
-        catalog
-    }
-
-    /// The groups a pod carries, or why it cannot have any.
-    fn groups_of(catalog: &Catalog, namespace: &str, name: &str) -> Result<Vec<SgId>, CniError> {
-        let pod = catalog.pod(namespace, name).ok_or_else(|| {
-            err(
-                Code::GroupsUnresolved,
-                format!("pod {namespace}/{name} is not in podsg's desired state"),
-                "its security groups cannot be resolved, so it gets no network",
-            )
-        })?;
-        let groups = catalog.resolve(pod).groups;
-        let missing = catalog.missing_groups(&groups);
-        if !missing.is_empty() {
-            let ids: Vec<String> = missing.iter().map(|g| g.to_string()).collect();
-            return Err(err(
-                Code::GroupsUnresolved,
-                format!("InvalidSecurityGroupID.NotFound: {} does not exist", ids.join(", ")),
-                format!("pod {namespace}/{name} gets no network until its groups exist"),
-            ));
-        }
-        Ok(groups)
-    }
-
     /// The rule set for these records against the current desired state.
-    fn ruleset(&self, loaded: &Loaded, records: &[Record]) -> NodeRuleset {
-        let catalog = self.view(loaded, records);
-        let resolved: Vec<(&Record, Result<Vec<SgId>, CniError>)> =
-            records.iter().map(|r| (r, Self::groups_of(&catalog, &r.pod_namespace, &r.pod_name))).collect();
-        let pods: Vec<String> = records.iter().map(Record::pod).collect();
-        let local: Vec<LocalPod> = resolved
-            .iter()
-            .zip(&pods)
-            .map(|((r, groups), pod)| LocalPod {
-                interface: &r.host_interface,
-                pod,
-                addresses: &r.addresses,
-                groups: match groups {
-                    Ok(g) => PodGroups::of(g),
-                    // Fail closed: restricted, allowed nothing.
-                    Err(_) => PodGroups::Unresolved,
-                },
-            })
-            .collect();
-        let mode = self.config.mode.unwrap_or(catalog.settings.enforcing_mode);
-        let membership = catalog.membership();
-        NodeRuleset::compile(&catalog.groups, &|g| membership.addresses(g), mode, &local)
+    fn ruleset(&self, records: &[Record]) -> NodeRuleset {
+        self.view.ruleset(records, self.config.mode)
     }
 
     /// Brings the kernel to the desired state of every attachment.
     pub fn reconcile(&mut self) -> Result<SyncReport, CniError> {
         let ruleset = self.desired_ruleset()?;
-        let report = self.dataplane.sync(&ruleset).map_err(dataplane)?;
-        self.unapplied = false;
-        Ok(report)
+        self.dataplane.sync(&ruleset).map_err(dataplane)
     }
 
     /// Repairs changes made behind podsg's back: checks the kernel's
@@ -250,19 +165,7 @@ impl<N: Nft> Agent<N> {
     /// The rule set of every attachment against the current desired state.
     fn desired_ruleset(&mut self) -> Result<NodeRuleset, CniError> {
         let records = self.store.all().map_err(io)?;
-        let loaded = self.current_desired();
-        Ok(self.ruleset(&loaded, &records))
-    }
-
-    /// The fingerprint the desired state was last loaded at.
-    pub fn loaded_at(&self) -> u64 {
-        self.loaded_at
-    }
-
-    /// Whether a desired state was loaded (by a CNI request) and not yet
-    /// brought to the kernel.
-    pub fn unapplied(&self) -> bool {
-        self.unapplied
+        Ok(self.ruleset(&records))
     }
 
     fn add(&mut self, a: &Attachment) -> Result<CniResult, CniError> {
@@ -276,9 +179,8 @@ impl<N: Nft> Agent<N> {
         if let Some(existing) = self.store.get(&a.container_id, &a.ifname).map_err(io)? {
             return self.result(&existing, a.prev_result.as_ref());
         }
-        let loaded = self.current_desired();
         // Resolve first: a pod whose groups cannot be resolved gets nothing at all.
-        Self::groups_of(&loaded.catalog, &namespace, &name)?;
+        self.view.groups_of(&namespace, &name).map_err(unresolved)?;
         let owner = Record::owner(&a.container_id, &a.ifname);
         let (host_interface, addresses, chained) = match &a.prev_result {
             Some(prev) => {
@@ -317,7 +219,8 @@ impl<N: Nft> Agent<N> {
             chained,
         };
         self.store.save(&record).map_err(io)?;
-        match self.enforce_then_wire(&record, &loaded) {
+        self.view.set_local(&record.pod_namespace, &record.pod_name, Some(record.addresses.clone()));
+        match self.enforce_then_wire(&record) {
             Ok(()) => self.result(&record, a.prev_result.as_ref()),
             Err(e) => {
                 // Leave nothing behind.
@@ -329,11 +232,10 @@ impl<N: Nft> Agent<N> {
 
     /// Rules first (they match the interface by name, so they hold before it
     /// exists), then the interface: the pod is never up without its rules.
-    fn enforce_then_wire(&mut self, record: &Record, loaded: &Loaded) -> Result<(), CniError> {
+    fn enforce_then_wire(&mut self, record: &Record) -> Result<(), CniError> {
         let records = self.store.all().map_err(io)?;
-        let ruleset = self.ruleset(loaded, &records);
+        let ruleset = self.ruleset(&records);
         self.dataplane.sync(&ruleset).map_err(dataplane)?;
-        self.unapplied = false;
         if record.chained {
             return Ok(());
         }
@@ -396,7 +298,20 @@ impl<N: Nft> Agent<N> {
             wire::detach(&self.node_netns, &host).map_err(wiring)?;
         }
         self.ipam.release(&Record::owner(container_id, ifname)).map_err(ipam)?;
-        self.store.remove(container_id, ifname).map_err(io)
+        self.store.remove(container_id, ifname).map_err(io)?;
+        if let Some(r) = record {
+            // The pod's addresses are its other attachments', if any.
+            let rest: Vec<Record> = self
+                .store
+                .all()
+                .map_err(io)?
+                .into_iter()
+                .filter(|o| o.pod_namespace == r.pod_namespace && o.pod_name == r.pod_name)
+                .collect();
+            let addresses = rest.first().map(|o| o.addresses.clone());
+            self.view.set_local(&r.pod_namespace, &r.pod_name, addresses);
+        }
+        Ok(())
     }
 
     fn check(&mut self, a: &Attachment) -> Result<(), CniError> {
@@ -407,9 +322,8 @@ impl<N: Nft> Agent<N> {
                 format!("{} on {}", a.container_id, a.ifname),
             )
         })?;
-        let loaded = self.current_desired();
         let records = self.store.all().map_err(io)?;
-        Self::groups_of(&loaded.catalog, &record.pod_namespace, &record.pod_name)?;
+        self.view.groups_of(&record.pod_namespace, &record.pod_name).map_err(unresolved)?;
         if !record.chained {
             if !wire::link_exists(&self.node_netns, &record.host_interface).map_err(wiring)? {
                 return Err(err(
@@ -430,7 +344,7 @@ impl<N: Nft> Agent<N> {
                 }
             }
         }
-        let drift = self.dataplane.check(&self.ruleset(&loaded, &records)).map_err(dataplane)?;
+        let drift = self.dataplane.check(&self.ruleset(&records)).map_err(dataplane)?;
         if !drift.is_empty() {
             let what: Vec<String> = drift.iter().map(ToString::to_string).collect();
             return Err(err(Code::Dataplane, "the pod's rules are not all in place", what.join("; ")));

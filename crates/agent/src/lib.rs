@@ -5,16 +5,16 @@
 
 mod agent;
 mod attachments;
-mod desired;
 mod error;
 mod ipam;
 mod node_view;
 mod server;
+mod source;
 
 pub use agent::{Agent, AgentConfig};
 pub use attachments::{Record, Store};
-pub use desired::{DesiredState, ManifestFiles};
 pub use error::{Error, Result};
 pub use ipam::Allocator;
 pub use node_view::NodeView;
 pub use server::serve;
+pub use source::{ManifestFiles, Source};

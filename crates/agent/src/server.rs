@@ -3,6 +3,7 @@
 //! the node's state changes in one order.
 
 use crate::agent::Agent;
+use crate::source::Source;
 use podsg_cni::agent_protocol::{Request, Response};
 use podsg_cni::error::{CniError, Code};
 use podsg_nft::{Nft, SyncReport};
@@ -10,7 +11,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// How often the kernel's nf_tables generation is compared with the one
@@ -22,10 +23,27 @@ const REPAIR_EVERY: Duration = Duration::from_secs(10);
 /// core at this interval.
 const FULL_REPAIR_EVERY: Duration = Duration::from_secs(900);
 
-/// Reconciles, then serves until the process ends; re-reconciles whenever the
-/// desired state changes (polled every `poll`).
-pub fn serve<N: Nft + Send + 'static>(mut agent: Agent<N>, socket: &Path, poll: Duration) -> std::io::Result<()> {
-    match agent.reconcile() {
+/// How long a CNI ADD waits for its pod to appear in the desired state
+/// (the source reports it moments after the pod is created).
+const POD_WAIT: Duration = Duration::from_secs(10);
+
+/// The agent and a signal for "the desired state changed".
+struct Shared<N: Nft> {
+    agent: Mutex<Agent<N>>,
+    changed: Condvar,
+}
+
+/// Takes the source's first report (everything it holds) and brings the
+/// kernel to it, then serves until the process ends, taking each later
+/// report as it comes. Nothing is enforced from a partial view: the
+/// kernel keeps what it has until the first report is in.
+pub fn serve<N, S>(mut agent: Agent<N>, mut source: S, socket: &Path) -> std::io::Result<()>
+where
+    N: Nft + Send + 'static,
+    S: Source + 'static,
+{
+    let first = source.next().ok_or_else(|| std::io::Error::other("the desired state's source ended"))?;
+    match agent.take(first) {
         Ok(report) => eprintln!("podsg-agent: started: {report}"),
         Err(e) => eprintln!("podsg-agent: started, but the first reconcile failed: {e}"),
     }
@@ -35,58 +53,78 @@ pub fn serve<N: Nft + Send + 'static>(mut agent: Agent<N>, socket: &Path, poll: 
     let _ = std::fs::remove_file(socket);
     let listener = UnixListener::bind(socket)?;
     std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600))?;
-    let source = agent.source();
-    let agent = Arc::new(Mutex::new(agent));
-    let watched = agent.clone();
-    std::thread::spawn(move || {
-        let (mut last_repair, mut last_full) = (Instant::now(), Instant::now());
-        loop {
-            std::thread::sleep(poll);
-            // Load outside the lock: CNI requests go on while a large state loads.
-            let Ok(loaded_at) = watched.lock().map(|a| a.loaded_at()) else { return };
-            let now = source.fingerprint();
-            let loading = Instant::now();
-            let fresh = (now != loaded_at).then(|| source.load());
-            let loaded_in = loading.elapsed();
-            let Ok(mut a) = watched.lock() else { return };
-            let enforcing = Instant::now();
-            let result = match fresh {
-                Some(loaded) => Some(a.refresh(loaded, now)),
-                // A CNI request loaded a change first.
-                None if a.unapplied() => Some(a.reconcile()),
-                None => None,
-            };
-            // From the agent holding the new state to the kernel enforcing it.
-            let took =
-                format!("loaded in {} ms, enforced in {} ms", loaded_in.as_millis(), enforcing.elapsed().as_millis());
-            match result {
-                Some(Ok(report)) => eprintln!("podsg-agent: desired state changed ({took}): {report}"),
-                Some(Err(e)) => eprintln!("podsg-agent: desired state changed, reconcile failed ({took}): {e}"),
-                None => {}
-            }
-            if last_repair.elapsed() >= REPAIR_EVERY {
-                let full = last_full.elapsed() >= FULL_REPAIR_EVERY;
-                last_repair = Instant::now();
-                if full {
-                    last_full = last_repair;
-                }
-                match a.repair(full) {
-                    Ok(SyncReport::InSync) => {}
-                    Ok(report) => eprintln!("podsg-agent: repaired the kernel: {report}"),
-                    Err(e) => eprintln!("podsg-agent: repair failed: {e}"),
-                }
-            }
-        }
-    });
+    let shared = Arc::new(Shared { agent: Mutex::new(agent), changed: Condvar::new() });
+    let fed = shared.clone();
+    std::thread::spawn(move || follow(source, &fed));
+    let repaired = shared.clone();
+    std::thread::spawn(move || repair(&repaired));
     for stream in listener.incoming() {
         let Ok(stream) = stream else { continue };
-        let agent = agent.clone();
-        std::thread::spawn(move || answer(stream, &agent));
+        let shared = shared.clone();
+        std::thread::spawn(move || answer(stream, &shared));
     }
     Ok(())
 }
 
-fn answer<N: Nft>(stream: UnixStream, agent: &Mutex<Agent<N>>) {
+/// Takes the source's reports as they come (read outside the lock: CNI
+/// requests go on while a large state loads).
+fn follow<N: Nft, S: Source>(mut source: S, shared: &Shared<N>) {
+    while let Some(batch) = source.next() {
+        let received = Instant::now();
+        let Ok(mut a) = shared.agent.lock() else { return };
+        let result = a.take(batch);
+        let took = received.elapsed().as_millis();
+        match result {
+            Ok(SyncReport::InSync) => {}
+            Ok(report) => eprintln!("podsg-agent: desired state changed (enforced in {took} ms): {report}"),
+            Err(e) => eprintln!("podsg-agent: desired state changed, reconcile failed ({took} ms): {e}"),
+        }
+        drop(a);
+        shared.changed.notify_all();
+    }
+    eprintln!("podsg-agent: the desired state's source ended; enforcing what it last said");
+}
+
+/// Compares the kernel's nf_tables generation with podsg's now and then,
+/// and reads the table back when it moved (or every `FULL_REPAIR_EVERY`).
+fn repair<N: Nft>(shared: &Shared<N>) {
+    let mut last_full = Instant::now();
+    loop {
+        std::thread::sleep(REPAIR_EVERY);
+        let full = last_full.elapsed() >= FULL_REPAIR_EVERY;
+        if full {
+            last_full = Instant::now();
+        }
+        let Ok(mut a) = shared.agent.lock() else { return };
+        match a.repair(full) {
+            Ok(SyncReport::InSync) => {}
+            Ok(report) => eprintln!("podsg-agent: repaired the kernel: {report}"),
+            Err(e) => eprintln!("podsg-agent: repair failed: {e}"),
+        }
+    }
+}
+
+/// Handles one request. An ADD for a pod the desired state does not have
+/// yet waits (up to `POD_WAIT`) for the source to report it.
+fn handle<N: Nft>(shared: &Shared<N>, request: Request) -> Response {
+    let Ok(mut a) = shared.agent.lock() else {
+        return Response::Error(CniError::new(Code::TryAgainLater, "the agent is recovering", ""));
+    };
+    if let Request::Add(add) = &request
+        && let (Some(namespace), Some(name)) = (&add.pod_namespace, &add.pod_name)
+    {
+        let deadline = Instant::now() + POD_WAIT;
+        while !a.knows_pod(namespace, name) && Instant::now() < deadline {
+            let Ok((guard, _)) = shared.changed.wait_timeout(a, deadline - Instant::now()) else {
+                return Response::Error(CniError::new(Code::TryAgainLater, "the agent is recovering", ""));
+            };
+            a = guard;
+        }
+    }
+    a.handle(request)
+}
+
+fn answer<N: Nft>(stream: UnixStream, shared: &Shared<N>) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
     let mut line = String::new();
     let mut reader = BufReader::new(&stream);
@@ -96,10 +134,7 @@ fn answer<N: Nft>(stream: UnixStream, agent: &Mutex<Agent<N>>) {
             Err(e) => Response::Error(CniError::new(Code::Decode, "the request is not valid", e.to_string())),
             Ok(request) => {
                 let op = format!("{request:?}").split(['(', ' ', '{']).next().unwrap_or("").to_string();
-                let response = match agent.lock() {
-                    Ok(mut a) => a.handle(request),
-                    Err(_) => Response::Error(CniError::new(Code::TryAgainLater, "the agent is recovering", "")),
-                };
+                let response = handle(shared, request);
                 if let Response::Error(e) = &response {
                     eprintln!("podsg-agent: {op} failed: {e}");
                 }

@@ -105,8 +105,8 @@ fn member_add(members: usize) {
     std::fs::write(&staged, world_with_members(members, Some(new))).unwrap();
     let start = Instant::now();
     std::fs::rename(&staged, &path).unwrap();
-    // The agent says how long loading the manifests took, and how long from
-    // holding the new state to the kernel enforcing it. (Polling the kernel
+    // The agent says how long from receiving the change (the manifests read
+    // again) to the kernel enforcing it. (Polling the kernel
     // instead would measure `nft`, which reads all 100,000 elements first.)
     let took = loop {
         let log = std::fs::read_to_string(node.log()).unwrap();
@@ -121,7 +121,7 @@ fn member_add(members: usize) {
     let out = node.ns.exec("nft", &["get", "element", "inet", "podsg", &set, &element]).unwrap();
     assert!(out.status.success(), "the agent reported the change, yet {new} is not in {set}");
     println!(
-        "member added to a group of {members}: agent {took}; reported {} after the manifest changed (it polls every 50 ms)",
+        "member added to a group of {members}: agent {took}; reported {} after the manifest changed (read again on inotify's word)",
         ms(reported)
     );
 }

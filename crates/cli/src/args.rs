@@ -98,9 +98,6 @@ pub struct AgentArgs {
     /// Override the ClusterConfig's enforcing mode.
     #[arg(long, value_enum)]
     pub mode: Option<Mode>,
-    /// How often to look for changes of the desired state, in milliseconds.
-    #[arg(long, default_value = "200", value_name = "MS")]
-    pub poll_ms: u64,
 }
 
 #[derive(Args, Debug)]

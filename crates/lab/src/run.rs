@@ -194,8 +194,6 @@ impl Lab {
                 &n.address.to_string(),
                 "--pod-cidr",
                 &pod_cidr(i + 1).to_string(),
-                "--poll-ms",
-                "100",
             ]
             .iter()
             .map(|s| s.to_string())

@@ -1,7 +1,6 @@
 use crate::args::AgentArgs;
 use podsg_agent::{Agent, AgentConfig, ManifestFiles, serve};
 use podsg_nft::NftCli;
-use std::time::Duration;
 
 /// Runs until killed; exit 1 when it cannot start.
 pub fn run(args: &AgentArgs) -> u8 {
@@ -12,15 +11,16 @@ pub fn run(args: &AgentArgs) -> u8 {
         state_dir: args.state_dir.clone(),
         mode: args.mode.map(Into::into),
     };
-    let desired = std::sync::Arc::new(ManifestFiles { paths: args.manifests.clone() });
-    let agent = match Agent::new(config, desired, NftCli::default()) {
-        Ok(a) => a,
+    let started = ManifestFiles::new(args.manifests.clone())
+        .and_then(|source| Ok((Agent::new(config, NftCli::default())?, source)));
+    let (agent, source) = match started {
+        Ok(started) => started,
         Err(e) => {
             eprintln!("podsg agent: cannot start: {e}");
             return 1;
         }
     };
-    match serve(agent, &args.socket, Duration::from_millis(args.poll_ms)) {
+    match serve(agent, source, &args.socket) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("podsg agent: {}: {e}", args.socket.display());

@@ -98,7 +98,7 @@ impl Node {
                 "--node-address",
                 "10.100.0.1",
             ])
-            .args(["--pod-cidr", "10.1.0.0/16", "--poll-ms", "50"])
+            .args(["--pod-cidr", "10.1.0.0/16"])
             .arg("--state-dir")
             .arg(d.join("state"))
             .arg("--socket")

@@ -1,0 +1,16 @@
+//! Where the node's desired state comes from: a source pushes changes
+//! (objects applied and deleted), and the agent acts on what they change.
+//! One trait, so that the same agent runs on manifest files (lab mode,
+//! watched with inotify) and on the Kubernetes API.
+
+mod files;
+
+pub use files::ManifestFiles;
+
+use podsg_model::world::InputChange;
+
+pub trait Source: Send {
+    /// Blocks until the source has changes; the first call returns
+    /// everything it holds. `None` when the source ends.
+    fn next(&mut self) -> Option<Vec<InputChange>>;
+}

@@ -46,8 +46,13 @@ impl Hasher for FxHasher {
         self.add(n as u64);
     }
 
+    /// Rotated, as rustc-hash 2 does: the multiply mixes upwards, so the
+    /// low bits (which pick a hash table's bucket) depend only on the low
+    /// bits of the input. An IPv4 address hashes as its bytes, so without
+    /// this 100,000 addresses of one network fell into 16 buckets' worth
+    /// of low bits and a member set's inserts took microseconds each.
     fn finish(&self) -> u64 {
-        self.0
+        self.0.rotate_left(26)
     }
 }
 
@@ -71,5 +76,15 @@ mod tests {
         let addresses: std::collections::HashSet<u64> =
             (0..10_000u32).map(|i| hash(std::net::IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + i)))).collect();
         assert_eq!(addresses.len(), 10_000);
+    }
+
+    #[test]
+    fn the_low_bits_that_pick_a_bucket_spread_addresses() {
+        // Every other address of 11.0.0.0/8, as a big member set may be.
+        let low: std::collections::HashSet<u64> = (0..100_000u32)
+            .map(|i| hash(std::net::IpAddr::from(std::net::Ipv4Addr::from(0x0b00_0000 + 2 * i))) & 0x3_ffff)
+            .collect();
+        // Random keys would give about 83,000 distinct values in 2^18.
+        assert!(low.len() > 60_000, "{} distinct low values", low.len());
     }
 }

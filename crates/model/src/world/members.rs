@@ -16,6 +16,11 @@ impl Members {
     /// pairs in both are left alone. As multisets: a pair held twice before
     /// and once after loses one count.
     pub fn replace(&mut self, before: &[(SgId, IpAddr)], after: &[(SgId, IpAddr)], changes: &mut Changes) {
+        // A pod holds a handful of pairs: a scan is fastest. A group's
+        // external members or a slice may hold 100,000: count them.
+        if before.len().saturating_mul(after.len()) > 4096 {
+            return self.replace_counted(before, after, changes);
+        }
         let mut added: Vec<&(SgId, IpAddr)> = after.iter().collect();
         for pair in before {
             match added.iter().position(|p| *p == pair) {
@@ -27,6 +32,25 @@ impl Members {
         }
         for (g, a) in added {
             self.add(g, *a, changes);
+        }
+    }
+
+    /// As `replace`, in time linear in the pairs.
+    fn replace_counted(&mut self, before: &[(SgId, IpAddr)], after: &[(SgId, IpAddr)], changes: &mut Changes) {
+        let mut net: FxHashMap<&(SgId, IpAddr), i64> = FxHashMap::default();
+        for pair in after {
+            *net.entry(pair).or_default() += 1;
+        }
+        for pair in before {
+            *net.entry(pair).or_default() -= 1;
+        }
+        for ((g, a), n) in net {
+            for _ in n..0 {
+                self.remove(g, *a, changes);
+            }
+            for _ in 0..n {
+                self.add(g, *a, changes);
+            }
         }
     }
 
@@ -106,6 +130,32 @@ mod tests {
         members.replace(&[pair], &[], &mut changes);
         assert!(changes.members[&g].removed.contains(&a));
         assert!(members.of(&g).is_empty());
+    }
+
+    #[test]
+    fn large_replacements_count_as_small_ones_do() {
+        let ids: Vec<SgId> = ["sg-01", "sg-02"].iter().map(|g| SgId::parse(g).unwrap()).collect();
+        let pair =
+            |i: u32| (ids[(i % 2) as usize].clone(), IpAddr::V4(std::net::Ipv4Addr::from((10u32 << 24) + i % 150)));
+        let before: Vec<(SgId, IpAddr)> = (0..300).map(pair).collect();
+        let after: Vec<(SgId, IpAddr)> = (100..400).map(pair).collect();
+        let (mut scanned, mut counted) = (Members::default(), Members::default());
+        let (mut by_scan, mut by_count) = (Changes::default(), Changes::default());
+        for (m, c) in [(&mut scanned, &mut by_scan), (&mut counted, &mut by_count)] {
+            m.replace(&[], &before[..50], c);
+            m.replace_counted(&[], &before[50..], c);
+        }
+        assert_eq!(by_scan, by_count);
+        let (mut by_scan, mut by_count) = (Changes::default(), Changes::default());
+        // The small path, pair by pair, against the counted one.
+        for (b, a) in before.chunks(3).zip(after.chunks(3)) {
+            scanned.replace(b, a, &mut by_scan);
+        }
+        counted.replace_counted(&before, &after, &mut by_count);
+        assert_eq!(by_scan, by_count);
+        for id in &ids {
+            assert_eq!(scanned.of(id), counted.of(id));
+        }
     }
 
     #[test]

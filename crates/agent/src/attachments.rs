@@ -2,6 +2,7 @@
 //! written atomically, so that a restarted agent knows what it made.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fs;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -34,15 +35,29 @@ impl Record {
     }
 }
 
+/// The records on disk, and in memory: read once when the agent starts,
+/// then kept as written, so that a CNI request does not read every
+/// attachment's file again. The agent is the only writer of the directory.
 pub struct Store {
     dir: PathBuf,
+    /// By (container ID, interface name).
+    records: BTreeMap<(String, String), Record>,
 }
 
 impl Store {
     pub fn new(dir: impl Into<PathBuf>) -> std::io::Result<Store> {
         let dir = dir.into();
         fs::create_dir_all(&dir)?;
-        Ok(Store { dir })
+        let mut records = BTreeMap::new();
+        for entry in fs::read_dir(&dir)? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "json")
+                && let Some(r) = read(&path)?
+            {
+                records.insert((r.container_id.clone(), r.ifname.clone()), r);
+            }
+        }
+        Ok(Store { dir, records })
     }
 
     fn path(&self, container_id: &str, ifname: &str) -> PathBuf {
@@ -50,36 +65,33 @@ impl Store {
     }
 
     pub fn get(&self, container_id: &str, ifname: &str) -> std::io::Result<Option<Record>> {
-        read(&self.path(container_id, ifname))
+        Ok(self.records.get(&(container_id.to_string(), ifname.to_string())).cloned())
     }
 
+    /// Every record, by host interface.
     pub fn all(&self) -> std::io::Result<Vec<Record>> {
-        let mut out = Vec::new();
-        for entry in fs::read_dir(&self.dir)? {
-            let path = entry?.path();
-            if path.extension().is_some_and(|e| e == "json")
-                && let Some(r) = read(&path)?
-            {
-                out.push(r);
-            }
-        }
+        let mut out: Vec<Record> = self.records.values().cloned().collect();
         out.sort_by(|a, b| a.host_interface.cmp(&b.host_interface));
         Ok(out)
     }
 
     /// Writes the record atomically (temporary file, then rename).
-    pub fn save(&self, r: &Record) -> std::io::Result<()> {
+    pub fn save(&mut self, r: &Record) -> std::io::Result<()> {
         let path = self.path(&r.container_id, &r.ifname);
         let staged = path.with_extension("json.tmp");
         fs::write(&staged, serde_json::to_vec_pretty(r).expect("records serialize"))?;
-        fs::rename(&staged, &path)
+        fs::rename(&staged, &path)?;
+        self.records.insert((r.container_id.clone(), r.ifname.clone()), r.clone());
+        Ok(())
     }
 
-    pub fn remove(&self, container_id: &str, ifname: &str) -> std::io::Result<()> {
+    pub fn remove(&mut self, container_id: &str, ifname: &str) -> std::io::Result<()> {
         match fs::remove_file(self.path(container_id, ifname)) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            other => other,
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
         }
+        self.records.remove(&(container_id.to_string(), ifname.to_string()));
+        Ok(())
     }
 }
 

@@ -19,10 +19,10 @@ use podsg_model::group::SgId;
 use podsg_model::settings::Settings;
 use podsg_model::slices::{SliceWrite, Slices};
 use podsg_model::world::{Changes, World};
-use runs::{arg, full, memory};
+use runs::{arg, memory, rounds, sizes};
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
-use synthetic::{Rng, Sizes, address, cluster, sg};
+use synthetic::{Rng, address, cluster, sg};
 
 /// The bytes of one watch event carrying slice `write`, as the API server
 /// sends it (JSON; metadata as a real object carries it).
@@ -68,15 +68,7 @@ impl Percentiles {
 }
 
 fn main() {
-    let scale = |n: usize| if full() { n } else { (n / 100).max(2) };
-    let sizes = Sizes {
-        pods: arg("pods", scale(150_000)),
-        policies: arg("policies", scale(10_000)),
-        groups: arg("groups", scale(5_000)),
-        nodes: arg("nodes", scale(5_000)),
-        namespaces: arg("namespaces", scale(1_000)),
-    };
-    let rounds = arg("rounds", if full() { 2_000 } else { 10 });
+    let (sizes, rounds) = (sizes(), rounds());
     let capacity = arg("capacity", 100);
     let pod_bytes = arg("pod_bytes", 4_000);
     let mut rng = Rng(0x5eed);

@@ -14,9 +14,9 @@ mod synthetic;
 use podsg_model::labels::{Labels, Selector};
 use podsg_model::settings::Settings;
 use podsg_model::world::{Changes, World};
-use runs::{arg, full, memory};
+use runs::{memory, rounds, sizes};
 use std::time::{Duration, Instant};
-use synthetic::{Rng, Sizes, cluster, sg};
+use synthetic::{Rng, cluster, sg};
 
 /// Median, 99th percentile and maximum of the times, and the mean number
 /// of pods and member sets each change touched.
@@ -50,16 +50,7 @@ fn measure(rounds: usize, mut change: impl FnMut(usize) -> Changes) -> (Vec<Dura
 }
 
 fn main() {
-    let full = full();
-    let scale = |n: usize| if full { n } else { (n / 100).max(2) };
-    let sizes = Sizes {
-        pods: arg("pods", scale(150_000)),
-        policies: arg("policies", scale(10_000)),
-        groups: arg("groups", scale(5_000)),
-        nodes: arg("nodes", scale(5_000)),
-        namespaces: arg("namespaces", scale(1_000)),
-    };
-    let rounds = arg("rounds", if full { 2_000 } else { 10 });
+    let (sizes, rounds) = (sizes(), rounds());
     let mut rng = Rng(0x5eed);
     let (before, _) = memory();
     let c = cluster(&sizes, &mut rng);

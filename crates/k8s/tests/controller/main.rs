@@ -175,6 +175,11 @@ fn members(n: u32, referenced_by: &[&str]) -> Value {
     status
 }
 
+/// The pod `prod/green-1` (`app: green`), with or without its address.
+fn green_1(ip: Option<&str>) -> Pod {
+    pod("prod", "green-1", "uid-1", json!({"app": "green"}), "default", ip)
+}
+
 /// A database group and an SGP giving it to `app: green` in `prod`.
 async fn green_policy(applies_to: Option<AppliesTo>) -> Scenario {
     let mut s = Scenario::new(applies_to);
@@ -187,7 +192,7 @@ async fn green_policy(applies_to: Option<AppliesTo>) -> Scenario {
 #[tokio::test]
 async fn a_new_selected_pod_is_annotated_with_events() {
     let mut s = green_policy(None).await;
-    s.state().apply_pod(&pod("prod", "green-1", "uid-1", json!({"app": "green"}), "default", None)).unwrap();
+    s.state().apply_pod(&green_1(None)).unwrap();
     let annotation = veth(&["sg-db"], None);
     s.expect(vec![
         requested("prod", "green-1", "uid-1", "sg-db"),
@@ -199,12 +204,7 @@ async fn a_new_selected_pod_is_annotated_with_events() {
 
     // The pod gets its address: the annotation describes it; the groups are
     // the same, so no second SecurityGroupRequested.
-    s.state()
-        .apply_pod(&with_annotation(
-            pod("prod", "green-1", "uid-1", json!({"app": "green"}), "default", Some("10.1.0.5")),
-            &annotation,
-        ))
-        .unwrap();
+    s.state().apply_pod(&with_annotation(green_1(Some("10.1.0.5")), &annotation)).unwrap();
     let annotation = veth(&["sg-db"], Some("10.1.0.5"));
     s.expect(vec![
         pod_patch("prod", "green-1", "uid-1", Some(&annotation)),
@@ -214,12 +214,7 @@ async fn a_new_selected_pod_is_annotated_with_events() {
     .await;
 
     // The watch shows the pod as written: nothing more to do.
-    s.state()
-        .apply_pod(&with_annotation(
-            pod("prod", "green-1", "uid-1", json!({"app": "green"}), "default", Some("10.1.0.5")),
-            &annotation,
-        ))
-        .unwrap();
+    s.state().apply_pod(&with_annotation(green_1(Some("10.1.0.5")), &annotation)).unwrap();
     s.expect(vec![]).await;
 }
 
@@ -258,10 +253,7 @@ async fn an_sgp_naming_a_missing_group_fails_closed() {
 async fn an_edited_sgp_reaches_running_pods() {
     let mut s = green_policy(None).await;
     s.state().apply_group(&group("sg-cache")).unwrap();
-    let running = with_annotation(
-        pod("prod", "green-1", "uid-1", json!({"app": "green"}), "default", Some("10.1.0.5")),
-        &veth(&["sg-db"], Some("10.1.0.5")),
-    );
+    let running = with_annotation(green_1(Some("10.1.0.5")), &veth(&["sg-db"], Some("10.1.0.5")));
     s.state().apply_pod(&running).unwrap();
     s.settle().await;
 
@@ -286,12 +278,7 @@ async fn with_new_pods_an_edited_sgp_leaves_running_pods_alone() {
     let mut s = green_policy(Some(AppliesTo::NewPods)).await;
     s.state().apply_group(&group("sg-cache")).unwrap();
     let before = veth(&["sg-db"], Some("10.1.0.5"));
-    s.state()
-        .apply_pod(&with_annotation(
-            pod("prod", "green-1", "uid-1", json!({"app": "green"}), "default", Some("10.1.0.5")),
-            &before,
-        ))
-        .unwrap();
+    s.state().apply_pod(&with_annotation(green_1(Some("10.1.0.5")), &before)).unwrap();
     // A running pod without a record of its groups: it is recorded (with
     // the groups of today's SGPs) and keeps them from then on.
     s.state()
@@ -329,12 +316,7 @@ async fn with_new_pods_an_edited_sgp_leaves_running_pods_alone() {
 async fn with_new_pods_a_recorded_group_that_is_gone_warns_and_the_record_stays() {
     let mut s = green_policy(Some(AppliesTo::NewPods)).await;
     let record = veth(&["sg-db"], Some("10.1.0.5"));
-    s.state()
-        .apply_pod(&with_annotation(
-            pod("prod", "green-1", "uid-1", json!({"app": "green"}), "default", Some("10.1.0.5")),
-            &record,
-        ))
-        .unwrap();
+    s.state().apply_pod(&with_annotation(green_1(Some("10.1.0.5")), &record)).unwrap();
     s.settle().await;
 
     // Removing the record would hand the pod today's SGP groups: it stays,
@@ -360,12 +342,7 @@ async fn with_new_pods_a_recorded_group_that_is_gone_warns_and_the_record_stays(
 async fn members_are_published_in_slices_once_every_watch_has_listed() {
     let mut s = green_policy(None).await;
     let record = veth(&["sg-db"], Some("10.1.0.5"));
-    s.state()
-        .apply_pod(&with_annotation(
-            pod("prod", "green-1", "uid-1", json!({"app": "green"}), "default", Some("10.1.0.5")),
-            &record,
-        ))
-        .unwrap();
+    s.state().apply_pod(&with_annotation(green_1(Some("10.1.0.5")), &record)).unwrap();
     s.settle().await;
 
     // Until then, no slice: the world may not have seen every pod.
@@ -401,9 +378,7 @@ async fn members_are_published_in_slices_once_every_watch_has_listed() {
 #[tokio::test]
 async fn a_restarted_controller_rewrites_no_slice_that_is_right() {
     let mut s = green_policy(None).await;
-    s.state()
-        .apply_pod(&pod("prod", "green-1", "uid-1", json!({"app": "green"}), "default", Some("10.1.0.5")))
-        .unwrap();
+    s.state().apply_pod(&green_1(Some("10.1.0.5"))).unwrap();
     // What the API server holds from the replica before.
     for (name, group, addresses) in [
         ("sg-db-0", "sg-db", vec!["10.1.0.5"]),
@@ -485,9 +460,7 @@ async fn two_sgps_give_the_union_in_first_seen_order() {
 #[tokio::test]
 async fn a_deleted_pod_leaves_nothing_and_is_not_written() {
     let mut s = green_policy(None).await;
-    s.state()
-        .apply_pod(&pod("prod", "green-1", "uid-1", json!({"app": "green"}), "default", Some("10.1.0.5")))
-        .unwrap();
+    s.state().apply_pod(&green_1(Some("10.1.0.5"))).unwrap();
     // Deleted before the controller wrote anything for it.
     s.state().delete_pod("prod", "green-1");
     s.expect(vec![]).await;
@@ -536,7 +509,7 @@ async fn a_conflict_is_retried_from_fresh_state() {
 async fn a_replica_that_lost_the_lease_writes_nothing() {
     let mut s = green_policy(None).await;
     s.leader.0.send(false).unwrap();
-    s.state().apply_pod(&pod("prod", "green-1", "uid-1", json!({"app": "green"}), "default", None)).unwrap();
+    s.state().apply_pod(&green_1(None)).unwrap();
     s.expect(vec![]).await;
     assert_eq!(s.state().queued(), 2, "the pod and its SGP's status wait for the lease");
 
@@ -573,7 +546,7 @@ impl ParseSg for str {
 #[tokio::test]
 async fn losing_the_lease_mid_plan_stops_before_the_next_write() {
     let mut s = green_policy(None).await;
-    s.state().apply_pod(&pod("prod", "green-1", "uid-1", json!({"app": "green"}), "default", None)).unwrap();
+    s.state().apply_pod(&green_1(None)).unwrap();
     let (shared, writer, metrics) = (&s.shared, &s.writer, &s.metrics);
     let (lease, leader) = (&s.leader.0, &s.leader.1);
     let handle = &mut s.handle;

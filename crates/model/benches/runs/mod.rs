@@ -16,6 +16,24 @@ pub fn full() -> bool {
     std::env::args().any(|a| a == "--bench")
 }
 
+/// The cluster's size: Kubernetes' limits under `cargo bench`, a
+/// hundredth under `cargo test --benches`; each overridable by argument.
+pub fn sizes() -> crate::synthetic::Sizes {
+    let scale = |n: usize| if full() { n } else { (n / 100).max(2) };
+    crate::synthetic::Sizes {
+        pods: arg("pods", scale(150_000)),
+        policies: arg("policies", scale(10_000)),
+        groups: arg("groups", scale(5_000)),
+        nodes: arg("nodes", scale(5_000)),
+        namespaces: arg("namespaces", scale(1_000)),
+    }
+}
+
+/// How many rounds of each change to time.
+pub fn rounds() -> usize {
+    arg("rounds", if full() { 2_000 } else { 10 })
+}
+
 /// The process's resident and peak memory, in MB.
 pub fn memory() -> (f64, f64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();

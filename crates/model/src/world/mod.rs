@@ -141,8 +141,8 @@ impl World {
         if self.groups.get(&id) == Some(&group) {
             return changes;
         }
-        let before = self.groups.remove(&id).map(|old| external_memberships(&old)).unwrap_or_default();
-        self.members.replace(&before, &external_memberships(&group), &mut changes);
+        let before = self.groups.remove(&id).map(|old| member_addresses_of(&old)).unwrap_or_default();
+        self.members.replace_addresses(&id, &before, &member_addresses_of(&group), &mut changes);
         self.references.set(&group_ref(&id), references::in_group(&group));
         self.groups.insert(id.clone(), group);
         changes.groups.insert(id);
@@ -152,7 +152,7 @@ impl World {
     pub fn delete_group(&mut self, id: &SgId) -> Changes {
         let mut changes = Changes::default();
         if let Some(old) = self.groups.remove(id) {
-            self.members.replace(&external_memberships(&old), &[], &mut changes);
+            self.members.replace_addresses(id, &member_addresses_of(&old), &[], &mut changes);
             self.references.clear(&group_ref(id));
             changes.groups.insert(id.clone());
         }
@@ -263,8 +263,17 @@ impl World {
     /// member until both are gone.
     pub fn apply_member_slice(&mut self, name: &str, group: SgId, addresses: Vec<IpAddr>) -> Changes {
         let mut changes = Changes::default();
-        let before = self.slices.remove(name).map(|(g, a)| slice_memberships(&g, &a)).unwrap_or_default();
-        self.members.replace(&before, &slice_memberships(&group, &addresses), &mut changes);
+        match self.slices.remove(name) {
+            Some((old, before)) if old == group => {
+                self.members.replace_addresses(&group, &before, &addresses, &mut changes);
+            }
+            old => {
+                if let Some((old, before)) = old {
+                    self.members.replace_addresses(&old, &before, &[], &mut changes);
+                }
+                self.members.replace_addresses(&group, &[], &addresses, &mut changes);
+            }
+        }
         self.slices.insert(name.to_string(), (group, addresses));
         changes
     }
@@ -272,7 +281,7 @@ impl World {
     pub fn delete_member_slice(&mut self, name: &str) -> Changes {
         let mut changes = Changes::default();
         if let Some((group, addresses)) = self.slices.remove(name) {
-            self.members.replace(&slice_memberships(&group, &addresses), &[], &mut changes);
+            self.members.replace_addresses(&group, &addresses, &[], &mut changes);
         }
         changes
     }
@@ -393,12 +402,7 @@ fn node_memberships(defaults: &[SgId], node: &Node) -> Vec<(SgId, IpAddr)> {
     defaults.iter().flat_map(|g| node.addresses.iter().map(move |a| (g.clone(), *a))).collect()
 }
 
-/// The pairs a member slice makes.
-fn slice_memberships(group: &SgId, addresses: &[IpAddr]) -> Vec<(SgId, IpAddr)> {
-    addresses.iter().map(|a| (group.clone(), *a)).collect()
-}
-
-/// The pairs a group's external members make.
-fn external_memberships(group: &SecurityGroup) -> Vec<(SgId, IpAddr)> {
-    group.members.iter().map(|m| (group.id.clone(), m.address)).collect()
+/// The addresses of a group's external members.
+fn member_addresses_of(group: &SecurityGroup) -> Vec<IpAddr> {
+    group.members.iter().map(|m| m.address).collect()
 }

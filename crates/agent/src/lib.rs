@@ -1,7 +1,9 @@
-//! The node agent: holds the node's desired state, drives the dataplane, and
-//! serves the CNI plugin over a unix socket. Enforcement lives in the kernel,
-//! so it stays while the agent is down, and the agent reconciles on start
-//! with one atomic change.
+//! The node agent: takes the changes its source reports (manifest files,
+//! the Kubernetes API) into its view of the world, drives the dataplane,
+//! and serves the CNI plugin over a unix socket. Enforcement lives in the
+//! kernel, so it stays while the agent is down; a restarted agent changes
+//! the kernel only once its source has reported everything, in one atomic
+//! change.
 
 mod agent;
 mod attachments;

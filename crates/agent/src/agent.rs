@@ -115,15 +115,9 @@ impl<N: Nft> Agent<N> {
         self.reconcile()
     }
 
-    /// Whether the source has reported everything once.
-    pub fn synced(&self) -> bool {
-        self.synced
-    }
-
     /// Whether the desired state has pod `namespace/name`.
     pub fn knows_pod(&self, namespace: &str, name: &str) -> bool {
-        self.view.groups_of(namespace, name)
-            != Err(Error::UnknownPod { namespace: namespace.into(), name: name.into() })
+        self.view.has_pod(namespace, name)
     }
 
     pub fn handle(&mut self, request: Request) -> Response {
@@ -301,14 +295,7 @@ impl<N: Nft> Agent<N> {
         self.store.remove(container_id, ifname).map_err(io)?;
         if let Some(r) = record {
             // The pod's addresses are its other attachments', if any.
-            let rest: Vec<Record> = self
-                .store
-                .all()
-                .map_err(io)?
-                .into_iter()
-                .filter(|o| o.pod_namespace == r.pod_namespace && o.pod_name == r.pod_name)
-                .collect();
-            let addresses = rest.first().map(|o| o.addresses.clone());
+            let addresses = self.store.of_pod(&r.pod_namespace, &r.pod_name).next().map(|o| o.addresses.clone());
             self.view.set_local(&r.pod_namespace, &r.pod_name, addresses);
         }
         Ok(())

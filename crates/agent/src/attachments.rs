@@ -68,6 +68,11 @@ impl Store {
         Ok(self.records.get(&(container_id.to_string(), ifname.to_string())).cloned())
     }
 
+    /// The records of pod `namespace/name`.
+    pub fn of_pod<'a>(&'a self, namespace: &'a str, name: &'a str) -> impl Iterator<Item = &'a Record> + 'a {
+        self.records.values().filter(move |r| r.pod_namespace == namespace && r.pod_name == name)
+    }
+
     /// Every record, by host interface.
     pub fn all(&self) -> std::io::Result<Vec<Record>> {
         let mut out: Vec<Record> = self.records.values().cloned().collect();

@@ -1,5 +1,6 @@
 //! The agent's errors. They say what went wrong in the agent's own terms;
-//! the CNI socket maps them to CNI error codes (`cni_error`), nowhere else.
+//! the agent's CNI operations map them to CNI error codes (`unresolved` in
+//! agent.rs), nowhere else.
 
 use podsg_model::group::SgId;
 

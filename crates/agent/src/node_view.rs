@@ -38,10 +38,6 @@ impl NodeView {
         NodeView { world, pods: HashMap::new(), local: HashMap::new(), node }
     }
 
-    pub fn world(&self) -> &World {
-        &self.world
-    }
-
     pub fn settings(&self) -> &Settings {
         self.world.settings()
     }
@@ -91,6 +87,11 @@ impl NodeView {
             pod.addresses = addresses.clone();
         }
         pod
+    }
+
+    /// Whether the source has reported pod `namespace/name`.
+    pub fn has_pod(&self, namespace: &str, name: &str) -> bool {
+        self.world.resolution(&pod_key(namespace, name)).is_some()
     }
 
     /// The groups pod `namespace/name` carries, or why it cannot have any

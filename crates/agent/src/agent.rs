@@ -10,10 +10,12 @@ use podsg_cni::agent_protocol::{Attachment, AttachmentRef, Request, Response};
 use podsg_cni::error::{CniError, Code};
 use podsg_cni::result::{CniResult, Interface, IpConfig, Route};
 use podsg_model::dataplane::NodeRuleset;
+use podsg_model::group::SgId;
 use podsg_model::settings::EnforcingMode;
 use podsg_model::world::InputChange;
 use podsg_netns::wire::{self, GATEWAY};
 use podsg_nft::{Dataplane, Nft, SyncReport};
+use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 
@@ -22,12 +24,16 @@ pub struct AgentConfig {
     pub node_name: String,
     /// The node's own address: the source of its traffic to pods, a member of the default groups.
     pub node_address: Ipv4Addr,
-    /// The node's pod range, which pod addresses come from.
-    pub pod_cidr: Ipv4Net,
+    /// The node's pod range, which pod addresses come from in standalone
+    /// mode; `None` when the node has none (chained mode only).
+    pub pod_cidr: Option<Ipv4Net>,
     /// Attachments and the address allocator live here.
     pub state_dir: PathBuf,
     /// Overrides the ClusterConfig's enforcing mode.
     pub mode: Option<EnforcingMode>,
+    /// The node's network namespace (a path), where the host ends of pod
+    /// interfaces go; `None`: the agent's own.
+    pub node_netns: Option<String>,
 }
 
 pub struct Agent<N: Nft> {
@@ -36,8 +42,11 @@ pub struct Agent<N: Nft> {
     view: NodeView,
     /// Whether the source has reported everything once.
     synced: bool,
+    /// Whether the view learned changes the kernel does not have yet.
+    unenforced: bool,
     dataplane: Dataplane<N>,
-    ipam: Allocator,
+    /// The pod address allocator (standalone mode), when the node has a range.
+    ipam: Option<Allocator>,
     store: Store,
     /// The node's network namespace, where host ends of pod interfaces live.
     node_netns: String,
@@ -93,31 +102,62 @@ fn is_host_interface(name: &str) -> bool {
 
 impl<N: Nft> Agent<N> {
     pub fn new(config: AgentConfig, nft: N) -> std::io::Result<Self> {
-        let ipam = Allocator::new(config.state_dir.join("ipam"), config.pod_cidr, vec![config.node_address])
+        let ipam = config
+            .pod_cidr
+            .map(|range| Allocator::new(config.state_dir.join("ipam"), range, vec![config.node_address]))
+            .transpose()
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         let store = Store::new(config.state_dir.join("attachments"))?;
-        let node_netns = format!("/proc/{}/ns/net", std::process::id());
+        let node_netns = config.node_netns.clone().unwrap_or_else(|| format!("/proc/{}/ns/net", std::process::id()));
         let mut view = NodeView::new(&config.node_name, IpAddr::V4(config.node_address));
         for r in store.all()? {
             view.set_local(&r.pod_namespace, &r.pod_name, Some(r.addresses.clone()));
         }
-        Ok(Agent { config, view, synced: false, dataplane: Dataplane::new(nft), ipam, store, node_netns })
+        Ok(Agent {
+            config,
+            view,
+            synced: false,
+            unenforced: false,
+            dataplane: Dataplane::new(nft),
+            ipam,
+            store,
+            node_netns,
+        })
     }
 
     /// Takes a batch of changes from the source and brings the kernel to
     /// the desired state; the first batch is everything the source holds.
     pub fn take(&mut self, batch: Vec<InputChange>) -> Result<SyncReport, CniError> {
+        self.learn(batch);
+        self.enforce()
+    }
+
+    /// Takes a batch into the view only: the source has more to bring
+    /// (members it is fetching) before the kernel should change.
+    pub fn learn(&mut self, batch: Vec<InputChange>) {
         let changes = self.view.take(batch);
-        if self.synced && changes.is_empty() {
+        self.unenforced |= !changes.is_empty() || !self.synced;
+    }
+
+    /// Brings the kernel to what the view has learned.
+    pub fn enforce(&mut self) -> Result<SyncReport, CniError> {
+        if !self.unenforced {
             return Ok(SyncReport::InSync);
         }
+        self.unenforced = false;
         self.synced = true;
         self.reconcile()
     }
 
-    /// Whether the desired state has pod `namespace/name`.
+    /// The groups whose members this node needs (see `Source::want_members`).
+    pub fn wanted_groups(&self) -> BTreeSet<SgId> {
+        self.view.wanted_groups()
+    }
+
+    /// Whether the desired state has pod `namespace/name`, and the kernel
+    /// has everything learned so far (its peers included).
     pub fn knows_pod(&self, namespace: &str, name: &str) -> bool {
-        self.view.has_pod(namespace, name)
+        !self.unenforced && self.view.has_pod(namespace, name)
     }
 
     pub fn handle(&mut self, request: Request) -> Response {
@@ -194,9 +234,17 @@ impl<N: Nft> Agent<N> {
                 (host.name.clone(), addresses, true)
             }
             None => {
+                let allocator = self.ipam.as_mut().ok_or_else(|| {
+                    err(
+                        Code::InvalidConfig,
+                        "this node has no pod address range",
+                        "standalone mode gives pods addresses from the agent's --pod-cidr or the Node's spec.podCIDR; \
+                         set one, or chain podsg after the cluster's CNI",
+                    )
+                })?;
                 let address = match a.requested_ip {
-                    Some(wanted) => self.ipam.claim(&owner, wanted),
-                    None => self.ipam.allocate(&owner),
+                    Some(wanted) => allocator.claim(&owner, wanted),
+                    None => allocator.allocate(&owner),
                 }
                 .map_err(ipam)?;
                 (host_interface(&a.container_id, &a.ifname), vec![IpAddr::V4(address)], false)
@@ -291,7 +339,9 @@ impl<N: Nft> Agent<N> {
                 .unwrap_or_else(|| host_interface(container_id, ifname));
             wire::detach(&self.node_netns, &host).map_err(wiring)?;
         }
-        self.ipam.release(&Record::owner(container_id, ifname)).map_err(ipam)?;
+        if let Some(allocator) = &mut self.ipam {
+            allocator.release(&Record::owner(container_id, ifname)).map_err(ipam)?;
+        }
         self.store.remove(container_id, ifname).map_err(io)?;
         if let Some(r) = record {
             // The pod's addresses are its other attachments', if any.
@@ -349,9 +399,11 @@ impl<N: Nft> Agent<N> {
         }
         let records = self.store.all().map_err(io)?;
         let owners: Vec<String> = records.iter().map(|r| Record::owner(&r.container_id, &r.ifname)).collect();
-        for (_, owner) in self.ipam.list().map_err(ipam)? {
-            if !owners.contains(&owner) {
-                self.ipam.release(&owner).map_err(ipam)?;
+        if let Some(allocator) = &mut self.ipam {
+            for (_, owner) in allocator.list().map_err(ipam)? {
+                if !owners.contains(&owner) {
+                    allocator.release(&owner).map_err(ipam)?;
+                }
             }
         }
         let links = podsg_netns::wire::ip_at(&self.node_netns, &["-o", "link", "show"]).map_err(wiring)?;

@@ -13,7 +13,7 @@ use podsg_model::node::Node;
 use podsg_model::settings::{EnforcingMode, Settings};
 use podsg_model::workload::{Workload, WorkloadKey, WorkloadKind};
 use podsg_model::world::{Changes, Input, InputChange, InputKey, World};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 
 pub struct NodeView {
@@ -87,6 +87,15 @@ impl NodeView {
             pod.addresses = addresses.clone();
         }
         pod
+    }
+
+    /// The groups whose members this node needs: those named by the rules
+    /// of the groups its pods carry (every pod the source reported, not
+    /// only those attached: a pod's peers are fetched before its CNI ADD).
+    pub fn wanted_groups(&self) -> BTreeSet<SgId> {
+        let carried: BTreeSet<&SgId> =
+            self.pods.keys().filter_map(|k| self.world.resolution(k)).flat_map(|r| &r.groups).collect();
+        carried.into_iter().filter_map(|g| self.world.group(g)).flat_map(|g| g.referenced_groups().cloned()).collect()
     }
 
     /// Whether the source has reported pod `namespace/name`.

@@ -37,15 +37,16 @@ struct Shared<N: Nft> {
 /// kernel to it, then serves until the process ends, taking each later
 /// report as it comes. Nothing is enforced from a partial view: the
 /// kernel keeps what it has until the first report is in.
-pub fn serve<N, S>(mut agent: Agent<N>, mut source: S, socket: &Path) -> std::io::Result<()>
+pub fn serve<N, S>(agent: Agent<N>, mut source: S, socket: &Path) -> std::io::Result<()>
 where
     N: Nft + Send + 'static,
     S: Source + 'static,
 {
-    let first = source.next().ok_or_else(|| std::io::Error::other("the desired state's source ended"))?;
-    match agent.take(first) {
-        Ok(report) => eprintln!("podsg-agent: started: {report}"),
-        Err(e) => eprintln!("podsg-agent: started, but the first reconcile failed: {e}"),
+    let shared = Arc::new(Shared { agent: Mutex::new(agent), changed: Condvar::new() });
+    match settle(&mut source, &shared) {
+        None => return Err(std::io::Error::other("the desired state's source ended")),
+        Some((Ok(report), _)) => eprintln!("podsg-agent: started: {report}"),
+        Some((Err(e), _)) => eprintln!("podsg-agent: started, but the first reconcile failed: {e}"),
     }
     if let Some(dir) = socket.parent() {
         std::fs::create_dir_all(dir)?;
@@ -53,7 +54,6 @@ where
     let _ = std::fs::remove_file(socket);
     let listener = UnixListener::bind(socket)?;
     std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600))?;
-    let shared = Arc::new(Shared { agent: Mutex::new(agent), changed: Condvar::new() });
     let fed = shared.clone();
     std::thread::spawn(move || follow(source, &fed));
     let repaired = shared.clone();
@@ -66,21 +66,39 @@ where
     Ok(())
 }
 
-/// Takes the source's reports as they come (read outside the lock: CNI
-/// requests go on while a large state loads).
+/// Takes the source's next report into the view and, while the source
+/// must fetch members the view now needs, its following reports too;
+/// then changes the kernel once. Reports are waited for outside the lock:
+/// CNI requests go on meanwhile. `None` when the source ended; else the
+/// result and when the first report came.
+fn settle<N: Nft, S: Source>(source: &mut S, shared: &Shared<N>) -> Option<(Result<SyncReport, CniError>, Instant)> {
+    let mut batch = source.next()?;
+    let received = Instant::now();
+    loop {
+        let wanted = {
+            let mut a = shared.agent.lock().ok()?;
+            a.learn(batch);
+            a.wanted_groups()
+        };
+        if !source.want_members(&wanted) {
+            break;
+        }
+        batch = source.next()?;
+    }
+    let result = shared.agent.lock().ok()?.enforce();
+    shared.changed.notify_all();
+    Some((result, received))
+}
+
+/// Takes the source's reports as they come.
 fn follow<N: Nft, S: Source>(mut source: S, shared: &Shared<N>) {
-    while let Some(batch) = source.next() {
-        let received = Instant::now();
-        let Ok(mut a) = shared.agent.lock() else { return };
-        let result = a.take(batch);
+    while let Some((result, received)) = settle(&mut source, shared) {
         let took = received.elapsed().as_millis();
         match result {
             Ok(SyncReport::InSync) => {}
             Ok(report) => eprintln!("podsg-agent: desired state changed (enforced in {took} ms): {report}"),
             Err(e) => eprintln!("podsg-agent: desired state changed, reconcile failed ({took} ms): {e}"),
         }
-        drop(a);
-        shared.changed.notify_all();
     }
     eprintln!("podsg-agent: the desired state's source ended; enforcing what it last said");
 }

@@ -83,18 +83,35 @@ pub struct AgentArgs {
     /// This node's own IPv4 address: the source of its traffic to pods, a member of the default groups.
     #[arg(long, value_name = "IP")]
     pub node_address: std::net::Ipv4Addr,
-    /// The node's pod range, e.g. 10.1.0.0/24.
+    /// The node's pod range for standalone mode, e.g. 10.1.0.0/24 (default with --kubernetes: the Node's spec.podCIDR). Without one, only chained mode works.
     #[arg(long, value_name = "CIDR")]
-    pub pod_cidr: ipnet::Ipv4Net,
+    pub pod_cidr: Option<ipnet::Ipv4Net>,
     /// Where attachments and the address allocator are kept.
     #[arg(long, value_name = "DIR", default_value = "/var/lib/podsg")]
     pub state_dir: PathBuf,
     /// The socket the CNI plugin connects to (created with mode 0600).
     #[arg(long, value_name = "PATH", default_value = podsg_cni::config::DEFAULT_AGENT_SOCKET)]
     pub socket: PathBuf,
-    /// Manifest files or directories holding the desired state.
-    #[arg(long = "manifests", required = true, value_name = "PATH")]
+    /// Manifest files or directories holding the desired state (lab mode), read again when they change.
+    #[arg(
+        long = "manifests",
+        value_name = "PATH",
+        required_unless_present = "kubernetes",
+        conflicts_with = "kubernetes"
+    )]
     pub manifests: Vec<PathBuf>,
+    /// Take the desired state from the Kubernetes API: this node's pods, the SGPs, SecurityGroups and ServiceAccounts, and the MemberSlices of the groups its pods' rules name.
+    #[arg(long)]
+    pub kubernetes: bool,
+    /// With --kubernetes: a kubeconfig file (default: in-cluster, then KUBECONFIG or ~/.kube/config).
+    #[arg(long, value_name = "PATH", conflicts_with = "manifests")]
+    pub kubeconfig: Option<PathBuf>,
+    /// With --kubernetes: the kubeconfig context to use (default: its current context).
+    #[arg(long, value_name = "NAME", conflicts_with = "manifests")]
+    pub context: Option<String>,
+    /// With --kubernetes: a file holding the ClusterConfig (default groups, enforcing mode); default: podsg's defaults.
+    #[arg(long, value_name = "FILE", conflicts_with = "manifests")]
+    pub config: Option<PathBuf>,
     /// Override the ClusterConfig's enforcing mode.
     #[arg(long, value_enum)]
     pub mode: Option<Mode>,

@@ -418,3 +418,33 @@ spec:
         }
     }
 }
+
+#[test]
+fn the_agent_takes_its_desired_state_from_files_or_the_api_never_both() {
+    let node = ["agent", "--node-name", "n", "--node-address", "10.0.0.1"];
+    let cases: [(&[&str], &str); 4] = [
+        (&[], "the following required arguments were not provided:\n  --manifests <PATH>"),
+        (&["--manifests", "x", "--kubernetes"], "the argument '--manifests <PATH>' cannot be used with '--kubernetes'"),
+        (
+            &["--manifests", "x", "--config", "c"],
+            "the argument '--manifests <PATH>' cannot be used with '--config <FILE>'",
+        ),
+        (&["--kubernetes", "--pod-cidr", "10.1.0.0/33"], "invalid value '10.1.0.0/33' for '--pod-cidr <CIDR>'"),
+    ];
+    for (args, message) in cases {
+        let mut all = node.to_vec();
+        all.extend_from_slice(args);
+        let (code, _, stderr) = podsg(&all);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: expected {message:?} in {stderr}");
+    }
+    // The API cannot be reached: a clear reason, exit 1, nothing started.
+    let mut all = node.to_vec();
+    all.extend_from_slice(&["--kubernetes", "--kubeconfig", "/nonexistent/kubeconfig"]);
+    let (code, _, stderr) = podsg(&all);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("podsg agent: cannot start: cannot read node n: kubeconfig: /nonexistent/kubeconfig"),
+        "{stderr}"
+    );
+}

@@ -12,6 +12,8 @@ pub enum Error {
     Kube(#[from] kube::Error),
     #[error("TLS: {0}")]
     Tls(String),
+    #[error("the watches' runtime: {0}")]
+    Runtime(String),
     #[error("kubeconfig: {0}")]
     Kubeconfig(String),
 }

@@ -2,6 +2,7 @@
 //! holds what the API server sees: the CRDs (generated from Rust types),
 //! the controller, and the conversions from API objects to the model's.
 
+pub mod agent_source;
 mod client;
 pub mod controller;
 pub mod convert;

@@ -1,22 +1,11 @@
 use crate::args::{AppliesTo, ControllerArgs, LogFormat};
 use podsg_k8s::controller::Options;
-use podsg_model::settings::{self, Settings};
+use podsg_model::settings;
 
 /// Runs until SIGTERM; exit 1 when it cannot start or fails.
 pub fn run(args: &ControllerArgs) -> u8 {
     podsg_k8s::init_logging(args.log_format == LogFormat::Json);
-    let settings = match &args.config {
-        Some(path) => match podsg_manifests::load(std::slice::from_ref(path)) {
-            Ok((loaded, _)) => loaded.catalog.settings,
-            Err(diagnostics) => {
-                for d in diagnostics.iter().filter(|d| d.is_error()) {
-                    eprintln!("podsg controller: --config {}: {d}", path.display());
-                }
-                return 1;
-            }
-        },
-        None => Settings::default(),
-    };
+    let Some(settings) = super::cluster_settings("controller", args.config.as_deref()) else { return 1 };
     let options = Options {
         settings,
         applies_to: args.sgp_applies_to.map(|a| match a {

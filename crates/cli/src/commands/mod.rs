@@ -23,3 +23,18 @@ fn daemon(name: &str, run: impl std::future::Future<Output = podsg_k8s::Result<(
         }
     }
 }
+
+/// The ClusterConfig in `path` (`--config`), or podsg's defaults; the
+/// file's errors are printed for command `name`.
+fn cluster_settings(name: &str, path: Option<&std::path::Path>) -> Option<podsg_model::settings::Settings> {
+    let Some(path) = path else { return Some(podsg_model::settings::Settings::default()) };
+    match podsg_manifests::load(&[path.to_path_buf()]) {
+        Ok((loaded, _)) => Some(loaded.catalog.settings),
+        Err(diagnostics) => {
+            for d in diagnostics.iter().filter(|d| d.is_error()) {
+                eprintln!("podsg {name}: --config {}: {d}", path.display());
+            }
+            None
+        }
+    }
+}

@@ -127,7 +127,7 @@ fn agent_restarts_under_traffic_leak_nothing_and_converge() {
     let mut c = cluster();
     let allowed = Flow::start(&c.green1, c.target);
     let denied = Flow::start(&c.red, c.target);
-    for i in 0..20 {
+    for i in 0..100 {
         c.node.stop_agent();
         // The kernel keeps enforcing while the agent is away; change things meanwhile.
         set_world(&c.node, &variant(i + 2, ""));
@@ -136,9 +136,10 @@ fn agent_restarts_under_traffic_leak_nothing_and_converge() {
     }
     let (ok, dropped) = allowed.finish();
     let (leaked, refused) = denied.finish();
-    assert_eq!(dropped, 0, "allowed connections dropped across 20 restarts");
-    assert_eq!(leaked, 0, "denied connections passed across 20 restarts");
-    assert!(ok > 20 && refused >= 2, "traffic ran: {ok} allowed, {refused} refused");
+    assert_eq!(dropped, 0, "allowed connections dropped across 100 restarts");
+    assert_eq!(leaked, 0, "denied connections passed across 100 restarts");
+    eprintln!("100 agent restarts under traffic: {ok} allowed connections made, {dropped} dropped; {refused} denied refused, {leaked} passed");
+    assert!(ok > 100 && refused >= 10, "traffic ran: {ok} allowed, {refused} refused");
     let pods = [("c1", &c.green1), ("c3", &c.red)];
     let start = Instant::now();
     while !converged(&c.node, &pods) {

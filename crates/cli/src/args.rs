@@ -22,6 +22,14 @@ pub enum Command {
     Import(Import),
     /// Run the node agent: enforce the node's pods' groups and serve the CNI plugin.
     Agent(AgentArgs),
+    /// Exit 0 when the node agent has synced and serves the CNI plugin (the agent DaemonSet's readiness probe).
+    Ready {
+        /// The agent's socket.
+        #[arg(long, value_name = "PATH", default_value = podsg_cni::config::DEFAULT_AGENT_SOCKET)]
+        socket: String,
+    },
+    /// Install the CNI plugin and its network configuration on this node (the agent DaemonSet's init step).
+    InstallCni(InstallCniArgs),
     /// Run the cluster controller: resolve pods' groups from the API, annotate pods, write events and statuses.
     Controller(ControllerArgs),
     /// Run the admission webhook (HTTPS): validate SGPs and SecurityGroups, guard the pod-eni annotation.
@@ -115,6 +123,34 @@ pub struct AgentArgs {
     /// Override the ClusterConfig's enforcing mode.
     #[arg(long, value_enum)]
     pub mode: Option<Mode>,
+}
+
+#[derive(Args, Debug)]
+pub struct InstallCniArgs {
+    /// standalone: podsg wires pods itself (routed veth, addresses from the node's pod range); chained: after the cluster's CNI, enforcing on the interface it made.
+    #[arg(long, value_enum)]
+    pub mode: CniMode,
+    /// The runtime's CNI binary directory (the host's /opt/cni/bin, mounted).
+    #[arg(long, value_name = "DIR", default_value = "/host/opt/cni/bin")]
+    pub bin_dir: PathBuf,
+    /// The runtime's CNI configuration directory (the host's /etc/cni/net.d, mounted).
+    #[arg(long, value_name = "DIR", default_value = "/host/etc/cni/net.d")]
+    pub conf_dir: PathBuf,
+    /// The plugin binary to install (default: podsg-cni beside this program).
+    #[arg(long, value_name = "FILE")]
+    pub plugin: Option<PathBuf>,
+    /// The agent's socket, as the plugin will reach it.
+    #[arg(long, value_name = "PATH", default_value = podsg_cni::config::DEFAULT_AGENT_SOCKET)]
+    pub socket: String,
+    /// Chained: how long to wait for the cluster's CNI to write its configuration.
+    #[arg(long, value_name = "SECONDS", default_value = "300")]
+    pub wait_seconds: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CniMode {
+    Standalone,
+    Chained,
 }
 
 #[derive(Args, Debug)]

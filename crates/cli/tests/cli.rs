@@ -448,3 +448,65 @@ fn the_agent_takes_its_desired_state_from_files_or_the_api_never_both() {
         "{stderr}"
     );
 }
+
+#[test]
+fn install_cni_puts_the_plugin_and_its_configuration_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bin, conf) = (dir.path().join("bin"), dir.path().join("net.d"));
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::create_dir_all(&conf).unwrap();
+    let plugin = env!("CARGO_BIN_EXE_podsg-cni");
+    let install = |mode: &str, wait: &str| {
+        podsg(&[
+            "install-cni",
+            "--mode",
+            mode,
+            "--bin-dir",
+            bin.to_str().unwrap(),
+            "--conf-dir",
+            conf.to_str().unwrap(),
+            "--plugin",
+            plugin,
+            "--wait-seconds",
+            wait,
+        ])
+    };
+    // Chained with no primary yet: it waits, then says what is missing.
+    let (code, _, stderr) = install("chained", "0");
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("no primary CNI configuration in"), "{stderr}");
+
+    let (code, _, stderr) = install("standalone", "0");
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(std::fs::read(bin.join("podsg")).unwrap(), std::fs::read(plugin).unwrap());
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(bin.join("podsg")).unwrap().permissions().mode() & 0o777, 0o755);
+    let written: Value =
+        serde_json::from_str(&std::fs::read_to_string(conf.join("00-podsg.conflist")).unwrap()).unwrap();
+    assert_eq!(written["plugins"], serde_json::json!([{"type": "podsg", "agentSocket": "/run/podsg/agent.sock"}]));
+    // The installed plugin is the real one: it answers VERSION.
+    let out = std::process::Command::new(bin.join("podsg")).env("CNI_COMMAND", "VERSION").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1.1.0"));
+
+    // Chained after the cluster's CNI (its file sorts after podsg's own).
+    std::fs::remove_file(conf.join("00-podsg.conflist")).unwrap();
+    std::fs::write(
+        conf.join("10-flannel.conflist"),
+        r#"{"cniVersion": "1.0.0", "name": "cbr0", "plugins": [{"type": "flannel"}, {"type": "portmap"}]}"#,
+    )
+    .unwrap();
+    let (code, _, stderr) = install("chained", "0");
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("chaining after"), "{stderr}");
+    let written: Value =
+        serde_json::from_str(&std::fs::read_to_string(conf.join("00-podsg.conflist")).unwrap()).unwrap();
+    let types: Vec<&str> = written["plugins"].as_array().unwrap().iter().map(|p| p["type"].as_str().unwrap()).collect();
+    assert_eq!((written["name"].as_str(), types), (Some("cbr0"), vec!["flannel", "portmap", "podsg"]));
+    // Run again (the agent restarted): the same file.
+    let before = std::fs::read(conf.join("00-podsg.conflist")).unwrap();
+    assert_eq!(install("chained", "0").0, 0);
+    assert_eq!(std::fs::read(conf.join("00-podsg.conflist")).unwrap(), before);
+    let names: Vec<String> =
+        std::fs::read_dir(&conf).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    assert_eq!(names.len(), 2, "no temporary file left: {names:?}");
+}

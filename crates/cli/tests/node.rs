@@ -138,7 +138,9 @@ fn agent_restarts_under_traffic_leak_nothing_and_converge() {
     let (leaked, refused) = denied.finish();
     assert_eq!(dropped, 0, "allowed connections dropped across 100 restarts");
     assert_eq!(leaked, 0, "denied connections passed across 100 restarts");
-    eprintln!("100 agent restarts under traffic: {ok} allowed connections made, {dropped} dropped; {refused} denied refused, {leaked} passed");
+    eprintln!(
+        "100 agent restarts under traffic: {ok} allowed connections made, {dropped} dropped; {refused} denied refused, {leaked} passed"
+    );
     assert!(ok > 100 && refused >= 10, "traffic ran: {ok} allowed, {refused} refused");
     let pods = [("c1", &c.green1), ("c3", &c.red)];
     let start = Instant::now();
@@ -156,6 +158,20 @@ fn agent_restarts_under_traffic_leak_nothing_and_converge() {
     while !podsg_netns::Probe::tcp(&red, c.target, Duration::from_millis(300)).unwrap() {
         assert!(start.elapsed() < Duration::from_secs(10), "the new rule never reached the kernel");
     }
+    // The readiness probe: ready while it serves; a socket left by a
+    // stopped agent is not.
+    let ready = |node: &Node| {
+        std::process::Command::new(support::bin("podsg"))
+            .arg("ready")
+            .arg("--socket")
+            .arg(node.socket())
+            .status()
+            .unwrap()
+            .success()
+    };
+    assert!(ready(&c.node));
+    c.node.stop_agent();
+    assert!(c.node.socket().exists() && !ready(&c.node), "a stopped agent's socket is not ready");
 }
 
 #[test]

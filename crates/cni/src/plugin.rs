@@ -80,7 +80,7 @@ fn run() -> Result<Option<String>> {
 }
 
 /// One request, one response line. STATUS answers 50 when the agent is away.
-fn ask(socket: &str, request: &Request) -> Result<Response> {
+pub fn ask(socket: &str, request: &Request) -> Result<Response> {
     let unreachable = |e: std::io::Error| {
         let code = if matches!(request, Request::Status) { Code::NotAvailable } else { Code::AgentUnreachable };
         CniError::new(code, "the podsg node agent cannot be reached", format!("{socket}: {e}"))

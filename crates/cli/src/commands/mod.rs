@@ -3,6 +3,7 @@ pub mod check;
 pub mod controller;
 pub mod explain;
 pub mod import;
+pub mod install_cni;
 pub mod lab;
 pub mod webhook;
 

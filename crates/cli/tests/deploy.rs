@@ -1,4 +1,4 @@
-//! Every container in `deploy/` runs a command this `podsg` binary
+//! Every container and probe in `deploy/` runs a command this `podsg` binary
 //! accepts: the rendered command and arguments are parsed by the real
 //! binary (with `--help` appended, so it parses them and stops).
 
@@ -14,22 +14,33 @@ fn rendered(dir: &str) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
-/// command + args of every container of every Deployment.
+/// The values the downward API gives the agent's `$(VAR)` references.
+fn expand(word: &str) -> String {
+    word.replace("$(NODE_NAME)", "node-1").replace("$(HOST_IP)", "10.0.0.1")
+}
+
+/// command + args of every container and init container of every
+/// Deployment and DaemonSet, and every probe's exec command.
 fn containers(yaml: &str) -> Vec<Vec<String>> {
     let mut out = Vec::new();
     podsg_model::yaml::read_whole(yaml, |unit| {
         if let podsg_model::yaml::Unit::Document { node, .. } = unit {
             let object: serde_json::Value = podsg_model::decode::typed_node(&node).unwrap();
-            if object["kind"] != "Deployment" {
+            if object["kind"] != "Deployment" && object["kind"] != "DaemonSet" {
                 return;
             }
-            for c in object["spec"]["template"]["spec"]["containers"].as_array().unwrap() {
-                let words = |key: &str| -> Vec<String> {
-                    c[key]
-                        .as_array()
-                        .map_or(Vec::new(), |a| a.iter().map(|w| w.as_str().unwrap().to_string()).collect())
+            let spec = &object["spec"]["template"]["spec"];
+            let all = spec["initContainers"].as_array().into_iter().chain(spec["containers"].as_array()).flatten();
+            for c in all {
+                let words = |value: &serde_json::Value| -> Vec<String> {
+                    value.as_array().map_or(Vec::new(), |a| a.iter().map(|w| expand(w.as_str().unwrap())).collect())
                 };
-                out.push([words("command"), words("args")].concat());
+                out.push([words(&c["command"]), words(&c["args"])].concat());
+                for probe in ["readinessProbe", "livenessProbe"] {
+                    if c[probe]["exec"].is_object() {
+                        out.push(words(&c[probe]["exec"]["command"]));
+                    }
+                }
             }
         }
     })
@@ -39,13 +50,17 @@ fn containers(yaml: &str) -> Vec<Vec<String>> {
 
 #[test]
 fn every_container_command_is_one_podsg_accepts() {
-    for dir in ["base", "overlays/cert-manager", "overlays/eks-new-pods"] {
+    for dir in ["base", "overlays/cert-manager", "overlays/eks-new-pods", "overlays/standalone"] {
         let all = containers(&rendered(dir));
-        assert_eq!(all.len(), 2, "{dir}: the controller and the webhook: {all:?}");
+        let subcommands: Vec<&str> = all.iter().map(|c| c[1].as_str()).collect();
+        assert_eq!(
+            subcommands,
+            ["controller", "webhook", "install-cni", "agent", "ready", "ready"],
+            "{dir}: the controller, the webhook, the agent's install step, the agent and its probes: {all:?}"
+        );
         for command in all {
             assert_eq!(command[0], "podsg", "{dir}: {command:?}");
-            assert!(["controller", "webhook"].contains(&command[1].as_str()), "{dir}: {command:?}");
-            assert!(command.len() > 3, "{dir}: {command:?}");
+            assert!(command.len() > 2, "{dir}: {command:?}");
             let output = Command::new(env!("CARGO_BIN_EXE_podsg")).args(&command[1..]).arg("--help").output().unwrap();
             assert!(
                 output.status.success(),

@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-const OVERLAYS: [&str; 3] = ["base", "overlays/cert-manager", "overlays/eks-new-pods"];
+const OVERLAYS: [&str; 4] = ["base", "overlays/cert-manager", "overlays/eks-new-pods", "overlays/standalone"];
 const CONTROLLER_USER: &str = "system:serviceaccount:podsg-system:podsg-controller";
 
 /// The objects `kubectl kustomize deploy/DIR` renders.
@@ -150,6 +150,8 @@ fn recording_client() -> (Client, Recorded) {
                         .to_string(),
                 ),
                 "GET" if path.contains("/leases/") => (StatusCode::OK, stored.clone().unwrap().to_string()),
+                "GET" if path.contains("/nodes/") => (StatusCode::OK, json!({"apiVersion": "v1", "kind": "Node",
+                    "metadata": {"name": name}, "spec": {"podCIDR": "10.1.0.0/24"}}).to_string()),
                 "GET" if path.contains("/pods/") => (StatusCode::OK, json!({"apiVersion": "v1", "kind": "Pod",
                     "metadata": {"name": name, "namespace": "prod", "uid": "u"}}).to_string()),
                 "GET" => (StatusCode::OK, json!({"metadata": {"resourceVersion": "1"}, "items": []}).to_string()),
@@ -254,6 +256,66 @@ async fn controller_permissions() -> BTreeSet<(String, String, String)> {
     lease.changed().await.unwrap();
     lease.release().await.unwrap();
     recorded.lock().unwrap().clone()
+}
+
+/// Every request the agent's code makes: its Node, its watches (the
+/// slices' once it needs a group).
+async fn agent_permissions() -> BTreeSet<(String, String, String)> {
+    use podsg_agent::Source;
+    let (client, recorded) = recording_client();
+    let range = podsg_k8s::agent_source::read_pod_cidr(client.clone(), "node-1").await.unwrap();
+    assert_eq!(range, Some("10.1.0.0/24".parse().unwrap()));
+    let mut source =
+        podsg_k8s::agent_source::KubeSource::start(move || async move { Ok(client) }, "node-1", Settings::default())
+            .unwrap();
+    tokio::task::spawn_blocking(move || {
+        source.next().expect("the first report");
+        assert!(source.want_members(&[SgId::parse("sg-1").unwrap()].into()), "the slices are fetched");
+        source.next().expect("the slices listed");
+    })
+    .await
+    .unwrap();
+    recorded.lock().unwrap().clone()
+}
+
+#[tokio::test]
+async fn the_agent_may_do_exactly_what_its_code_does_and_writes_nothing() {
+    let used = agent_permissions().await;
+    let objects = render("base");
+    let granted = rules(find(&objects, "ClusterRole", "podsg-agent"));
+    assert_eq!(granted, used, "deploy/base/agent/rbac.yaml against the requests the agent makes");
+    assert!(used.iter().all(|(_, _, verb)| ["get", "list", "watch"].contains(&verb.as_str())), "{used:?}");
+    let binding = find(&objects, "ClusterRoleBinding", "podsg-agent");
+    assert_eq!(
+        binding["subjects"],
+        json!([{"kind": "ServiceAccount", "name": "podsg-agent", "namespace": "podsg-system"}])
+    );
+}
+
+#[test]
+fn the_agent_runs_on_every_node_in_its_network_with_two_capabilities() {
+    for dir in OVERLAYS {
+        let objects = render(dir);
+        let daemonset = find(&objects, "DaemonSet", "podsg-agent");
+        let spec = &daemonset["spec"]["template"]["spec"];
+        assert_eq!(spec["hostNetwork"], true, "{dir}");
+        assert_eq!(spec["tolerations"], json!([{"operator": "Exists"}]), "{dir}: every node");
+        let agent = &spec["containers"][0];
+        assert_eq!(agent["image"], format!("ghcr.io/podsg/podsg:{}", env!("CARGO_PKG_VERSION")), "{dir}");
+        assert_eq!(
+            agent["securityContext"]["capabilities"],
+            json!({"drop": ["ALL"], "add": ["NET_ADMIN", "SYS_ADMIN"]})
+        );
+        assert!(agent["securityContext"]["privileged"].is_null(), "{dir}: not privileged");
+        assert_eq!(agent["readinessProbe"]["exec"]["command"][1], "ready", "{dir}");
+        let install = &spec["initContainers"][0];
+        assert_eq!(install["securityContext"]["capabilities"], json!({"drop": ["ALL"]}), "{dir}");
+        let mode = if dir == "overlays/standalone" { "--mode=standalone" } else { "--mode=chained" };
+        assert_eq!(install["args"][1], mode, "{dir}");
+        let paths: BTreeSet<&str> =
+            spec["volumes"].as_array().unwrap().iter().map(|v| v["hostPath"]["path"].as_str().unwrap()).collect();
+        assert_eq!(paths, ["/etc/cni/net.d", "/opt/cni/bin", "/run/podsg", "/var/lib/podsg", "/var/run/netns"].into());
+    }
 }
 
 /// The rules of a rendered (Cluster)Role, one (group, resource, verb) each.

@@ -267,10 +267,15 @@ fn main() {
     let pick: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
     let wants = |name: &str| pick.is_empty() || pick.iter().any(|p| p == name);
     if wants("add") {
-        add_latency(if full { 500 } else { 5 });
+        // EKS allows 9 pods with security groups on an m5.large; podsg none.
+        for pods in if full { [500, 1_000] } else { [5, 10] } {
+            add_latency(pods);
+        }
     }
     if wants("member") {
-        member_add(if full { 100_000 } else { 100 });
+        for members in if full { [50_000, 100_000] } else { [100, 200] } {
+            member_add(members);
+        }
     }
     if wants("throughput") {
         if full { throughput(100_000, 5) } else { throughput(100, 1) }

@@ -3,14 +3,17 @@
 //! kernel as element updates in the table the agent made at start.
 
 use super::api::{ACCOUNTS, ApiServer, EKS_SGPS, GROUPS, PODS, SLICES, TKE_SGPS, Watch, list_query, watch_query};
+use k8s_openapi::api::core::v1::Pod;
 use kube::Client;
-use podsg_agent::{Agent, AgentConfig, serve};
+use podsg_agent::{Agent, AgentConfig, NodeView, Store, serve};
 use podsg_cni::agent_protocol::{Attachment, Request, Response};
-use podsg_k8s::agent_source::KubeSource;
+use podsg_k8s::agent_source::{Fed, KubeSource};
+use podsg_k8s::crd;
 use podsg_model::settings::Settings;
+use podsg_model::world::{Input, InputChange};
 use podsg_netns::Netns;
 use podsg_netns::wire::router;
-use podsg_nft::NftCli;
+use podsg_nft::{Dataplane, NftCli};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
@@ -236,4 +239,33 @@ async fn what_the_api_says_reaches_the_kernel_as_element_updates() {
     let _again = api.watch(GROUPS, &watch_query("", "40")).await;
 
     assert_eq!(table_handle(&node), handle, "every change was made in the table the agent made at start");
+
+    // Incremental equals batch: a fresh view given the final objects at
+    // once, over the same attachments, is what the kernel holds.
+    let finals: Vec<Input> = [
+        fed::<Pod>(pod("green-1", "red")),
+        fed::<Pod>(pod("lost-1", "lost")),
+        fed::<crd::SecurityGroupPolicy>(sgp("green", "green", &["sg-db", "sg-web"])),
+        fed::<crd::SecurityGroupPolicy>(sgp("red", "red", &["sg-red"])),
+        fed::<crd::SecurityGroupPolicy>(sgp("lost", "lost", &["sg-0dead"])),
+        fed::<crd::SecurityGroup>(group("sg-db", 5433, "sg-app")),
+        fed::<crd::SecurityGroup>(group("sg-web", 80, "sg-cache")),
+        fed::<crd::SecurityGroup>(group("sg-red", 6380, "192.0.2.0/24")),
+        fed::<crd::MemberSlice>(slice("sg-app", 0, &["10.9.9.9", "10.9.9.10"])),
+        fed::<crd::MemberSlice>(slice("sg-cache", 0, &["10.9.9.20"])),
+    ]
+    .into();
+    let records = Store::new(dir.path().join("state/attachments")).unwrap().all().unwrap();
+    let mut fresh = NodeView::new(NODE, "10.100.0.1".parse().unwrap());
+    for r in &records {
+        fresh.set_local(&r.pod_namespace, &r.pod_name, Some(r.addresses.clone()));
+    }
+    fresh.take(finals.into_iter().map(InputChange::Apply).collect());
+    let drift = Dataplane::new(NftCli::in_netns(node.name())).check_kernel(&fresh.ruleset(&records, None)).unwrap();
+    assert!(drift.is_empty(), "the kernel differs from a fresh agent's rule set: {drift:?}");
+}
+
+/// An object as the agent's source reads it.
+fn fed<K: Fed>(object: Value) -> Input {
+    serde_json::from_value::<K>(object).unwrap().input().unwrap()
 }

@@ -1,20 +1,21 @@
-//! The agent's work: CNI requests and reconciliation, over the node's
-//! attachments, its address allocator, its desired state and its dataplane.
+//! The agent's work: CNI requests and the desired state's changes, over the
+//! node's attachments, its address allocator, its view of the world and a
+//! backend that enforces.
 
 use crate::attachments::{Record, Store};
-use crate::error::Error;
-use crate::ipam::{Allocator, IpamError};
+use crate::backend::{Backend, VethNft};
+use crate::error::{Error, Result};
+use crate::ipam::Allocator;
+use crate::naming::host_interface;
 use crate::node_view::NodeView;
 use ipnet::Ipv4Net;
 use podsg_cni::agent_protocol::{Attachment, AttachmentRef, Request, Response};
-use podsg_cni::error::{CniError, Code};
-use podsg_cni::result::{CniResult, Interface, IpConfig, Route};
+use podsg_cni::result::CniResult;
 use podsg_model::dataplane::NodeRuleset;
 use podsg_model::group::SgId;
 use podsg_model::settings::EnforcingMode;
 use podsg_model::world::InputChange;
-use podsg_netns::wire::{self, GATEWAY};
-use podsg_nft::{Dataplane, Nft, SyncReport};
+use podsg_nft::{Nft, SyncReport};
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
@@ -36,98 +37,47 @@ pub struct AgentConfig {
     pub node_netns: Option<String>,
 }
 
-pub struct Agent<N: Nft> {
+pub struct Agent<B: Backend> {
     config: AgentConfig,
     /// The desired state, as the source last reported it.
     view: NodeView,
     /// Whether the source has reported everything once.
     synced: bool,
-    /// Whether the view learned changes the kernel does not have yet.
+    /// Whether the view learned changes the backend does not have yet.
     unenforced: bool,
-    dataplane: Dataplane<N>,
+    backend: B,
     /// The pod address allocator (standalone mode), when the node has a range.
     ipam: Option<Allocator>,
     store: Store,
-    /// The node's network namespace, where host ends of pod interfaces live.
-    node_netns: String,
 }
 
-fn err(code: Code, msg: impl Into<String>, details: impl Into<String>) -> CniError {
-    CniError::new(code, msg, details)
-}
-
-fn io(e: std::io::Error) -> CniError {
-    err(Code::Io, "agent state I/O failed", e.to_string())
-}
-
-fn ipam(e: IpamError) -> CniError {
-    match e {
-        IpamError::Exhausted(range) => {
-            err(Code::AddressesExhausted, "no free pod address", format!("the node's pod range {range} is full"))
-        }
-        e @ (IpamError::Taken { .. } | IpamError::Unusable { .. }) => {
-            err(Code::InvalidConfig, "the requested address cannot be given", e.to_string())
-        }
-        other => err(Code::Io, "address allocation failed", other.to_string()),
-    }
-}
-
-fn dataplane(e: podsg_nft::Error) -> CniError {
-    err(Code::Dataplane, "the dataplane could not be programmed", e.to_string())
-}
-
-fn wiring(e: podsg_netns::Error) -> CniError {
-    err(Code::Io, "the pod interface could not be set up", e.to_string())
-}
-
-/// The node's end of a pod interface: `pg` and 11 hex digits of a hash of
-/// the attachment, so that DEL finds it even without a record.
-pub fn host_interface(container_id: &str, ifname: &str) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in container_id.bytes().chain([b'/']).chain(ifname.bytes()) {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("pg{:011x}", h & 0xfff_ffff_ffff)
-}
-
-/// Why a pod gets no network, as a CNI error.
-fn unresolved(e: Error) -> CniError {
-    err(Code::GroupsUnresolved, e.to_string(), e.consequence())
-}
-
-/// Whether a link name is one `host_interface` makes.
-fn is_host_interface(name: &str) -> bool {
-    name.len() == 13 && name.starts_with("pg") && name[2..].bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-impl<N: Nft> Agent<N> {
+impl<N: Nft> Agent<VethNft<N>> {
+    /// The node backend: veths and the node's nftables, through `nft`.
     pub fn new(config: AgentConfig, nft: N) -> std::io::Result<Self> {
+        let node_netns = config.node_netns.clone().unwrap_or_else(|| format!("/proc/{}/ns/net", std::process::id()));
+        let backend = VethNft::new(nft, node_netns, config.node_address);
+        Agent::with_backend(config, backend)
+    }
+}
+
+impl<B: Backend> Agent<B> {
+    pub fn with_backend(config: AgentConfig, backend: B) -> std::io::Result<Self> {
         let ipam = config
             .pod_cidr
             .map(|range| Allocator::new(config.state_dir.join("ipam"), range, vec![config.node_address]))
             .transpose()
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         let store = Store::new(config.state_dir.join("attachments"))?;
-        let node_netns = config.node_netns.clone().unwrap_or_else(|| format!("/proc/{}/ns/net", std::process::id()));
         let mut view = NodeView::new(&config.node_name, IpAddr::V4(config.node_address));
-        for r in store.all()? {
+        for r in store.records() {
             view.set_local(&r.pod_namespace, &r.pod_name, Some(r.addresses.clone()));
         }
-        Ok(Agent {
-            config,
-            view,
-            synced: false,
-            unenforced: false,
-            dataplane: Dataplane::new(nft),
-            ipam,
-            store,
-            node_netns,
-        })
+        Ok(Agent { config, view, synced: false, unenforced: false, backend, ipam, store })
     }
 
     /// Takes a batch of changes from the source and brings the kernel to
     /// the desired state; the first batch is everything the source holds.
-    pub fn take(&mut self, batch: Vec<InputChange>) -> Result<SyncReport, CniError> {
+    pub fn take(&mut self, batch: Vec<InputChange>) -> Result<SyncReport> {
         self.learn(batch);
         self.enforce()
     }
@@ -140,7 +90,7 @@ impl<N: Nft> Agent<N> {
     }
 
     /// Brings the kernel to what the view has learned.
-    pub fn enforce(&mut self) -> Result<SyncReport, CniError> {
+    pub fn enforce(&mut self) -> Result<SyncReport> {
         if !self.unenforced {
             return Ok(SyncReport::InSync);
         }
@@ -160,93 +110,66 @@ impl<N: Nft> Agent<N> {
         !self.unenforced && self.view.has_pod(namespace, name)
     }
 
+    /// Serves one CNI request; errors become CNI errors here, and only here.
     pub fn handle(&mut self, request: Request) -> Response {
         let result = match request {
             Request::Add(a) => self.add(&a).map(Some),
             Request::Del(a) => self.del(&a.container_id, &a.ifname).map(|_| None),
             Request::Check(a) => self.check(&a).map(|_| None),
             Request::Gc { valid } => self.gc(&valid).map(|_| None),
-            Request::Status => self.status().map(|_| None),
+            Request::Status => self.backend.ready().map(|_| None),
         };
         match result {
             Ok(r) => Response::Ok(r),
-            Err(e) => Response::Error(e),
+            Err(e) => Response::Error(e.to_cni()),
         }
-    }
-
-    /// The rule set for these records against the current desired state.
-    fn ruleset(&self, records: &[Record]) -> NodeRuleset {
-        self.view.ruleset(records, self.config.mode)
-    }
-
-    /// Brings the kernel to the desired state of every attachment.
-    pub fn reconcile(&mut self) -> Result<SyncReport, CniError> {
-        let ruleset = self.desired_ruleset()?;
-        self.dataplane.sync(&ruleset).map_err(dataplane)
-    }
-
-    /// Repairs changes made behind podsg's back: checks the kernel's
-    /// nf_tables generation (cheap) and reads the table back only when it
-    /// moved, or always with `full`.
-    pub fn repair(&mut self, full: bool) -> Result<SyncReport, CniError> {
-        if !full && self.dataplane.unchanged() {
-            return Ok(SyncReport::InSync);
-        }
-        let ruleset = self.desired_ruleset()?;
-        self.dataplane.full_repair(&ruleset).map_err(dataplane)
     }
 
     /// The rule set of every attachment against the current desired state.
-    fn desired_ruleset(&mut self) -> Result<NodeRuleset, CniError> {
-        let records = self.store.all().map_err(io)?;
-        Ok(self.ruleset(&records))
+    fn ruleset(&self) -> NodeRuleset {
+        self.view.ruleset(&self.store.records(), self.config.mode)
     }
 
-    fn add(&mut self, a: &Attachment) -> Result<CniResult, CniError> {
+    /// Brings the enforcement to the desired state of every attachment.
+    pub fn reconcile(&mut self) -> Result<SyncReport> {
+        let ruleset = self.ruleset();
+        self.backend.enforce(&ruleset)
+    }
+
+    /// Repairs changes made behind podsg's back: cheap unless something
+    /// moved, or `full`.
+    pub fn repair(&mut self, full: bool) -> Result<SyncReport> {
+        let ruleset = self.ruleset();
+        self.backend.repair(&ruleset, full)
+    }
+
+    fn add(&mut self, a: &Attachment) -> Result<CniResult> {
         let (Some(namespace), Some(name)) = (a.pod_namespace.clone(), a.pod_name.clone()) else {
-            return Err(err(
-                Code::InvalidEnvironment,
-                "CNI_ARGS must name the pod",
-                "K8S_POD_NAMESPACE and K8S_POD_NAME are required",
-            ));
+            return Err(Error::PodNotNamed);
         };
-        if let Some(existing) = self.store.get(&a.container_id, &a.ifname).map_err(io)? {
-            return self.result(&existing, a.prev_result.as_ref());
+        if let Some(existing) = self.store.get(&a.container_id, &a.ifname) {
+            return Ok(self.backend.result(existing, a.prev_result.as_ref()));
         }
         // Resolve first: a pod whose groups cannot be resolved gets nothing at all.
-        self.view.groups_of(&namespace, &name).map_err(unresolved)?;
-        let owner = Record::owner(&a.container_id, &a.ifname);
+        self.view.groups_of(&namespace, &name)?;
         let (host_interface, addresses, chained) = match &a.prev_result {
             Some(prev) => {
-                let host = prev.host_interface().ok_or_else(|| {
-                    err(
-                        Code::InvalidConfig,
-                        "prevResult has no host-side interface",
-                        "chained mode needs the previous plugin's host interface (one without a sandbox)",
-                    )
-                })?;
+                let host = prev.host_interface().ok_or(Error::NoHostInterface)?;
                 let addresses = prev
                     .ips
                     .iter()
                     .map(|ip| ip.address.parse::<ipnet::IpNet>().map(|n| n.addr()))
                     .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| err(Code::Decode, "prevResult has an invalid address", e.to_string()))?;
+                    .map_err(|e| Error::PrevResultAddress(e.to_string()))?;
                 (host.name.clone(), addresses, true)
             }
             None => {
-                let allocator = self.ipam.as_mut().ok_or_else(|| {
-                    err(
-                        Code::InvalidConfig,
-                        "this node has no pod address range",
-                        "standalone mode gives pods addresses from the agent's --pod-cidr or the Node's spec.podCIDR; \
-                         set one, or chain podsg after the cluster's CNI",
-                    )
-                })?;
+                let owner = Record::owner(&a.container_id, &a.ifname);
+                let allocator = self.ipam.as_mut().ok_or(Error::NoPodRange)?;
                 let address = match a.requested_ip {
                     Some(wanted) => allocator.claim(&owner, wanted),
                     None => allocator.allocate(&owner),
-                }
-                .map_err(ipam)?;
+                }?;
                 (host_interface(&a.container_id, &a.ifname), vec![IpAddr::V4(address)], false)
             }
         };
@@ -260,10 +183,14 @@ impl<N: Nft> Agent<N> {
             addresses,
             chained,
         };
-        self.store.save(&record).map_err(io)?;
+        self.store.save(&record)?;
         self.view.set_local(&record.pod_namespace, &record.pod_name, Some(record.addresses.clone()));
-        match self.enforce_then_wire(&record) {
-            Ok(()) => self.result(&record, a.prev_result.as_ref()),
+        // Rules first (they match the interface by name, so they hold
+        // before it exists), then the interface: the pod is never up
+        // without its rules.
+        let attached = self.reconcile().and_then(|_| self.backend.attach(&record));
+        match attached {
+            Ok(()) => Ok(self.backend.result(&record, a.prev_result.as_ref())),
             Err(e) => {
                 // Leave nothing behind.
                 let _ = self.del(&record.container_id, &record.ifname);
@@ -272,77 +199,21 @@ impl<N: Nft> Agent<N> {
         }
     }
 
-    /// Rules first (they match the interface by name, so they hold before it
-    /// exists), then the interface: the pod is never up without its rules.
-    fn enforce_then_wire(&mut self, record: &Record) -> Result<(), CniError> {
-        let records = self.store.all().map_err(io)?;
-        let ruleset = self.ruleset(&records);
-        self.dataplane.sync(&ruleset).map_err(dataplane)?;
-        if record.chained {
-            return Ok(());
-        }
-        let netns = record
-            .netns
-            .as_deref()
-            .ok_or_else(|| err(Code::InvalidEnvironment, "CNI_NETNS is not set", "ADD needs it"))?;
-        let IpAddr::V4(address) = record.addresses[0] else { unreachable!("the allocator hands out IPv4") };
-        let link = wire::PodLink {
-            node: &self.node_netns,
-            pod: netns,
-            ifname: &record.ifname,
-            host_if: &record.host_interface,
-            address,
-            node_address: self.config.node_address,
-        };
-        link.attach().map_err(wiring)?;
-        Ok(())
-    }
-
-    fn result(&self, r: &Record, prev: Option<&CniResult>) -> Result<CniResult, CniError> {
-        // Interfaces get their MAC addresses from their names (see `wire::macs`).
-        if r.chained {
-            return Ok(prev.cloned().unwrap_or_default());
-        }
-        let netns = r.netns.clone().unwrap_or_default();
-        let wire::Attached { host_mac, pod_mac } = wire::macs(&r.host_interface);
-        Ok(CniResult {
-            cni_version: String::new(),
-            interfaces: vec![
-                Interface { name: r.host_interface.clone(), mac: host_mac, sandbox: String::new() },
-                Interface { name: r.ifname.clone(), mac: pod_mac, sandbox: netns },
-            ],
-            ips: r
-                .addresses
-                .iter()
-                .map(|a| IpConfig { address: format!("{a}/32"), gateway: GATEWAY.to_string(), interface: Some(1) })
-                .collect(),
-            routes: vec![Route { dst: "0.0.0.0/0".into(), gw: GATEWAY.to_string() }],
-            dns: serde_json::Value::Object(Default::default()),
-        })
-    }
-
     /// Removes everything of an attachment; what is already gone is fine.
-    fn del(&mut self, container_id: &str, ifname: &str) -> Result<(), CniError> {
+    fn del(&mut self, container_id: &str, ifname: &str) -> Result<()> {
         self.release(container_id, ifname)?;
         self.reconcile().map(|_| ())
     }
 
     /// Frees an attachment's interface, addresses and record (rules follow at
     /// the next reconcile).
-    fn release(&mut self, container_id: &str, ifname: &str) -> Result<(), CniError> {
-        let record = self.store.get(container_id, ifname).map_err(io)?;
-        let chained = record.as_ref().is_some_and(|r| r.chained);
-        if !chained {
-            let host = record
-                .as_ref()
-                .map(|r| r.host_interface.clone())
-                .unwrap_or_else(|| host_interface(container_id, ifname));
-            wire::detach(&self.node_netns, &host).map_err(wiring)?;
-        }
+    fn release(&mut self, container_id: &str, ifname: &str) -> Result<()> {
+        let record = self.store.get(container_id, ifname).cloned();
+        self.backend.detach(record.as_ref(), container_id, ifname)?;
         if let Some(allocator) = &mut self.ipam {
-            allocator.release(&Record::owner(container_id, ifname)).map_err(ipam)?;
+            allocator.release(&Record::owner(container_id, ifname))?;
         }
-        self.store.remove(container_id, ifname).map_err(io)?;
+        self.store.remove(container_id, ifname)?;
         if let Some(r) = record {
             // The pod's addresses are its other attachments', if any.
             let addresses = self.store.of_pod(&r.pod_namespace, &r.pod_name).next().map(|o| o.addresses.clone());
@@ -351,75 +222,40 @@ impl<N: Nft> Agent<N> {
         Ok(())
     }
 
-    fn check(&mut self, a: &Attachment) -> Result<(), CniError> {
-        let record = self.store.get(&a.container_id, &a.ifname).map_err(io)?.ok_or_else(|| {
-            err(
-                Code::UnknownContainer,
-                "no podsg attachment for this container",
-                format!("{} on {}", a.container_id, a.ifname),
-            )
+    fn check(&mut self, a: &Attachment) -> Result<()> {
+        let record = self.store.get(&a.container_id, &a.ifname).cloned().ok_or_else(|| Error::UnknownAttachment {
+            container_id: a.container_id.clone(),
+            ifname: a.ifname.clone(),
         })?;
-        let records = self.store.all().map_err(io)?;
-        self.view.groups_of(&record.pod_namespace, &record.pod_name).map_err(unresolved)?;
-        if !record.chained {
-            if !wire::link_exists(&self.node_netns, &record.host_interface).map_err(wiring)? {
-                return Err(err(
-                    Code::Io,
-                    "the pod's interface is missing",
-                    format!("host interface {}", record.host_interface),
-                ));
-            }
-            let netns = a.netns.clone().or(record.netns.clone()).unwrap_or_default();
-            let have = wire::addresses_at(&netns, &a.ifname).map_err(wiring)?;
-            for address in &record.addresses {
-                if !have.contains(&format!("{address}/32")) {
-                    return Err(err(
-                        Code::Io,
-                        "the pod's address is missing",
-                        format!("{address}/32 on {} (has {})", a.ifname, have.join(", ")),
-                    ));
-                }
-            }
-        }
-        let drift = self.dataplane.check(&self.ruleset(&records)).map_err(dataplane)?;
-        if !drift.is_empty() {
-            let what: Vec<String> = drift.iter().map(ToString::to_string).collect();
-            return Err(err(Code::Dataplane, "the pod's rules are not all in place", what.join("; ")));
-        }
-        Ok(())
+        self.view.groups_of(&record.pod_namespace, &record.pod_name)?;
+        let netns = a.netns.clone().or(record.netns.clone()).unwrap_or_default();
+        let ruleset = self.ruleset();
+        self.backend.check(&record, &netns, &ruleset)
     }
 
     /// Removes every attachment, address and interface no valid attachment owns.
-    fn gc(&mut self, valid: &[AttachmentRef]) -> Result<(), CniError> {
+    fn gc(&mut self, valid: &[AttachmentRef]) -> Result<()> {
         let is_valid = |cid: &str, ifname: &str| valid.iter().any(|v| v.container_id == cid && v.ifname == ifname);
-        for r in self.store.all().map_err(io)? {
-            if !is_valid(&r.container_id, &r.ifname) {
-                self.release(&r.container_id, &r.ifname)?;
-            }
+        let stale: Vec<(String, String)> = self
+            .store
+            .records()
+            .iter()
+            .filter(|r| !is_valid(&r.container_id, &r.ifname))
+            .map(|r| (r.container_id.clone(), r.ifname.clone()))
+            .collect();
+        for (container_id, ifname) in stale {
+            self.release(&container_id, &ifname)?;
         }
-        let records = self.store.all().map_err(io)?;
-        let owners: Vec<String> = records.iter().map(|r| Record::owner(&r.container_id, &r.ifname)).collect();
+        let owners: BTreeSet<String> =
+            self.store.records().iter().map(|r| Record::owner(&r.container_id, &r.ifname)).collect();
         if let Some(allocator) = &mut self.ipam {
-            for (_, owner) in allocator.list().map_err(ipam)? {
+            for (_, owner) in allocator.list()? {
                 if !owners.contains(&owner) {
-                    allocator.release(&owner).map_err(ipam)?;
+                    allocator.release(&owner)?;
                 }
             }
         }
-        let links = podsg_netns::wire::ip_at(&self.node_netns, &["-o", "link", "show"]).map_err(wiring)?;
-        for name in links
-            .lines()
-            .filter_map(|l| l.split(':').nth(1))
-            .map(|n| n.trim().split('@').next().unwrap_or("").to_string())
-        {
-            if is_host_interface(&name) && !records.iter().any(|r| r.host_interface == name) {
-                wire::detach(&self.node_netns, &name).map_err(wiring)?;
-            }
-        }
+        self.backend.collect_garbage(&self.store.records())?;
         self.reconcile().map(|_| ())
-    }
-
-    fn status(&mut self) -> Result<(), CniError> {
-        self.dataplane.ready().map_err(|e| err(Code::NotAvailable, "the dataplane cannot be reached", e.to_string()))
     }
 }

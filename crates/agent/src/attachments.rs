@@ -2,7 +2,7 @@
 //! written atomically, so that a restarted agent knows what it made.
 
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -40,32 +40,44 @@ impl Record {
 /// attachment's file again. The agent is the only writer of the directory.
 pub struct Store {
     dir: PathBuf,
-    /// By (container ID, interface name).
-    records: BTreeMap<(String, String), Record>,
+    /// By host interface first: the order rule sets are compiled in.
+    records: BTreeMap<(String, String, String), Record>,
+    /// (container ID, interface name) to the record's key.
+    index: HashMap<(String, String), (String, String, String)>,
+}
+
+fn key(r: &Record) -> (String, String, String) {
+    (r.host_interface.clone(), r.container_id.clone(), r.ifname.clone())
 }
 
 impl Store {
     pub fn new(dir: impl Into<PathBuf>) -> std::io::Result<Store> {
         let dir = dir.into();
         fs::create_dir_all(&dir)?;
-        let mut records = BTreeMap::new();
-        for entry in fs::read_dir(&dir)? {
+        let mut store = Store { dir, records: BTreeMap::new(), index: HashMap::new() };
+        for entry in fs::read_dir(&store.dir)? {
             let path = entry?.path();
             if path.extension().is_some_and(|e| e == "json")
                 && let Some(r) = read(&path)?
             {
-                records.insert((r.container_id.clone(), r.ifname.clone()), r);
+                store.keep(r);
             }
         }
-        Ok(Store { dir, records })
+        Ok(store)
+    }
+
+    fn keep(&mut self, r: Record) {
+        self.index.insert((r.container_id.clone(), r.ifname.clone()), key(&r));
+        self.records.insert(key(&r), r);
     }
 
     fn path(&self, container_id: &str, ifname: &str) -> PathBuf {
         self.dir.join(format!("{container_id}_{ifname}.json"))
     }
 
-    pub fn get(&self, container_id: &str, ifname: &str) -> std::io::Result<Option<Record>> {
-        Ok(self.records.get(&(container_id.to_string(), ifname.to_string())).cloned())
+    pub fn get(&self, container_id: &str, ifname: &str) -> Option<&Record> {
+        let key = self.index.get(&(container_id.to_string(), ifname.to_string()))?;
+        self.records.get(key)
     }
 
     /// The records of pod `namespace/name`.
@@ -74,10 +86,13 @@ impl Store {
     }
 
     /// Every record, by host interface.
-    pub fn all(&self) -> std::io::Result<Vec<Record>> {
-        let mut out: Vec<Record> = self.records.values().cloned().collect();
-        out.sort_by(|a, b| a.host_interface.cmp(&b.host_interface));
-        Ok(out)
+    pub fn records(&self) -> Vec<&Record> {
+        self.records.values().collect()
+    }
+
+    /// Every record, by host interface, copied.
+    pub fn all(&self) -> Vec<Record> {
+        self.records.values().cloned().collect()
     }
 
     /// Writes the record atomically (temporary file, then rename).
@@ -86,7 +101,8 @@ impl Store {
         let staged = path.with_extension("json.tmp");
         fs::write(&staged, serde_json::to_vec_pretty(r).expect("records serialize"))?;
         fs::rename(&staged, &path)?;
-        self.records.insert((r.container_id.clone(), r.ifname.clone()), r.clone());
+        self.forget(&r.container_id, &r.ifname);
+        self.keep(r.clone());
         Ok(())
     }
 
@@ -95,8 +111,14 @@ impl Store {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
             _ => {}
         }
-        self.records.remove(&(container_id.to_string(), ifname.to_string()));
+        self.forget(container_id, ifname);
         Ok(())
+    }
+
+    fn forget(&mut self, container_id: &str, ifname: &str) {
+        if let Some(key) = self.index.remove(&(container_id.to_string(), ifname.to_string())) {
+            self.records.remove(&key);
+        }
     }
 }
 

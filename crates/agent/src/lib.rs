@@ -7,14 +7,17 @@
 
 mod agent;
 mod attachments;
+mod backend;
 mod error;
 mod ipam;
+mod naming;
 mod node_view;
 mod server;
 mod source;
 
 pub use agent::{Agent, AgentConfig};
 pub use attachments::{Record, Store};
+pub use backend::{Backend, VethNft};
 pub use error::{Error, Result};
 pub use ipam::Allocator;
 pub use node_view::NodeView;

@@ -13,6 +13,7 @@ use podsg_model::node::Node;
 use podsg_model::settings::{EnforcingMode, Settings};
 use podsg_model::workload::{Workload, WorkloadKey, WorkloadKind};
 use podsg_model::world::{Changes, Input, InputChange, InputKey, World};
+use std::borrow::Borrow;
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 
@@ -117,10 +118,11 @@ impl NodeView {
 
     /// The rule set of these attachments: each pod's groups, fail closed
     /// (allowed nothing) for a pod whose groups cannot be resolved.
-    pub fn ruleset(&self, records: &[Record], mode: Option<EnforcingMode>) -> NodeRuleset {
+    pub fn ruleset<R: Borrow<Record>>(&self, records: &[R], mode: Option<EnforcingMode>) -> NodeRuleset {
+        let records: Vec<&Record> = records.iter().map(Borrow::borrow).collect();
         let groups: Vec<Result<Vec<SgId>>> =
             records.iter().map(|r| self.groups_of(&r.pod_namespace, &r.pod_name)).collect();
-        let pods: Vec<String> = records.iter().map(Record::pod).collect();
+        let pods: Vec<String> = records.iter().map(|r| r.pod()).collect();
         let local: Vec<LocalPod> = records
             .iter()
             .zip(&groups)

@@ -3,10 +3,12 @@
 //! the node's state changes in one order.
 
 use crate::agent::Agent;
+use crate::backend::Backend;
+use crate::error::Error;
 use crate::source::Source;
 use podsg_cni::agent_protocol::{Request, Response};
 use podsg_cni::error::{CniError, Code};
-use podsg_nft::{Nft, SyncReport};
+use podsg_nft::SyncReport;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -28,8 +30,8 @@ const FULL_REPAIR_EVERY: Duration = Duration::from_secs(900);
 const POD_WAIT: Duration = Duration::from_secs(10);
 
 /// The agent and a signal for "the desired state changed".
-struct Shared<N: Nft> {
-    agent: Mutex<Agent<N>>,
+struct Shared<B: Backend> {
+    agent: Mutex<Agent<B>>,
     changed: Condvar,
 }
 
@@ -37,9 +39,9 @@ struct Shared<N: Nft> {
 /// kernel to it, then serves until the process ends, taking each later
 /// report as it comes. Nothing is enforced from a partial view: the
 /// kernel keeps what it has until the first report is in.
-pub fn serve<N, S>(agent: Agent<N>, mut source: S, socket: &Path) -> std::io::Result<()>
+pub fn serve<B, S>(agent: Agent<B>, mut source: S, socket: &Path) -> std::io::Result<()>
 where
-    N: Nft + Send + 'static,
+    B: Backend + Send + 'static,
     S: Source + 'static,
 {
     let shared = Arc::new(Shared { agent: Mutex::new(agent), changed: Condvar::new() });
@@ -71,7 +73,7 @@ where
 /// then changes the kernel once. Reports are waited for outside the lock:
 /// CNI requests go on meanwhile. `None` when the source ended; else the
 /// result and when the first report came.
-fn settle<N: Nft, S: Source>(source: &mut S, shared: &Shared<N>) -> Option<(Result<SyncReport, CniError>, Instant)> {
+fn settle<B: Backend, S: Source>(source: &mut S, shared: &Shared<B>) -> Option<(Result<SyncReport, Error>, Instant)> {
     let mut batch = source.next()?;
     let received = Instant::now();
     loop {
@@ -91,7 +93,7 @@ fn settle<N: Nft, S: Source>(source: &mut S, shared: &Shared<N>) -> Option<(Resu
 }
 
 /// Takes the source's reports as they come.
-fn follow<N: Nft, S: Source>(mut source: S, shared: &Shared<N>) {
+fn follow<B: Backend, S: Source>(mut source: S, shared: &Shared<B>) {
     while let Some((result, received)) = settle(&mut source, shared) {
         let took = received.elapsed().as_millis();
         match result {
@@ -105,7 +107,7 @@ fn follow<N: Nft, S: Source>(mut source: S, shared: &Shared<N>) {
 
 /// Compares the kernel's nf_tables generation with podsg's now and then,
 /// and reads the table back when it moved (or every `FULL_REPAIR_EVERY`).
-fn repair<N: Nft>(shared: &Shared<N>) {
+fn repair<B: Backend>(shared: &Shared<B>) {
     let mut last_full = Instant::now();
     loop {
         std::thread::sleep(REPAIR_EVERY);
@@ -124,7 +126,7 @@ fn repair<N: Nft>(shared: &Shared<N>) {
 
 /// Handles one request. An ADD for a pod the desired state does not have
 /// yet waits (up to `POD_WAIT`) for the source to report it.
-fn handle<N: Nft>(shared: &Shared<N>, request: Request) -> Response {
+fn handle<B: Backend>(shared: &Shared<B>, request: Request) -> Response {
     let Ok(mut a) = shared.agent.lock() else {
         return Response::Error(CniError::new(Code::TryAgainLater, "the agent is recovering", ""));
     };
@@ -142,7 +144,7 @@ fn handle<N: Nft>(shared: &Shared<N>, request: Request) -> Response {
     a.handle(request)
 }
 
-fn answer<N: Nft>(stream: UnixStream, shared: &Shared<N>) {
+fn answer<B: Backend>(stream: UnixStream, shared: &Shared<B>) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
     let mut line = String::new();
     let mut reader = BufReader::new(&stream);

@@ -5,7 +5,7 @@
 //! (crates/k8s/tests/agent_source, crates/cli/tests/node.rs) run the same
 //! agent against nftables for real.
 
-use podsg_agent::{Agent, AgentConfig};
+use podsg_agent::{Agent, AgentConfig, VethNft};
 use podsg_cni::agent_protocol::{Attachment, Request, Response};
 use podsg_cni::error::Code;
 use podsg_cni::result::{CniResult, Interface, IpConfig};
@@ -91,7 +91,7 @@ fn everything() -> Vec<InputChange> {
     catalog.inputs().into_values().map(InputChange::Apply).collect()
 }
 
-fn agent(dir: &std::path::Path) -> (Agent<RecordingNft>, RecordingNft) {
+fn agent(dir: &std::path::Path) -> (Agent<VethNft<RecordingNft>>, RecordingNft) {
     let nft = RecordingNft::default();
     let config = AgentConfig {
         node_name: "node-1".into(),

@@ -268,14 +268,26 @@ async fn agent_permissions() -> BTreeSet<(String, String, String)> {
     let mut source =
         podsg_k8s::agent_source::KubeSource::start(move || async move { Ok(client) }, "node-1", Settings::default())
             .unwrap();
-    tokio::task::spawn_blocking(move || {
+    // Kept until the end: the slice watch stops with the source.
+    let _source = tokio::task::spawn_blocking(move || {
         source.next().expect("the first report");
         assert!(source.want_members(&[SgId::parse("sg-1").unwrap()].into()), "the slices are fetched");
         source.next().expect("the slices listed");
+        source
     })
     .await
     .unwrap();
-    recorded.lock().unwrap().clone()
+    // Each list is followed by its watch, a moment later.
+    let start = std::time::Instant::now();
+    loop {
+        let seen = recorded.lock().unwrap().clone();
+        let lists = seen.iter().filter(|(_, _, v)| v == "list");
+        if lists.clone().all(|(g, r, _)| seen.contains(&(g.clone(), r.clone(), "watch".to_string()))) {
+            return seen;
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(20), "a list without its watch: {seen:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
 }
 
 #[tokio::test]

@@ -255,7 +255,7 @@ async fn what_the_api_says_reaches_the_kernel_as_element_updates() {
         fed::<crd::MemberSlice>(slice("sg-cache", 0, &["10.9.9.20"])),
     ]
     .into();
-    let records = Store::new(dir.path().join("state/attachments")).unwrap().all().unwrap();
+    let records = Store::new(dir.path().join("state/attachments")).unwrap().all();
     let mut fresh = NodeView::new(NODE, "10.100.0.1".parse().unwrap());
     for r in &records {
         fresh.set_local(&r.pod_namespace, &r.pod_name, Some(r.addresses.clone()));

@@ -144,8 +144,7 @@ pub fn publish(planned: &[Planned], state: &LabState) -> Result<()> {
     let docs: Vec<String> = planned
         .iter()
         .map(|p| {
-            let address =
-                state.pods.iter().find(|s| s.namespace == p.namespace && s.name == p.name).and_then(|s| s.address);
+            let address = state.pod(&p.namespace, &p.name).and_then(|s| s.address);
             let mut pod = json!({
                 "apiVersion": "v1",
                 "kind": "Pod",

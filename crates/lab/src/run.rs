@@ -116,6 +116,21 @@ fn dns_pods<'a>(catalog: &Catalog, planned: &'a [Planned]) -> Vec<&'a Planned> {
         .collect()
 }
 
+/// The running kube-dns pods.
+fn dns_states(state: &LabState, catalog: &Catalog, planned: &[Planned]) -> Vec<PodState> {
+    dns_pods(catalog, planned).iter().filter_map(|p| state.pod(&p.namespace, &p.name).cloned()).collect()
+}
+
+/// Every pod resolves names through the cluster DNS, when there is one.
+fn resolve_through_dns(state: &LabState) -> Result<()> {
+    if let Some(server) = state.dns {
+        for p in &state.pods {
+            services::write_resolv(&p.netns, server)?;
+        }
+    }
+    Ok(())
+}
+
 impl Lab {
     pub fn up(dir: &Path) -> Result<()> {
         if let Some(state) = LabState::load()? {
@@ -295,19 +310,12 @@ impl Lab {
             .flat_map(|e| e.names.iter().map(move |n| (n.clone(), IpAddr::V4(e.address))))
             .collect();
         let hosts = services::write_hosts(&named)?;
-        let dns: Vec<PodState> = dns_pods(catalog, planned)
-            .iter()
-            .filter_map(|p| state.pods.iter().find(|s| s.namespace == p.namespace && s.name == p.name).cloned())
-            .collect();
+        let dns = dns_states(state, catalog, planned);
         for p in &dns {
             services::start_dns(state, &p.netns, p.address.expect("added pods have addresses"), &hosts)?;
         }
         state.dns = dns.first().and_then(|p| p.address);
-        if let Some(server) = state.dns {
-            for p in &state.pods {
-                services::write_resolv(&p.netns, server)?;
-            }
-        }
+        resolve_through_dns(state)?;
         step.done();
 
         for pg in &files.spec.postgres {
@@ -410,15 +418,8 @@ impl Lab {
         snapshot(dir, state.generation)?;
         state.source = dir.canonicalize().map_err(io(dir.display().to_string()))?;
         Lab::add_pods(&mut state, &planned)?;
-        if let Some(server) = state.dns {
-            for p in &state.pods {
-                services::write_resolv(&p.netns, server)?;
-            }
-        }
-        let dns: Vec<PodState> = dns_pods(&catalog, &planned)
-            .iter()
-            .filter_map(|p| state.pods.iter().find(|s| s.namespace == p.namespace && s.name == p.name).cloned())
-            .collect();
+        resolve_through_dns(&state)?;
+        let dns = dns_states(&state, &catalog, &planned);
         Lab::echo_servers(&mut state, &files, &dns)?;
         step.done();
         let step = Step::start("waiting for every node to enforce the change");

@@ -64,6 +64,11 @@ fn path() -> PathBuf {
 }
 
 impl LabState {
+    /// Pod `namespace/name`, when it runs.
+    pub fn pod(&self, namespace: &str, name: &str) -> Option<&PodState> {
+        self.pods.iter().find(|s| s.namespace == namespace && s.name == name)
+    }
+
     pub fn load() -> Result<Option<LabState>> {
         match std::fs::read(path()) {
             Ok(bytes) => Ok(Some(

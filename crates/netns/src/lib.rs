@@ -3,6 +3,7 @@
 //! that must happen inside one runs on a dedicated OS thread that has joined
 //! it (a thread's namespace is its own; the rest of the process is untouched).
 
+pub mod enter;
 mod ip;
 mod namespace;
 mod privilege;

@@ -74,7 +74,7 @@ impl Netns {
 
     /// Runs `work` on a new thread that has joined the namespace.
     pub fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-        crate::wire::run_in(&self.path(), work)
+        crate::enter::run_in(&self.path(), work)
     }
 
     /// Spawns long-running work on a thread inside the namespace.
@@ -82,7 +82,7 @@ impl Netns {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<std::thread::JoinHandle<T>> {
-        crate::wire::spawn_in(&self.path(), work)
+        crate::enter::spawn_in(&self.path(), work)
     }
 }
 

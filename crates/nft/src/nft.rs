@@ -67,7 +67,7 @@ impl NftCli {
         }
         let opened = match &self.netns {
             None => Netlink::open()?,
-            Some(ns) => podsg_netns::wire::run_in(&format!("/run/netns/{ns}"), Netlink::open)
+            Some(ns) => podsg_netns::enter::run_in(&format!("/run/netns/{ns}"), Netlink::open)
                 .map_err(|e| Error::Netlink(format!("entering network namespace {ns}: {e}")))??,
         };
         let opened = Arc::new(opened);

@@ -114,7 +114,7 @@ impl<N: Nft> Backend for VethNft<N> {
     }
 
     fn collect_garbage(&mut self, records: &[&Record]) -> Result<()> {
-        let links = wire::ip_at(&self.node_netns, &["-o", "link", "show"])?;
+        let links = podsg_netns::enter::ip_at(&self.node_netns, &["-o", "link", "show"])?;
         for name in links
             .lines()
             .filter_map(|l| l.split(':').nth(1))

@@ -2,7 +2,7 @@
 //! from x to matrix of the outcomes.
 
 use crate::error::{Error, Result};
-use crate::run::Lab;
+use crate::run;
 use crate::spec::{CheckKind, Expectation, Expected, LabFiles};
 use crate::state::LabState;
 use podsg_netns::{Netns, Probe};
@@ -99,7 +99,7 @@ fn run(state: &LabState, files: &LabFiles, e: &Expectation) -> Result<Outcome> {
     let ns = Netns::existing(&from);
     let (passed, detail) = match e.check {
         CheckKind::Connect => {
-            let (_, address) = Lab::target(state, &e.to)
+            let (_, address) = run::target(state, &e.to)
                 .ok_or_else(|| Error::Usage(format!("expectation to {}: not in the lab", e.to)))?;
             match (e.protocol.as_deref().unwrap_or("tcp"), e.port) {
                 ("tcp", Some(port)) => (Probe::tcp(&ns, SocketAddr::new(address, port), TIMEOUT)?, String::new()),
@@ -115,7 +115,7 @@ fn run(state: &LabState, files: &LabFiles, e: &Expectation) -> Result<Outcome> {
         }
         CheckKind::Psql => {
             // The member by name or by address.
-            let address = |target: &str| Lab::target(state, target).map(|(_, a)| a);
+            let address = |to: &str| run::target(state, to).map(|(_, a)| a);
             let server = address(&e.to);
             let password = files
                 .spec

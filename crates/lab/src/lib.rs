@@ -16,5 +16,5 @@ mod state;
 
 pub use check::{CheckReport, Outcome, check};
 pub use error::{Error, Result};
-pub use run::{Lab, LabOptions};
+pub use run::{LabOptions, apply, down, exec, status, up};
 pub use spec::{Expectation, LabFiles};

@@ -5,10 +5,8 @@ use podsg_lab::{Error, LabOptions};
 /// hold); 2 on bad input.
 pub fn run(command: Lab) -> u8 {
     let result = match command {
-        Lab::Up { dir } => podsg_lab::Lab::up(&dir).map(|_| 0),
-        Lab::Apply { dir, revoke_established } => {
-            podsg_lab::Lab::apply(&dir, &LabOptions { revoke_established }).map(|_| 0)
-        }
+        Lab::Up { dir } => podsg_lab::up(&dir).map(|_| 0),
+        Lab::Apply { dir, revoke_established } => podsg_lab::apply(&dir, &LabOptions { revoke_established }).map(|_| 0),
         Lab::Check { dir, output } => podsg_lab::check(&dir).map(|report| {
             match output {
                 Output::Json => println!("{}", serde_json::to_string_pretty(&report).expect("reports serialize")),
@@ -24,14 +22,12 @@ pub fn run(command: Lab) -> u8 {
             }
             u8::from(!report.ok)
         }),
-        Lab::Exec { target, command } => {
-            podsg_lab::Lab::exec(&target, &command).map(|code| u8::try_from(code).unwrap_or(1))
-        }
-        Lab::Status => podsg_lab::Lab::status().map(|s| {
+        Lab::Exec { target, command } => podsg_lab::exec(&target, &command).map(|code| u8::try_from(code).unwrap_or(1)),
+        Lab::Status => podsg_lab::status().map(|s| {
             print!("{s}");
             0
         }),
-        Lab::Down => podsg_lab::Lab::down().map(|_| 0),
+        Lab::Down => podsg_lab::down().map(|_| 0),
         Lab::Echo { udp, tcp, address } => {
             if udp == tcp {
                 eprintln!("podsg lab echo: give exactly one of --tcp or --udp");

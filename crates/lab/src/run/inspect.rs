@@ -1,0 +1,83 @@
+use super::*;
+
+/// The namespace and address of a target: a pod or workload, a member name, or an address.
+pub fn target(state: &LabState, to: &str) -> Option<(String, IpAddr)> {
+    if let Some(p) = state.pods_of(to).first() {
+        return Some((p.netns.clone(), p.address?));
+    }
+    let ext = state.externals.iter().find(|e| e.names.iter().any(|n| n == to) || e.address.to_string() == to);
+    if let Some(e) = ext {
+        return Some((e.netns.clone(), IpAddr::V4(e.address)));
+    }
+    let ip: IpAddr = to.parse().ok()?;
+    state.pods.iter().find(|p| p.address == Some(ip)).map(|p| (p.netns.clone(), ip))
+}
+
+pub fn status() -> Result<String> {
+    let Some(state) = LabState::load()? else { return Ok("no lab is up\n".into()) };
+    let alive = |pid: u32| PathBuf::from(format!("/proc/{pid}")).exists();
+    let mut out =
+        format!("lab from {} (manifests generation {})\n\nnodes:\n", state.source.display(), state.generation);
+    for n in &state.nodes {
+        let agent = state
+            .processes
+            .iter()
+            .find(|p| p.what == format!("agent-{}", n.name))
+            .map(|p| alive(p.pid))
+            .unwrap_or(false);
+        out.push_str(&format!(
+            "  {:<8} {:<12} pods {:<16} agent {}\n",
+            n.name,
+            n.address,
+            n.pod_cidr,
+            if agent { "running" } else { "DOWN" }
+        ));
+    }
+    out.push_str("\npods:\n");
+    for p in &state.pods {
+        let address = p.address.map(|a| a.to_string()).unwrap_or_else(|| "-".into());
+        out.push_str(&format!(
+            "  {:<36} {:<8} {:<14} {}\n",
+            format!("{}/{}", p.namespace, p.name),
+            node_name(p.node),
+            address,
+            p.owner.clone().unwrap_or_default()
+        ));
+    }
+    out.push_str("\nexternal members:\n");
+    for e in &state.externals {
+        out.push_str(&format!("  {:<14} {}\n", e.address, e.names.join(", ")));
+    }
+    out.push_str(&format!(
+        "\ncluster DNS: {}\nprocesses:\n",
+        state.dns.map(|a| a.to_string()).unwrap_or_else(|| "none".into())
+    ));
+    for p in &state.processes {
+        out.push_str(&format!("  {:<8} {:<40} {}\n", p.pid, p.what, if alive(p.pid) { "running" } else { "exited" }));
+    }
+    Ok(out)
+}
+
+/// Runs a command in a pod's (or member's, or node's) namespace.
+pub fn exec(what: &str, command: &[String]) -> Result<i32> {
+    let state = LabState::load()?.ok_or_else(|| Error::Usage("no lab is up: run podsg lab up DIR first".into()))?;
+    let netns = match state.pods_of(what).first() {
+        Some(p) => p.netns.clone(),
+        None => match (state.nodes.iter().find(|n| n.name == what), target(&state, what)) {
+            (Some(n), _) => n.netns.clone(),
+            (None, Some((netns, _))) => netns,
+            (None, None) => {
+                return Err(Error::Usage(format!(
+                    "{what}: no pod, workload, member or node of this name in the lab (podsg lab status lists them)"
+                )));
+            }
+        },
+    };
+    let (program, args) = command.split_first().ok_or_else(|| Error::Usage("a command is required after --".into()))?;
+    let status = std::process::Command::new("ip")
+        .args(["netns", "exec", &netns, program])
+        .args(args)
+        .status()
+        .map_err(io(program.clone()))?;
+    Ok(status.code().unwrap_or(1))
+}

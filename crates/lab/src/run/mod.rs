@@ -1,0 +1,141 @@
+//! `podsg lab up | apply | status | exec | down`: one file per command, the
+//! helpers they share here.
+
+mod apply;
+mod down;
+mod inspect;
+mod up;
+
+pub use apply::apply;
+pub use down::down;
+pub use inspect::{exec, status, target};
+pub use up::up;
+
+use crate::error::{Error, Result, io};
+use crate::layout::{BRIDGE, PREFIX, UNDERLAY, external_netns, node_address, node_name, node_netns, pod_cidr, root};
+use crate::pods::{self, Planned};
+use crate::progress::Step;
+use crate::services;
+use crate::spec::{CheckKind, LabFiles};
+use crate::state::{ExternalState, LabState, NodeState, PodState};
+use podsg_model::catalog::Catalog;
+use podsg_netns::{Netns, ip, ip_in};
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Debug, Default)]
+pub struct LabOptions {
+    /// `apply`: cut established connections that the new rules no longer allow.
+    pub revoke_established: bool,
+}
+
+/// The checked manifests of a directory, or every error in it.
+pub fn load(dir: &Path) -> Result<Catalog> {
+    match podsg_manifests::load(&[dir.to_path_buf()]) {
+        Ok((loaded, _)) => Ok(loaded.catalog),
+        Err(problems) => {
+            let errors: Vec<String> = problems.iter().filter(|d| d.is_error()).map(|d| format!("error: {d}")).collect();
+            Err(Error::Manifests(format!("{}\nnothing was changed", errors.join("\n"))))
+        }
+    }
+}
+
+pub(super) fn current() -> PathBuf {
+    root().join("current")
+}
+
+/// Copies the manifests into a new snapshot and points `current` at it in
+/// one rename, so that agents never read a half-copied or half-edited set.
+pub(super) fn snapshot(dir: &Path, generation: u64) -> Result<()> {
+    let target = root().join("snapshots").join(generation.to_string());
+    for file in podsg_manifests::files(&[dir.to_path_buf()]) {
+        let relative = file.strip_prefix(dir).unwrap_or(&file);
+        let dest = target.join(relative);
+        std::fs::create_dir_all(dest.parent().expect("has a parent")).map_err(io(dest.display().to_string()))?;
+        std::fs::copy(&file, &dest).map_err(io(file.display().to_string()))?;
+    }
+    let link = root().join(".current.tmp");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&target, &link).map_err(io("snapshot link"))?;
+    std::fs::rename(&link, current()).map_err(io("snapshot link"))
+}
+
+/// Attaches a namespace to the underlay bridge with `address` as its own /32.
+pub(super) fn attach_underlay(netns: &str, port: &str, address: Ipv4Addr) -> Result<()> {
+    ip_in(UNDERLAY, &["link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", netns])?;
+    ip_in(UNDERLAY, &["link", "set", port, "master", BRIDGE, "up"])?;
+    ip_in(netns, &["addr", "add", &format!("{address}/32"), "dev", "eth0"])?;
+    ip_in(netns, &["link", "set", "eth0", "up"])?;
+    Ok(())
+}
+
+pub(super) fn onlink(netns: &str, peer: Ipv4Addr) -> Result<()> {
+    ip_in(netns, &["route", "replace", &format!("{peer}/32"), "dev", "eth0", "scope", "link"])?;
+    Ok(())
+}
+
+/// Named members and where they are: (address, names).
+pub(super) fn members(catalog: &Catalog) -> Result<Vec<(Ipv4Addr, Vec<String>)>> {
+    let mut out: Vec<(Ipv4Addr, Vec<String>)> = Vec::new();
+    for m in catalog.groups.values().flat_map(|g| &g.members) {
+        let IpAddr::V4(a) = m.address else {
+            return Err(Error::Manifests(format!("member {}: the lab runs IPv4 only", m.address)));
+        };
+        match out.iter_mut().find(|(x, _)| *x == a) {
+            Some((_, names)) => names.extend(m.name.clone().filter(|n| !names.contains(n))),
+            None => out.push((a, m.name.clone().into_iter().collect())),
+        }
+    }
+    Ok(out)
+}
+
+pub(super) fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) -> Result<()> {
+    let start = Instant::now();
+    while !ready() {
+        if start.elapsed() > timeout {
+            return Err(Error::Step(format!(
+                "{what}: not ready after {}s; see {}",
+                timeout.as_secs(),
+                root().join("logs").display()
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
+
+/// The kube-dns pods: `ClusterConfig` `clusterDNS`, else kube-system pods labelled `k8s-app: kube-dns`.
+pub(super) fn dns_pods<'a>(catalog: &Catalog, planned: &'a [Planned]) -> Vec<&'a Planned> {
+    planned
+        .iter()
+        .filter(|p| {
+            let owner_name = p
+                .owner
+                .as_deref()
+                .and_then(|o| o.split_once('/'))
+                .map(|(_, n)| n.to_string())
+                .unwrap_or(p.name.clone());
+            if catalog.settings.cluster_dns.is_empty() {
+                p.namespace == "kube-system" && p.labels.get("k8s-app").map(String::as_str) == Some("kube-dns")
+            } else {
+                catalog.settings.cluster_dns.iter().any(|t| *t == format!("{}/{}", p.namespace, owner_name))
+            }
+        })
+        .collect()
+}
+
+/// The running kube-dns pods.
+pub(super) fn dns_states(state: &LabState, catalog: &Catalog, planned: &[Planned]) -> Vec<PodState> {
+    dns_pods(catalog, planned).iter().filter_map(|p| state.pod(&p.namespace, &p.name).cloned()).collect()
+}
+
+/// Every pod resolves names through the cluster DNS, when there is one.
+pub(super) fn resolve_through_dns(state: &LabState) -> Result<()> {
+    if let Some(server) = state.dns {
+        for p in &state.pods {
+            services::write_resolv(&p.netns, server)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,245 @@
+use super::down::sweep;
+use super::*;
+
+pub fn up(dir: &Path) -> Result<()> {
+    if let Some(state) = LabState::load()? {
+        return Err(Error::Usage(format!(
+            "a lab is already up (from {}): run podsg lab down first",
+            state.source.display()
+        )));
+    }
+    let catalog = load(dir)?;
+    let files = LabFiles::read(dir)?;
+    sweep()?;
+    std::fs::create_dir_all(root()).map_err(io(root().display().to_string()))?;
+    let mut state = LabState {
+        source: dir.canonicalize().map_err(io(dir.display().to_string()))?,
+        generation: 1,
+        ..Default::default()
+    };
+    snapshot(dir, 1)?;
+    state.save()?;
+    let result = build(&mut state, &catalog, &files);
+    state.save()?;
+    result
+}
+
+fn build(state: &mut LabState, catalog: &Catalog, files: &LabFiles) -> Result<()> {
+    let nodes = usize::from(files.spec.nodes.unwrap_or(2).max(1));
+    let step = Step::start(format!("underlay, {nodes} nodes and the external members"));
+    Netns::create(UNDERLAY)?.keep();
+    ip_in(UNDERLAY, &["link", "add", BRIDGE, "type", "bridge"])?;
+    ip_in(UNDERLAY, &["link", "set", BRIDGE, "up"])?;
+    let mut hosts: Vec<(String, Ipv4Addr)> = Vec::new();
+    for i in 1..=nodes {
+        let ns = Netns::create(&node_netns(i))?;
+        ns.sysctl("net.ipv4.ip_forward", "1")?;
+        let ns = ns.keep();
+        attach_underlay(&ns, &format!("ul{i}"), node_address(i))?;
+        let sock = root().join("nodes").join(node_name(i)).join("agent.sock");
+        state.nodes.push(NodeState {
+            name: node_name(i),
+            netns: ns.clone(),
+            address: node_address(i),
+            pod_cidr: pod_cidr(i).to_string(),
+            socket: sock,
+        });
+        hosts.push((ns, node_address(i)));
+    }
+    for (k, (address, names)) in members(catalog)?.into_iter().enumerate() {
+        if hosts.iter().any(|(_, a)| *a == address) {
+            return Err(Error::Manifests(format!("member {address} has a lab node's address")));
+        }
+        let ns = Netns::create(&external_netns(address))?.keep();
+        attach_underlay(&ns, &format!("ux{k}"), address)?;
+        state.externals.push(ExternalState { address, names, netns: ns.clone() });
+        hosts.push((ns, address));
+    }
+    for (ns, own) in &hosts {
+        for (_, peer) in hosts.iter().filter(|(_, a)| a != own) {
+            onlink(ns, *peer)?;
+        }
+        for n in state.nodes.iter().filter(|n| n.address != *own) {
+            ip_in(ns, &["route", "replace", &n.pod_cidr, "via", &n.address.to_string(), "dev", "eth0", "onlink"])?;
+        }
+    }
+    state.save()?;
+    step.done();
+
+    let step = Step::start("node agents");
+    let exe = std::env::current_exe().map_err(io("current executable"))?.display().to_string();
+    for (i, n) in state.nodes.clone().iter().enumerate() {
+        let dir = root().join("nodes").join(&n.name);
+        let args: Vec<String> = [
+            "agent",
+            "--node-name",
+            &n.name,
+            "--node-address",
+            &n.address.to_string(),
+            "--pod-cidr",
+            &pod_cidr(i + 1).to_string(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([
+            "--state-dir".into(),
+            dir.join("state").display().to_string(),
+            "--socket".into(),
+            n.socket.display().to_string(),
+        ])
+        .chain([
+            "--manifests".into(),
+            current().display().to_string(),
+            "--manifests".into(),
+            pods::cluster_dir().display().to_string(),
+        ])
+        .collect();
+        std::fs::create_dir_all(pods::cluster_dir()).map_err(io("cluster"))?;
+        pods::publish(&[], state)?;
+        services::daemon(state, &n.netns, &format!("agent-{}", n.name), &exe, &args)?;
+    }
+    for n in &state.nodes {
+        wait_for(&format!("agent on {}", n.name), Duration::from_secs(20), || n.socket.exists())?;
+    }
+    state.save()?;
+    step.done();
+
+    let planned = pods::plan(catalog, nodes)?;
+    let step = Step::start(format!("{} pods, wired by the CNI plugin", planned.len()));
+    add_pods(state, &planned)?;
+    step.done();
+
+    services(state, catalog, files, &planned)?;
+
+    let step = Step::start("waiting for every node to enforce every pod's groups");
+    converge(state)?;
+    step.done();
+    eprintln!(
+        "lab: up: {} nodes, {} pods, {} external members; run podsg lab check {}",
+        state.nodes.len(),
+        state.pods.len(),
+        state.externals.len(),
+        state.source.display()
+    );
+    Ok(())
+}
+
+pub(super) fn add_pods(state: &mut LabState, planned: &[Planned]) -> Result<()> {
+    let new: Vec<PodState> = planned
+        .iter()
+        .filter(|p| !state.pods.iter().any(|s| s.namespace == p.namespace && s.name == p.name))
+        .map(pods::new_pod)
+        .collect();
+    for p in &new {
+        Netns::create(&p.netns)?.keep();
+        state.pods.push(p.clone());
+    }
+    pods::publish(planned, state)?;
+    state.save()?;
+    // Pods with an address of their own first, so that no node hands it out before.
+    let mut new = new;
+    new.sort_by_key(|p| p.requested.is_none());
+    for p in &new {
+        let address = pods::add(state, p)?;
+        if let Some(s) = state.pods.iter_mut().find(|s| s.container_id == p.container_id) {
+            s.address = Some(address);
+        }
+        route(state, p.node, address, true)?;
+        eprintln!("lab:   {}/{} on {} at {address}", p.namespace, p.name, node_name(p.node));
+    }
+    pods::publish(planned, state)?;
+    state.save()
+}
+
+/// A pod address outside its node's pod range (one its manifest named)
+/// is routed to its node from every other node and external member.
+pub(super) fn route(state: &LabState, node: usize, address: IpAddr, add: bool) -> Result<()> {
+    let home = &state.nodes[node - 1];
+    let in_range = home.pod_cidr.parse::<ipnet::IpNet>().is_ok_and(|r| r.contains(&address));
+    if in_range {
+        return Ok(());
+    }
+    let others = state.nodes.iter().filter(|n| n.name != home.name).map(|n| &n.netns);
+    for ns in others.chain(state.externals.iter().map(|e| &e.netns)) {
+        let prefix = format!("{address}/32");
+        if add {
+            ip_in(ns, &["route", "replace", &prefix, "via", &home.address.to_string(), "dev", "eth0", "onlink"])?;
+        } else {
+            let _ = ip_in(ns, &["route", "del", &prefix]);
+        }
+    }
+    Ok(())
+}
+
+fn services(state: &mut LabState, catalog: &Catalog, files: &LabFiles, planned: &[Planned]) -> Result<()> {
+    let step = Step::start("cluster DNS");
+    let named: Vec<(String, IpAddr)> =
+        state.externals.iter().flat_map(|e| e.names.iter().map(move |n| (n.clone(), IpAddr::V4(e.address)))).collect();
+    let hosts = services::write_hosts(&named)?;
+    let dns = dns_states(state, catalog, planned);
+    for p in &dns {
+        services::start_dns(state, &p.netns, p.address.expect("added pods have addresses"), &hosts)?;
+    }
+    state.dns = dns.first().and_then(|p| p.address);
+    resolve_through_dns(state)?;
+    step.done();
+
+    for pg in &files.spec.postgres {
+        let Some(e) = state
+            .externals
+            .iter()
+            .find(|e| e.names.contains(&pg.member) || e.address.to_string() == pg.member)
+            .cloned()
+        else {
+            return Err(Error::Manifests(format!(
+                "LabSpec postgres member {}: no SecurityGroup member has this name or address",
+                pg.member
+            )));
+        };
+        let step = Step::start(format!("PostgreSQL on {} ({})", pg.member, e.address));
+        services::start_postgres(state, &e.netns, e.address, &pg.password, &pg.sql)?;
+        step.done();
+    }
+
+    echo_servers(state, files, &dns)?;
+    Ok(())
+}
+
+/// Echo servers for every connection the expectations probe, unless a real
+/// service (PostgreSQL, the DNS) answers there; each started once.
+pub(super) fn echo_servers(state: &mut LabState, files: &LabFiles, dns: &[PodState]) -> Result<()> {
+    let step = Step::start("echo servers for the expectations");
+    for e in files.expectations.iter().filter(|e| e.check == CheckKind::Connect) {
+        let (Some(port), protocol) = (e.port, e.protocol.as_deref().unwrap_or("tcp")) else { continue };
+        let Some((netns, address)) = target(state, &e.to) else { continue };
+        let serves_postgres = files.spec.postgres.iter().any(|pg| pg.member == e.to) && port == 5432;
+        let serves_dns = dns.iter().any(|d| d.netns == netns) && port == 53;
+        let udp = protocol == "udp";
+        let what = services::echo_name(address, port, udp);
+        if serves_postgres || serves_dns || state.processes.iter().any(|p| p.what == what) {
+            continue;
+        }
+        services::start_echo(state, &netns, address, port, udp)?;
+    }
+    state.save()?;
+    step.done();
+    Ok(())
+}
+
+/// Until every node's kernel enforces what its agent was asked (CNI CHECK passes everywhere).
+pub(super) fn converge(state: &LabState) -> Result<()> {
+    for p in &state.pods {
+        let mut last = String::new();
+        wait_for(&format!("{}/{} enforced", p.namespace, p.name), Duration::from_secs(20), || {
+            match pods::cni(state, p, "CHECK") {
+                Ok(_) => true,
+                Err(e) => {
+                    last = e.to_string();
+                    false
+                }
+            }
+        })
+        .map_err(|e| Error::Step(format!("{e} (last CHECK: {last})")))?;
+    }
+    Ok(())
+}

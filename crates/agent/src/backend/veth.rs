@@ -114,13 +114,14 @@ impl<N: Nft> Backend for VethNft<N> {
     }
 
     fn collect_garbage(&mut self, records: &[&Record]) -> Result<()> {
+        let owned: std::collections::HashSet<&str> = records.iter().map(|r| r.host_interface.as_str()).collect();
         let links = podsg_netns::enter::ip_at(&self.node_netns, &["-o", "link", "show"])?;
         for name in links
             .lines()
             .filter_map(|l| l.split(':').nth(1))
             .map(|n| n.trim().split('@').next().unwrap_or("").to_string())
         {
-            if is_host_interface(&name) && !records.iter().any(|r| r.host_interface == name) {
+            if is_host_interface(&name) && !owned.contains(name.as_str()) {
                 wire::detach(&self.node_netns, &name)?;
             }
         }

@@ -126,8 +126,9 @@ impl<B: Backend> Agent<B> {
     }
 
     /// The rule set of every attachment against the current desired state.
-    fn ruleset(&self) -> NodeRuleset {
-        self.view.ruleset(&self.store.records(), self.config.mode)
+    fn ruleset(&mut self) -> NodeRuleset {
+        let records = self.store.records();
+        self.view.ruleset(&records, self.config.mode)
     }
 
     /// Brings the enforcement to the desired state of every attachment.

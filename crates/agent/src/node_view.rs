@@ -7,7 +7,7 @@
 
 use crate::attachments::Record;
 use crate::error::{Error, Result};
-use podsg_model::dataplane::{LocalPod, NodeRuleset, PodGroups};
+use podsg_model::dataplane::{LocalPod, NodeRuleset, PodGroups, PodPolicy};
 use podsg_model::group::SgId;
 use podsg_model::node::Node;
 use podsg_model::settings::{EnforcingMode, Settings};
@@ -25,6 +25,10 @@ pub struct NodeView {
     local: HashMap<WorkloadKey, Vec<IpAddr>>,
     /// This node, as the world has it unless the source lists it.
     node: Node,
+    /// Each set of groups' compiled allowances, and the groups they depend
+    /// on: kept until a change touches one of those, so that a compilation
+    /// computes only what changed.
+    compiled: HashMap<Vec<SgId>, (PodPolicy, BTreeSet<SgId>)>,
 }
 
 fn pod_key(namespace: &str, name: &str) -> WorkloadKey {
@@ -36,7 +40,7 @@ impl NodeView {
         let node = Node { name: node_name.to_string(), addresses: vec![node_address] };
         let mut world = World::new();
         world.apply_node(node.clone());
-        NodeView { world, pods: HashMap::new(), local: HashMap::new(), node }
+        NodeView { world, pods: HashMap::new(), local: HashMap::new(), node, compiled: HashMap::new() }
     }
 
     pub fn settings(&self) -> &Settings {
@@ -66,7 +70,18 @@ impl NodeView {
             };
             changes.then(more);
         }
+        self.forget_compiled(&changes);
         changes
+    }
+
+    /// Drops the compiled allowances that depend on a group whose rules or
+    /// members `changes` changed.
+    fn forget_compiled(&mut self, changes: &Changes) {
+        if changes.groups.is_empty() && changes.members.is_empty() {
+            return;
+        }
+        let touched = |g: &SgId| changes.groups.contains(g) || changes.members.contains_key(g);
+        self.compiled.retain(|_, (_, depends)| !depends.iter().any(touched));
     }
 
     /// This node gave pod `namespace/name` these addresses (CNI ADD), or
@@ -77,10 +92,12 @@ impl NodeView {
             Some(a) => self.local.insert(key.clone(), a),
             None => self.local.remove(&key),
         };
-        match self.pods.get(&key).cloned() {
+        let changes = match self.pods.get(&key).cloned() {
             Some(pod) => self.world.apply_workload(self.with_local_addresses(pod, &key)),
             None => Changes::default(),
-        }
+        };
+        self.forget_compiled(&changes);
+        changes
     }
 
     fn with_local_addresses(&self, mut pod: Workload, key: &WorkloadKey) -> Workload {
@@ -118,7 +135,7 @@ impl NodeView {
 
     /// The rule set of these attachments: each pod's groups, fail closed
     /// (allowed nothing) for a pod whose groups cannot be resolved.
-    pub fn ruleset<R: Borrow<Record>>(&self, records: &[R], mode: Option<EnforcingMode>) -> NodeRuleset {
+    pub fn ruleset<R: Borrow<Record>>(&mut self, records: &[R], mode: Option<EnforcingMode>) -> NodeRuleset {
         let records: Vec<&Record> = records.iter().map(Borrow::borrow).collect();
         let groups: Vec<Result<Vec<SgId>>> =
             records.iter().map(|r| self.groups_of(&r.pod_namespace, &r.pod_name)).collect();
@@ -138,6 +155,16 @@ impl NodeView {
             })
             .collect();
         let mode = mode.unwrap_or(self.settings().enforcing_mode);
-        NodeRuleset::compile(self.world.groups(), &|g| self.world.member_addresses(g), mode, &local)
+        let (world, compiled) = (&self.world, &mut self.compiled);
+        let members = |g: &SgId| world.member_addresses(g);
+        let ruleset = NodeRuleset::compile_with(world.groups(), &members, mode, &local, &mut |ids| {
+            let (policy, _) = compiled.entry(ids.to_vec()).or_insert_with(|| {
+                (PodPolicy::of(ids, world.groups(), &members), PodPolicy::depends_on(ids, world.groups()))
+            });
+            policy.clone()
+        });
+        // Sets of groups no pod carries any more are not kept.
+        compiled.retain(|ids, _| ruleset.pods.contains_key(ids));
+        ruleset
     }
 }

@@ -1,7 +1,9 @@
 //! Incremental equals batch: after any sequence of changes (objects
 //! applied and deleted in batches, as a source reports them), the node's
 //! view compiles the same rule set, resolves the same groups and wants the
-//! same members as a fresh view given the final state in one batch.
+//! same members as a fresh view given the final state in one batch (the
+//! incremental one keeps each set of groups' compiled allowances between
+//! compilations, dropped when a change touches what they depend on).
 
 use podsg_agent::{NodeView, Record};
 use podsg_model::Catalog;
@@ -143,6 +145,9 @@ proptest! {
                 };
             }
             incremental.take(batch);
+            // Compiled now and then, so that allowances kept between
+            // compilations are what the next one starts from.
+            incremental.ruleset(&records, None);
         }
         let mut fresh = view(&records);
         fresh.take(state.into_values().map(InputChange::Apply).collect());

@@ -49,6 +49,27 @@ pub struct PodPolicy {
     pub ingress: Allowances,
 }
 
+impl PodPolicy {
+    /// The allowances of pods that carry `ids` (sorted).
+    pub fn of(
+        ids: &[SgId],
+        groups: &BTreeMap<SgId, SecurityGroup>,
+        members: &dyn Fn(&SgId) -> BTreeSet<IpAddr>,
+    ) -> PodPolicy {
+        PodPolicy {
+            egress: allowances(ids, groups, Direction::Egress, members),
+            ingress: allowances(ids, groups, Direction::Ingress, members),
+        }
+    }
+
+    /// The groups its allowances depend on: those it is for (their rules)
+    /// and those their rules name (their members).
+    pub fn depends_on(ids: &[SgId], groups: &BTreeMap<SgId, SecurityGroup>) -> BTreeSet<SgId> {
+        let named = ids.iter().filter_map(|id| groups.get(id)).flat_map(|g| g.referenced_groups().cloned());
+        ids.iter().cloned().chain(named).collect()
+    }
+}
+
 /// External members that carry the same groups, and what may reach them:
 /// one policy however many members share it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -106,6 +127,19 @@ impl NodeRuleset {
         mode: EnforcingMode,
         local: &[LocalPod<'_>],
     ) -> NodeRuleset {
+        NodeRuleset::compile_with(groups, members, mode, local, &mut |ids| PodPolicy::of(ids, groups, members))
+    }
+
+    /// `compile`, taking each set of groups' allowances from `policy` (a
+    /// caller that keeps them between compilations computes only those a
+    /// change touched).
+    pub fn compile_with(
+        groups: &BTreeMap<SgId, SecurityGroup>,
+        members: &dyn Fn(&SgId) -> BTreeSet<IpAddr>,
+        mode: EnforcingMode,
+        local: &[LocalPod<'_>],
+        policy: &mut dyn FnMut(&[SgId]) -> PodPolicy,
+    ) -> NodeRuleset {
         let interfaces: BTreeMap<String, InterfacePolicy> = local
             .iter()
             .map(|p| {
@@ -131,10 +165,7 @@ impl NodeRuleset {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .map(|ids| {
-                let policy = PodPolicy {
-                    egress: allowances(&ids, groups, Direction::Egress, members),
-                    ingress: allowances(&ids, groups, Direction::Ingress, members),
-                };
+                let policy = policy(&ids);
                 (ids, policy)
             })
             .collect();

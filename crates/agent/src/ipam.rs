@@ -5,6 +5,7 @@
 
 use ipnet::Ipv4Net;
 use nix::fcntl::{Flock, FlockArg};
+use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::net::Ipv4Addr;
@@ -31,13 +32,20 @@ pub struct Allocator {
     range: Ipv4Net,
     /// Addresses never handed out (e.g. the node's own).
     reserved: Vec<Ipv4Addr>,
+    /// What the directory holds, read once and kept as written: a request
+    /// costs the same however many pods the node has. The directory stays
+    /// the truth between processes: an address is taken by a hard link,
+    /// which fails if another process took it first.
+    taken: BTreeMap<Ipv4Addr, String>,
 }
 
 impl Allocator {
     pub fn new(dir: impl Into<PathBuf>, range: Ipv4Net, reserved: Vec<Ipv4Addr>) -> Result<Allocator, IpamError> {
         let dir = dir.into();
         fs::create_dir_all(&dir).map_err(io(&dir))?;
-        Ok(Allocator { dir, range, reserved })
+        let mut allocator = Allocator { dir, range, reserved, taken: BTreeMap::new() };
+        allocator.taken = allocator.read()?;
+        Ok(allocator)
     }
 
     fn lock(&self) -> Result<Flock<File>, IpamError> {
@@ -47,17 +55,25 @@ impl Allocator {
             .map_err(|(_, e)| IpamError::Io { path: path.display().to_string(), source: e.into() })
     }
 
-    /// Every address taken, with its owner.
-    pub fn list(&self) -> Result<Vec<(Ipv4Addr, String)>, IpamError> {
-        let mut out = Vec::new();
+    /// Every address the directory holds, with its owner.
+    fn read(&self) -> Result<BTreeMap<Ipv4Addr, String>, IpamError> {
+        let mut out = BTreeMap::new();
         for entry in fs::read_dir(&self.dir).map_err(io(&self.dir))? {
             let entry = entry.map_err(io(&self.dir))?;
             let Some(address) = entry.file_name().to_str().and_then(|n| n.parse::<Ipv4Addr>().ok()) else { continue };
             let owner = fs::read_to_string(entry.path()).map_err(io(&entry.path()))?;
-            out.push((address, owner));
+            out.insert(address, owner);
         }
-        out.sort();
         Ok(out)
+    }
+
+    /// Every address taken, with its owner.
+    pub fn list(&self) -> Result<Vec<(Ipv4Addr, String)>, IpamError> {
+        Ok(self.taken.iter().map(|(a, o)| (*a, o.clone())).collect())
+    }
+
+    fn held_by<'a>(&'a self, owner: &'a str) -> impl Iterator<Item = Ipv4Addr> + 'a {
+        self.taken.iter().filter(move |(_, o)| *o == owner).map(|(a, _)| *a)
     }
 
     /// A file holding the owner, on disk, to be hard-linked to an address's
@@ -71,27 +87,35 @@ impl Allocator {
     }
 
     /// The owner's address: the one it has, or the first free one.
-    pub fn allocate(&self, owner: &str) -> Result<Ipv4Addr, IpamError> {
+    pub fn allocate(&mut self, owner: &str) -> Result<Ipv4Addr, IpamError> {
         let _lock = self.lock()?;
-        if let Some((address, _)) = self.list()?.into_iter().find(|(_, o)| o == owner) {
+        if let Some(address) = self.held_by(owner).next() {
             return Ok(address);
         }
         let staged = self.stage(owner)?;
         let network = self.range.network();
         let broadcast = self.range.broadcast();
-        let result = self
-            .range
-            .hosts()
-            .filter(|a| *a != network && *a != broadcast && !self.reserved.contains(a))
-            .find(|a| fs::hard_link(&staged, self.dir.join(a.to_string())).is_ok())
-            .ok_or(IpamError::Exhausted(self.range));
+        let mut result = Err(IpamError::Exhausted(self.range));
+        for a in self.range.hosts() {
+            if a == network || a == broadcast || self.reserved.contains(&a) || self.taken.contains_key(&a) {
+                continue;
+            }
+            if fs::hard_link(&staged, self.dir.join(a.to_string())).is_ok() {
+                self.taken.insert(a, owner.to_string());
+                result = Ok(a);
+                break;
+            }
+            // Another process took it: its file says whose.
+            let other = fs::read_to_string(self.dir.join(a.to_string())).unwrap_or_default();
+            self.taken.insert(a, other);
+        }
         let _ = fs::remove_file(&staged);
         result
     }
 
     /// Gives the owner exactly `address` (a pod whose address is already
     /// decided). It may lie outside the node's range: the cluster routes it.
-    pub fn claim(&self, owner: &str, address: Ipv4Addr) -> Result<Ipv4Addr, IpamError> {
+    pub fn claim(&mut self, owner: &str, address: Ipv4Addr) -> Result<Ipv4Addr, IpamError> {
         let unusable = |why: &str| Err(IpamError::Unusable { address, why: why.to_string() });
         if self.reserved.contains(&address) {
             return unusable("it is reserved (the node's own address)");
@@ -103,35 +127,36 @@ impl Allocator {
             return unusable(&format!("the network or broadcast address of the node's range {}", self.range));
         }
         let _lock = self.lock()?;
-        for (a, o) in self.list()? {
-            if a == address && o != owner {
-                return Err(IpamError::Taken { address, owner: o });
-            }
-            if o == owner && a != address {
-                return Err(IpamError::Taken { address: a, owner: format!("{owner} already (it asks for {address})") });
-            }
-            if a == address {
-                return Ok(address);
-            }
+        match self.taken.get(&address) {
+            Some(o) if o == owner => return Ok(address),
+            Some(o) => return Err(IpamError::Taken { address, owner: o.clone() }),
+            None => {}
+        }
+        if let Some(a) = self.held_by(owner).next() {
+            return Err(IpamError::Taken { address: a, owner: format!("{owner} already (it asks for {address})") });
         }
         let path = self.dir.join(address.to_string());
         let staged = self.stage(owner)?;
         let linked = fs::hard_link(&staged, &path);
         let _ = fs::remove_file(&staged);
         linked.map_err(io(&path))?;
+        self.taken.insert(address, owner.to_string());
         Ok(address)
     }
 
     /// Frees every address the owner holds; nothing held is fine.
-    pub fn release(&self, owner: &str) -> Result<Vec<Ipv4Addr>, IpamError> {
+    pub fn release(&mut self, owner: &str) -> Result<Vec<Ipv4Addr>, IpamError> {
         let _lock = self.lock()?;
-        let mut freed = Vec::new();
-        for (address, o) in self.list()? {
-            if o == owner {
-                let path = self.dir.join(address.to_string());
-                fs::remove_file(&path).map_err(io(&path))?;
-                freed.push(address);
+        let freed: Vec<Ipv4Addr> = self.held_by(owner).collect();
+        for address in &freed {
+            let path = self.dir.join(address.to_string());
+            match fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(IpamError::Io { path: path.display().to_string(), source: e });
+                }
+                _ => {}
             }
+            self.taken.remove(address);
         }
         Ok(freed)
     }
@@ -144,7 +169,7 @@ mod tests {
     #[test]
     fn allocates_reuses_and_frees() {
         let dir = tempfile::tempdir().unwrap();
-        let ipam =
+        let mut ipam =
             Allocator::new(dir.path(), "10.1.0.0/29".parse().unwrap(), vec!["10.1.0.1".parse().unwrap()]).unwrap();
         let a = ipam.allocate("c1/eth0").unwrap();
         assert_eq!(a.to_string(), "10.1.0.2", "network and reserved addresses are skipped");
@@ -162,7 +187,7 @@ mod tests {
     fn claims_exactly_the_address_asked_for() {
         let dir = tempfile::tempdir().unwrap();
         let node: Ipv4Addr = "10.1.0.1".parse().unwrap();
-        let ipam = Allocator::new(dir.path(), "10.1.0.0/24".parse().unwrap(), vec![node]).unwrap();
+        let mut ipam = Allocator::new(dir.path(), "10.1.0.0/24".parse().unwrap(), vec![node]).unwrap();
         let wanted: Ipv4Addr = "10.244.5.2".parse().unwrap();
         assert_eq!(ipam.claim("a/eth0", wanted).unwrap(), wanted, "outside the range is fine: it is routed");
         assert_eq!(ipam.claim("a/eth0", wanted).unwrap(), wanted, "claiming again is idempotent");
@@ -185,7 +210,7 @@ mod tests {
             .map(|t| {
                 let path = path.clone();
                 std::thread::spawn(move || {
-                    let ipam = Allocator::new(&path, "10.1.0.0/24".parse().unwrap(), vec![]).unwrap();
+                    let mut ipam = Allocator::new(&path, "10.1.0.0/24".parse().unwrap(), vec![]).unwrap();
                     (0..20).map(|i| ipam.allocate(&format!("t{t}-{i}")).unwrap()).collect::<Vec<_>>()
                 })
             })

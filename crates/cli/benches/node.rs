@@ -273,7 +273,7 @@ fn main() {
         }
     }
     if wants("member") {
-        for members in if full { [50_000, 100_000] } else { [100, 200] } {
+        for members in if full { vec![1_000, 50_000, 100_000] } else { vec![100, 200] } {
             member_add(members);
         }
     }

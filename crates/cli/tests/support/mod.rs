@@ -135,10 +135,14 @@ impl Node {
         )
     }
 
-    /// Runs the plugin in the node namespace; returns its exit code and JSON output.
+    /// Runs the plugin as a container runtime does: from the host, with the
+    /// pod's namespace in CNI_NETNS (the plugin only talks to the agent's
+    /// socket; the agent does the wiring). Not through `ip netns exec`,
+    /// whose cost grows with the number of namespaces mounted on the
+    /// machine and would be measured as the plugin's. Returns its exit
+    /// code and JSON output.
     pub fn cni(&self, env: &[(&str, &str)], config: &str) -> (i32, Value) {
-        let mut child = Command::new("ip")
-            .args(["netns", "exec", self.ns.name(), bin("podsg-cni")])
+        let mut child = Command::new(bin("podsg-cni"))
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .envs(env.iter().copied())

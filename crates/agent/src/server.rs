@@ -5,11 +5,13 @@
 use crate::agent::Agent;
 use crate::backend::Backend;
 use crate::error::Error;
+use crate::metrics::{Metrics, serve_metrics};
 use crate::source::Source;
 use podsg_cni::agent_protocol::{Request, Response};
 use podsg_cni::error::{CniError, Code};
 use podsg_nft::SyncReport;
 use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
@@ -33,18 +35,25 @@ const POD_WAIT: Duration = Duration::from_secs(10);
 struct Shared<B: Backend> {
     agent: Mutex<Agent<B>>,
     changed: Condvar,
+    metrics: Arc<Metrics>,
 }
 
 /// Takes the source's first report (everything it holds) and brings the
 /// kernel to it, then serves until the process ends, taking each later
 /// report as it comes. Nothing is enforced from a partial view: the
 /// kernel keeps what it has until the first report is in.
-pub fn serve<B, S>(agent: Agent<B>, mut source: S, socket: &Path) -> std::io::Result<()>
+/// `metrics`, when given, serves `/metrics` from the start.
+pub fn serve<B, S>(agent: Agent<B>, mut source: S, socket: &Path, metrics: Option<TcpListener>) -> std::io::Result<()>
 where
     B: Backend + Send + 'static,
     S: Source + 'static,
 {
-    let shared = Arc::new(Shared { agent: Mutex::new(agent), changed: Condvar::new() });
+    let shared =
+        Arc::new(Shared { agent: Mutex::new(agent), changed: Condvar::new(), metrics: Arc::new(Metrics::default()) });
+    if let Some(listener) = metrics {
+        let metrics = shared.metrics.clone();
+        std::thread::spawn(move || serve_metrics(listener, metrics));
+    }
     match settle(&mut source, &shared) {
         None => return Err(std::io::Error::other("the desired state's source ended")),
         Some((Ok(report), _)) => eprintln!("podsg-agent: started: {report}"),
@@ -56,6 +65,7 @@ where
     let _ = std::fs::remove_file(socket);
     let listener = UnixListener::bind(socket)?;
     std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600))?;
+    shared.metrics.set_synced();
     let fed = shared.clone();
     std::thread::spawn(move || follow(source, &fed));
     let repaired = shared.clone();
@@ -88,6 +98,7 @@ fn settle<B: Backend, S: Source>(source: &mut S, shared: &Shared<B>) -> Option<(
         batch = source.next()?;
     }
     let result = shared.agent.lock().ok()?.enforce();
+    shared.metrics.enforced(result.is_ok(), received.elapsed());
     shared.changed.notify_all();
     Some((result, received))
 }
@@ -118,7 +129,10 @@ fn repair<B: Backend>(shared: &Shared<B>) {
         let Ok(mut a) = shared.agent.lock() else { return };
         match a.repair(full) {
             Ok(SyncReport::InSync) => {}
-            Ok(report) => eprintln!("podsg-agent: repaired the kernel: {report}"),
+            Ok(report) => {
+                shared.metrics.repaired();
+                eprintln!("podsg-agent: repaired the kernel: {report}");
+            }
             Err(e) => eprintln!("podsg-agent: repair failed: {e}"),
         }
     }
@@ -153,8 +167,10 @@ fn answer<B: Backend>(stream: UnixStream, shared: &Shared<B>) {
         Ok(_) => match serde_json::from_str::<Request>(&line) {
             Err(e) => Response::Error(CniError::new(Code::Decode, "the request is not valid", e.to_string())),
             Ok(request) => {
-                let op = format!("{request:?}").split(['(', ' ', '{']).next().unwrap_or("").to_string();
+                let op = crate::metrics::op(&request);
+                let started = Instant::now();
                 let response = handle(shared, request);
+                shared.metrics.answered(op, &response, started.elapsed());
                 if let Response::Error(e) = &response {
                     eprintln!("podsg-agent: {op} failed: {e}");
                 }

@@ -100,6 +100,9 @@ pub struct AgentArgs {
     /// The socket the CNI plugin connects to (created with mode 0600).
     #[arg(long, value_name = "PATH", default_value = podsg_cni::config::DEFAULT_AGENT_SOCKET)]
     pub socket: PathBuf,
+    /// Serve Prometheus metrics (/metrics) and /healthz here, e.g. 0.0.0.0:9842; off when not given.
+    #[arg(long, value_name = "ADDRESS:PORT")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
     /// Manifest files or directories holding the desired state (lab mode), read again when they change.
     #[arg(
         long = "manifests",

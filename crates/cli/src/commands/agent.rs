@@ -47,7 +47,11 @@ fn start<S: Source + 'static>(config: AgentConfig, source: S, args: &AgentArgs) 
         Ok(agent) => agent,
         Err(e) => return fail(&e.to_string()),
     };
-    match serve(agent, source, &args.socket) {
+    let metrics = match args.metrics_listen.map(std::net::TcpListener::bind).transpose() {
+        Ok(listener) => listener,
+        Err(e) => return fail(&format!("--metrics-listen: {e}")),
+    };
+    match serve(agent, source, &args.socket, metrics) {
         Ok(()) => 0,
         Err(e) => fail(&format!("{}: {e}", args.socket.display())),
     }

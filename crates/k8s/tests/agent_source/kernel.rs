@@ -166,7 +166,9 @@ async fn what_the_api_says_reaches_the_kernel_as_element_updates() {
     };
     let agent = Agent::new(config, NftCli::in_netns(node.name())).unwrap();
     let served = socket.clone();
-    std::thread::spawn(move || serve(agent, source, &served));
+    let metrics = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let metrics_address = metrics.local_addr().unwrap();
+    std::thread::spawn(move || serve(agent, source, &served, Some(metrics)));
 
     // The control objects list; green-1's group names sg-app, so the agent
     // lists sg-app's slices, a member on another node among them, before
@@ -240,6 +242,18 @@ async fn what_the_api_says_reaches_the_kernel_as_element_updates() {
 
     assert_eq!(table_handle(&node), handle, "every change was made in the table the agent made at start");
 
+    // What the agent did, as Prometheus sees it.
+    let scraped = tokio::task::spawn_blocking(move || scrape(metrics_address)).await.unwrap();
+    for line in [
+        "podsg_agent_synced 1",
+        "podsg_agent_cni_requests_total{op=\"add\",result=\"ok\"} 1",
+        "podsg_agent_cni_requests_total{op=\"add\",result=\"100\"} 1",
+        "podsg_agent_enforce_failures_total 0",
+    ] {
+        assert!(scraped.lines().any(|l| l == line), "{line} in:\n{scraped}");
+    }
+    assert!(scraped.contains("podsg_agent_desired_state_reports_total"), "{scraped}");
+
     // Incremental equals batch: a fresh view given the final objects at
     // once, over the same attachments, is what the kernel holds.
     let finals: Vec<Input> = [
@@ -263,6 +277,17 @@ async fn what_the_api_says_reaches_the_kernel_as_element_updates() {
     fresh.take(finals.into_iter().map(InputChange::Apply).collect());
     let drift = Dataplane::new(NftCli::in_netns(node.name())).check_kernel(&fresh.ruleset(&records, None)).unwrap();
     assert!(drift.is_empty(), "the kernel differs from a fresh agent's rule set: {drift:?}");
+}
+
+/// GET /metrics.
+fn scrape(address: std::net::SocketAddr) -> String {
+    use std::io::Read;
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: agent\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+    answer.split("\r\n\r\n").nth(1).unwrap_or_default().to_string()
 }
 
 /// An object as the agent's source reads it.

@@ -1,10 +1,13 @@
 //! A long-running randomized harness for the inputs that come from the
-//! network: AdmissionReviews (bytes → decision) and manifests (text →
-//! decoded objects and diagnostics). Each input is a committed seed
+//! network: AdmissionReviews (bytes → decision), manifests (text →
+//! decoded objects and diagnostics), and the watch events the node agent's
+//! source reads (an object of one of its kinds → the world's input). Each input is a committed seed
 //! (`crates/k8s/fuzz/`) changed by a few random mutations, byte-level and
 //! YAML/JSON-aware. The properties: nothing panics; an answer always
 //! serializes; input that is not JSON is refused; an allowed review answers
-//! the UID it was asked with (the API server discards any other answer). `cargo run --release -p podsg-k8s --bin fuzz`
+//! the UID it was asked with (the API server discards any other answer); a
+//! watched object's input has the key its deletion would use (else the
+//! agent would hold an object it can never remove). `cargo run --release -p podsg-k8s --bin fuzz`
 //! runs it; a test runs a short round.
 
 use crate::webhook::{Rules, review};
@@ -15,6 +18,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 pub enum Target {
     Admission,
     Manifests,
+    /// Watch events as the node agent's source takes them (one JSON line).
+    Watch,
 }
 
 /// A small, fast generator (xorshift*), reproducible by seed.
@@ -174,6 +179,7 @@ pub fn run_one(target: Target, input: &[u8], rules: &Rules) -> Result<(), String
             let _ = podsg_model::Catalog::build_knowing(decoded.objects, decoded.unreadable);
             Ok(())
         }
+        Target::Watch => watch_event(input),
     }));
     match outcome {
         Ok(result) => result,
@@ -186,6 +192,57 @@ pub fn run_one(target: Target, input: &[u8], rules: &Rules) -> Result<(), String
             Err(format!("panicked: {message}"))
         }
     }
+}
+
+/// One watch event through the agent source's reading and its collector.
+fn watch_event(input: &[u8]) -> Result<(), String> {
+    use crate::agent_source::{Collector, Seen, Watch};
+    use crate::sgp_api::SgpApi;
+    use k8s_openapi::api::core::v1::{Pod, ServiceAccount};
+    let Ok(event) = serde_json::from_slice::<serde_json::Value>(input) else { return Ok(()) };
+    let object = event.get("object").cloned().unwrap_or_default();
+    let group = object.get("apiVersion").and_then(|v| v.as_str()).unwrap_or_default().to_string();
+    let kind = object.get("kind").and_then(|v| v.as_str()).unwrap_or_default().to_string();
+    let read = match (kind.as_str(), group.split('/').next().unwrap_or_default()) {
+        ("Pod", _) => read::<Pod>(object, Watch::Pods),
+        ("ServiceAccount", _) => read::<ServiceAccount>(object, Watch::ServiceAccounts),
+        ("SecurityGroupPolicy", "vpcresources.tke.cloud.tencent.com") => {
+            read::<crate::crd::tke::SecurityGroupPolicy>(object, Watch::Policies(SgpApi::Tke))
+        }
+        ("SecurityGroupPolicy", _) => read::<crate::crd::SecurityGroupPolicy>(object, Watch::Policies(SgpApi::Eks)),
+        ("SecurityGroup", _) => read::<crate::crd::SecurityGroup>(object, Watch::Groups),
+        ("MemberSlice", _) => read::<crate::crd::MemberSlice>(object, Watch::Slices),
+        _ => return Ok(()),
+    }?;
+    let Some((watch, key, input)) = read else { return Ok(()) };
+    let mut collector = Collector::new(podsg_model::settings::Settings::default());
+    for w in Watch::CONTROL {
+        collector.see(w, 0, Seen::Listing);
+        collector.see(w, 0, Seen::ListDone);
+    }
+    let deleted = event.get("type").and_then(|t| t.as_str()) == Some("DELETED");
+    collector.see(watch, 0, if deleted { Seen::Deleted(key) } else { Seen::Applied(key, input) });
+    collector.report().ok_or("the collector reported nothing after its first lists")?;
+    Ok(())
+}
+
+/// The object as `K`, its key and its input; `Err` when the input's key is
+/// not the object's.
+#[allow(clippy::type_complexity)]
+fn read<K: crate::agent_source::Fed>(
+    object: serde_json::Value,
+    watch: crate::agent_source::Watch,
+) -> Result<Option<(crate::agent_source::Watch, podsg_model::world::InputKey, Option<podsg_model::world::Input>)>, String>
+{
+    let Ok(object) = serde_json::from_value::<K>(object) else { return Ok(None) };
+    let Some(key) = object.key() else { return Ok(None) };
+    let input = object.input().ok();
+    if let Some(i) = &input
+        && i.key() != key
+    {
+        return Err(format!("the input's key {:?} is not the object's {key:?}", i.key()));
+    }
+    Ok(Some((watch, key, input)))
 }
 
 /// Runs `inputs` mutated inputs from `corpus`; the failures found (input
@@ -211,6 +268,7 @@ pub fn corpus(target: Target) -> std::io::Result<Vec<Vec<u8>>> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz").join(match target {
         Target::Admission => "admission",
         Target::Manifests => "manifests",
+        Target::Watch => "watch",
     });
     let mut paths: Vec<_> = std::fs::read_dir(dir)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
     paths.sort();

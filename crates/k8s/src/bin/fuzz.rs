@@ -1,5 +1,5 @@
 //! The randomized harness (see `podsg_k8s::fuzzing`):
-//! `fuzz admission|manifests [INPUTS] [SEED]`, on every core. Exit 1 when
+//! `fuzz admission|manifests|watch [INPUTS] [SEED]`, on every core. Exit 1 when
 //! an input broke a property; the inputs are written to fuzz-failures/.
 
 use podsg_k8s::fuzzing::{Target, corpus, run};
@@ -10,8 +10,9 @@ fn main() -> std::process::ExitCode {
     let target = match args.first().map(String::as_str) {
         Some("admission") => Target::Admission,
         Some("manifests") => Target::Manifests,
+        Some("watch") => Target::Watch,
         _ => {
-            eprintln!("usage: fuzz admission|manifests [INPUTS (default 10000000)] [SEED (default 1)]");
+            eprintln!("usage: fuzz admission|manifests|watch [INPUTS (default 10000000)] [SEED (default 1)]");
             return 2.into();
         }
     };

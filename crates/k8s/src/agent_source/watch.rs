@@ -33,7 +33,7 @@ pub trait Fed: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'stat
 /// namespace is in `default`, as the model reads it (the API server always
 /// sets one; the key must still be the one the object's input has).
 fn namespace_name<K: Resource>(object: &K) -> (String, String) {
-    (object.namespace().unwrap_or_else(|| "default".into()), object.name_any())
+    (object.namespace().filter(|n| !n.is_empty()).unwrap_or_else(|| "default".into()), object.name_any())
 }
 
 impl Fed for Pod {

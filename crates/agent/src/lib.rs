@@ -1,6 +1,7 @@
 //! The node agent: takes the changes its source reports (manifest files,
-//! the Kubernetes API) into its view of the world, drives the dataplane,
-//! and serves the CNI plugin over a unix socket. Enforcement lives in the
+//! the Kubernetes API) into its view of the world, enforces through a
+//! backend (veth + nftables today), and serves the CNI plugin over a unix
+//! socket and Prometheus metrics over HTTP. Enforcement lives in the
 //! kernel, so it stays while the agent is down; a restarted agent changes
 //! the kernel only once its source has reported everything, in one atomic
 //! change.

@@ -17,7 +17,7 @@ fn main() -> ExitCode {
         args::Command::Import(args::Import::Aws(a)) => commands::import::run(&a),
         args::Command::Agent(a) => commands::agent::run(&a),
         args::Command::InstallCni(a) => commands::install_cni::run(&a),
-        args::Command::Ready { socket } => commands::install_cni::ready(&socket),
+        args::Command::Ready { socket } => commands::agent::ready(&socket),
         args::Command::Controller(a) => commands::controller::run(&a),
         args::Command::Webhook(a) => commands::webhook::run(&a),
         args::Command::Lab(l) => commands::lab::run(l),

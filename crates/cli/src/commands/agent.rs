@@ -61,3 +61,20 @@ fn fail(why: &str) -> u8 {
     eprintln!("podsg agent: cannot start: {why}");
     1
 }
+
+/// Asks the agent at `socket` whether it serves: it binds its socket only
+/// once its source has reported everything and the kernel has it.
+pub fn ready(socket: &str) -> u8 {
+    use podsg_cni::agent_protocol::{Request, Response};
+    match podsg_cni::plugin::ask(socket, &Request::Status) {
+        Ok(Response::Ok(_)) => 0,
+        Ok(Response::Error(e)) => {
+            eprintln!("podsg ready: {e}");
+            1
+        }
+        Err(e) => {
+            eprintln!("podsg ready: {e}");
+            1
+        }
+    }
+}

@@ -1,8 +1,8 @@
-//! `podsg install-cni` and `podsg ready`, the agent DaemonSet's init step
-//! and readiness probe. `install-cni` puts the plugin and podsg's network configuration
-//! where the container runtime finds them. Every file is written beside
-//! its place and renamed into it, so the runtime never reads half a file
-//! and a running plugin binary is replaced, not overwritten.
+//! `podsg install-cni`, the agent DaemonSet's init step: puts the plugin
+//! and podsg's network configuration where the container runtime finds
+//! them. Every file is written beside its place and renamed into it, so the
+//! runtime never reads half a file and a running plugin binary is
+//! replaced, not overwritten.
 
 use crate::args::{CniMode, InstallCniArgs};
 use podsg_cni::install::{self, CONFLIST, InstallError, PLUGIN};
@@ -43,23 +43,6 @@ fn install(args: &InstallCniArgs) -> Result<(), String> {
     replace(&path, text.as_bytes(), 0o644)?;
     eprintln!("podsg install-cni: wrote {}", path.display());
     Ok(())
-}
-
-/// Asks the agent at `socket` whether it serves: it binds its socket only
-/// once its source has reported everything and the kernel has it.
-pub fn ready(socket: &str) -> u8 {
-    use podsg_cni::agent_protocol::{Request, Response};
-    match podsg_cni::plugin::ask(socket, &Request::Status) {
-        Ok(Response::Ok(_)) => 0,
-        Ok(Response::Error(e)) => {
-            eprintln!("podsg ready: {e}");
-            1
-        }
-        Err(e) => {
-            eprintln!("podsg ready: {e}");
-            1
-        }
-    }
 }
 
 /// The primary configuration's file and text, once the cluster's CNI has written it.

@@ -129,18 +129,24 @@ fn seen<K: Fed>(watch: Watch, event: Event<K>) -> Option<Seen> {
     })
 }
 
+/// Hands one event of watch `watch` (running with slice selector
+/// `generation`) to the inbox; a failed watch retries on its own.
+fn deliver<K: Fed>(watch: Watch, generation: u64, event: Result<Event<K>, watcher::Error>, inbox: &Inbox) {
+    match event {
+        Ok(event) => {
+            if let Some(seen) = seen(watch, event) {
+                inbox.see(watch, generation, seen);
+            }
+        }
+        Err(e) => tracing::warn!(kind = watch.name(), error = %e, "watch failed; retrying"),
+    }
+}
+
 /// Feeds one kind into the inbox until the stream ends.
 pub async fn run<K: Fed>(api: Api<K>, config: watcher::Config, watch: Watch, inbox: Arc<Inbox>) {
     let mut stream = watcher(api, config).default_backoff().boxed();
     while let Some(event) = stream.next().await {
-        match event {
-            Ok(event) => {
-                if let Some(seen) = seen(watch, event) {
-                    inbox.see(watch, 0, seen);
-                }
-            }
-            Err(e) => tracing::warn!(kind = watch.name(), error = %e, "watch failed; retrying"),
-        }
+        deliver(watch, 0, event, &inbox);
     }
 }
 
@@ -149,16 +155,15 @@ pub async fn run<K: Fed>(api: Api<K>, config: watcher::Config, watch: Watch, inb
 pub async fn run_slices(api: Api<crd::MemberSlice>, mut interest: Interest, inbox: Arc<Inbox>) {
     loop {
         let (generation, selector) = interest.borrow_and_update().clone();
-        let config = match &selector {
-            SliceSelector::Nothing => None,
-            SliceSelector::Groups(_) => selector.label_selector().map(|s| watcher::Config::default().labels(&s)),
-            SliceSelector::All => Some(watcher::Config::default()),
-        };
-        let Some(config) = config else {
+        if selector == SliceSelector::Nothing {
             if interest.changed().await.is_err() {
                 return;
             }
             continue;
+        }
+        let config = match selector.label_selector() {
+            Some(labels) => watcher::Config::default().labels(&labels),
+            None => watcher::Config::default(),
         };
         let mut stream = watcher(api.clone(), config).default_backoff().boxed();
         loop {
@@ -170,12 +175,7 @@ pub async fn run_slices(api: Api<crd::MemberSlice>, mut interest: Interest, inbo
                     break;
                 }
                 event = stream.next() => match event {
-                    Some(Ok(event)) => {
-                        if let Some(seen) = seen(Watch::Slices, event) {
-                            inbox.see(Watch::Slices, generation, seen);
-                        }
-                    }
-                    Some(Err(e)) => tracing::warn!(kind = "MemberSlice", error = %e, "watch failed; retrying"),
+                    Some(event) => deliver(Watch::Slices, generation, event, &inbox),
                     None => return,
                 },
             }

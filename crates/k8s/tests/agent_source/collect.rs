@@ -21,6 +21,16 @@ fn slice(name: &str, group: &str, address: &str) -> Input {
     Input::MemberSlice { name: name.into(), group: sg(group), addresses: vec![address.parse().unwrap()] }
 }
 
+/// Slice 0 of `group`, holding `address`, in the list of slice watch `generation`.
+fn list_slice(c: &mut Collector, generation: u64, group: &str, address: &str) {
+    let name = format!("{group}-0");
+    c.see(
+        Watch::Slices,
+        generation,
+        Seen::Listed(InputKey::MemberSlice(name.clone()), Some(slice(&name, group, address))),
+    );
+}
+
 fn sg(id: &str) -> SgId {
     SgId::parse(id).unwrap()
 }
@@ -144,11 +154,7 @@ fn a_fetch_holds_the_report_until_the_slices_of_its_own_selector_have_listed() {
     assert!(c.fetching());
     assert_eq!(c.want(&one), None, "the same groups: the same watch");
     c.see(Watch::Slices, generation, Seen::Listing);
-    c.see(
-        Watch::Slices,
-        generation,
-        Seen::Listed(InputKey::MemberSlice("sg-0a-0".into()), Some(slice("sg-0a-0", "sg-0a", "10.0.0.1"))),
-    );
+    list_slice(&mut c, generation, "sg-0a", "10.0.0.1");
     c.see(Watch::ServiceAccounts, 0, Seen::Applied(sa_key("a"), Some(sa("a", "x"))));
     assert_eq!(c.report(), None, "mid-fetch");
     // The agent needs another group before the first list ended: only the
@@ -158,16 +164,8 @@ fn a_fetch_holds_the_report_until_the_slices_of_its_own_selector_have_listed() {
     c.see(Watch::Slices, generation, Seen::ListDone);
     assert_eq!(c.report(), None, "the older selector's list does not end the fetch");
     c.see(Watch::Slices, newer, Seen::Listing);
-    c.see(
-        Watch::Slices,
-        newer,
-        Seen::Listed(InputKey::MemberSlice("sg-0a-0".into()), Some(slice("sg-0a-0", "sg-0a", "10.0.0.1"))),
-    );
-    c.see(
-        Watch::Slices,
-        newer,
-        Seen::Listed(InputKey::MemberSlice("sg-0b-0".into()), Some(slice("sg-0b-0", "sg-0b", "10.0.0.2"))),
-    );
+    list_slice(&mut c, newer, "sg-0a", "10.0.0.1");
+    list_slice(&mut c, newer, "sg-0b", "10.0.0.2");
     c.see(Watch::Slices, newer, Seen::ListDone);
     assert!(!c.fetching());
     let report = c.report().unwrap();
@@ -178,21 +176,13 @@ fn a_fetch_holds_the_report_until_the_slices_of_its_own_selector_have_listed() {
     // Fewer groups: the relist under the narrower selector drops the rest.
     let (narrower, _) = c.want(&one).unwrap();
     c.see(Watch::Slices, narrower, Seen::Listing);
-    c.see(
-        Watch::Slices,
-        narrower,
-        Seen::Listed(InputKey::MemberSlice("sg-0a-0".into()), Some(slice("sg-0a-0", "sg-0a", "10.0.0.1"))),
-    );
+    list_slice(&mut c, narrower, "sg-0a", "10.0.0.1");
     c.see(Watch::Slices, narrower, Seen::ListDone);
     assert_eq!(c.report(), Some(vec![InputChange::Delete(InputKey::MemberSlice("sg-0b-0".into()))]));
     // A fetch that brings nothing new still ends with a report.
     let (again, _) = c.want(&two).unwrap();
     c.see(Watch::Slices, again, Seen::Listing);
-    c.see(
-        Watch::Slices,
-        again,
-        Seen::Listed(InputKey::MemberSlice("sg-0a-0".into()), Some(slice("sg-0a-0", "sg-0a", "10.0.0.1"))),
-    );
+    list_slice(&mut c, again, "sg-0a", "10.0.0.1");
     c.see(Watch::Slices, again, Seen::ListDone);
     assert_eq!(c.report(), Some(vec![]), "the agent waits for this report to enforce");
     // No group needed: the slices go at once, nothing is fetched.

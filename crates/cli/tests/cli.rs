@@ -157,7 +157,7 @@ fn unused_objects_and_quotas_are_warned_about() {
             .collect::<Vec<_>>()
             .join("---\n");
         format!(
-            "{text}---\napiVersion: vpcresources.k8s.aws/v1beta1\nkind: SecurityGroupPolicy\nmetadata: {{name: many, namespace: networking}}\nspec:\n  podSelector: {{matchLabels: {{app: green-pod}}}}\n  securityGroups: {{groupIds: [sg-0e1, sg-0e2, sg-0e3, sg-0e4, sg-0e5]}}\n---\napiVersion: vpcresources.k8s.aws/v1beta1\nkind: SecurityGroupPolicy\nmetadata: {{name: nobody, namespace: networking}}\nspec:\n  podSelector: {{matchLabels: {{app: blue-pod}}}}\n  securityGroups: {{groupIds: [sg-0e1]}}\n---\n{extra}---\napiVersion: podsg.io/v1alpha1\nkind: SecurityGroup\nmetadata: {{name: sg-0ffff}}\nspec: {{}}\n---\napiVersion: v1\nkind: Service\nmetadata: {{name: my-app, namespace: networking}}\n"
+            "{text}---\napiVersion: vpcresources.k8s.aws/v1beta1\nkind: SecurityGroupPolicy\nmetadata: {{name: many, namespace: networking}}\nspec:\n  podSelector: {{matchLabels: {{app: green-pod}}}}\n  securityGroups: {{groupIds: [sg-0e1, sg-0e2, sg-0e3, sg-0e4, sg-0e5]}}\n---\napiVersion: vpcresources.k8s.aws/v1beta1\nkind: SecurityGroupPolicy\nmetadata: {{name: nobody, namespace: networking}}\nspec:\n  podSelector: {{matchLabels: {{app: blue-pod}}}}\n  securityGroups: {{groupIds: [sg-0e1]}}\n---\n{extra}---\napiVersion: podsg.io/v1alpha1\nkind: SecurityGroup\nmetadata: {{name: sg-0ffff}}\nspec: {{}}\n---\napiVersion: v1\nkind: Service\nmetadata: {{name: my-app, namespace: networking}}\nspec: {{selector: {{app: my-app}}, ports: [{{port: 80}}]}}\n"
         )
     });
     let (code, stdout, _) = podsg(&["check", dir.path().to_str().unwrap()]);
@@ -167,7 +167,7 @@ fn unused_objects_and_quotas_are_warned_about() {
         "Deployment/networking/green-pod: carries 6 security groups; EKS allows 5 per network interface by default",
         "SecurityGroup/sg-0ffff: referenced by nothing",
         "note: ",
-        "Service/networking/my-app: skipped v1 Service: not a kind podsg reads",
+        "Service/networking/my-app: selects no pod or workload in namespace networking: connections to it are refused",
     ] {
         assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");
     }

@@ -26,6 +26,7 @@ pub fn mk_pod(namespace: &str, name: &str, pairs: &[(&str, &str)]) -> Workload {
         node_name: None,
         addresses: Vec::new(),
         probes: Vec::new(),
+        ports: Vec::new(),
         replicas: 1,
         owner: None,
     }

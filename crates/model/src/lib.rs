@@ -15,6 +15,7 @@ pub mod fixtures;
 pub mod flow;
 pub mod group;
 pub mod import;
+pub mod kube_service;
 pub mod labels;
 pub mod lint;
 pub mod node;

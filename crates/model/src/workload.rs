@@ -69,6 +69,9 @@ pub struct Workload {
     /// From `status.podIPs`/`status.podIP`; empty when not known.
     pub addresses: Vec<IpAddr>,
     pub probes: Vec<Probe>,
+    /// Its containers' ports (a Service's named target port is looked up here).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<ContainerPortInfo>,
     /// How many pods it stands for (1 for a Pod; `spec.replicas` of a controller).
     pub replicas: u32,
     /// The controller that made it (`ReplicaSet`, name), from ownerReferences.
@@ -106,4 +109,62 @@ pub struct Probe {
     /// `tcpSocket`, `httpGet` or `grpc`.
     pub handler: String,
     pub port: u16,
+}
+
+/// The transport protocols of container and Service ports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum L4Protocol {
+    #[serde(rename = "TCP")]
+    Tcp,
+    #[serde(rename = "UDP")]
+    Udp,
+    #[serde(rename = "SCTP")]
+    Sctp,
+}
+
+impl L4Protocol {
+    pub const RULE: &'static str = "must be TCP, UDP or SCTP";
+
+    /// As Kubernetes spells it; absent is TCP.
+    pub fn parse(s: Option<&str>) -> Option<L4Protocol> {
+        match s {
+            None | Some("TCP") => Some(L4Protocol::Tcp),
+            Some("UDP") => Some(L4Protocol::Udp),
+            Some("SCTP") => Some(L4Protocol::Sctp),
+            Some(_) => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            L4Protocol::Tcp => "TCP",
+            L4Protocol::Udp => "UDP",
+            L4Protocol::Sctp => "SCTP",
+        }
+    }
+
+    /// The IP protocol, as security group rules name it.
+    pub fn ip_protocol(self) -> crate::group::Protocol {
+        match self {
+            L4Protocol::Tcp => crate::group::Protocol::TCP,
+            L4Protocol::Udp => crate::group::Protocol::UDP,
+            L4Protocol::Sctp => crate::group::Protocol::Number(132),
+        }
+    }
+}
+
+impl fmt::Display for L4Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A container port, as `spec.containers[].ports[]` declares it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerPortInfo {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub port: u16,
+    pub protocol: L4Protocol,
 }

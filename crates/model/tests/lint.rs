@@ -97,3 +97,20 @@ fn a_templates_probe_problem_is_said_once_on_its_controller() {
     let found = findings(&format!("{deployment}{orphan}"), EnforcingMode::Strict);
     assert_eq!(found.iter().filter(|(_, m)| m.contains("is blocked")).count(), 2, "{found:?}");
 }
+
+#[test]
+fn services_that_reach_no_pod_are_warned_about() {
+    let pods = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: ns}\nspec:\n  replicas: 2\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: c, ports: [{name: http, containerPort: 8080}]}]}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: old, namespace: ns, labels: {app: web}}\n";
+    let services = "---\napiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: ns}\nspec: {selector: {app: web}, ports: [{port: 80, targetPort: http}]}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: gone, namespace: ns}\nspec: {selector: {app: gone}, ports: [{port: 80}]}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: manual, namespace: ns}\nspec: {ports: [{port: 80}]}\n";
+    let found = findings(&format!("{pods}{services}"), EnforcingMode::Strict);
+    let about: Vec<&(Severity, String)> = found.iter().filter(|(_, m)| m.contains(": Service/")).collect();
+    assert_eq!(
+        about,
+        [
+            &(Severity::Warning, "t.yaml:24:1: Service/ns/web: port 80/TCP -> http: Pod/ns/old has no TCP container port named http; kube-proxy sends this port to its other backends only".to_string()),
+            &(Severity::Warning, "t.yaml:29:1: Service/ns/gone: selects no pod or workload in namespace ns: connections to it are refused".to_string()),
+            &(Severity::Note, "t.yaml:34:1: Service/ns/manual: has no selector: its endpoints are written outside the manifests, so podsg cannot say which pods serve it".to_string()),
+        ],
+        "{found:?}"
+    );
+}

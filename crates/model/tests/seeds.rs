@@ -26,19 +26,18 @@ fn eks_user_guide() {
 }
 
 #[test]
-fn tencent_tke_group_is_accepted_and_the_service_is_skipped_with_a_note() {
+fn tencent_tke_group_is_accepted_and_the_service_selects_the_deployment() {
     let text =
         std::fs::read_to_string(format!("{}/tests/seeds/004-tencent-tke.yaml", env!("CARGO_MANIFEST_DIR"))).unwrap();
     let decoded = decode(&text, "004", Format::Yaml);
-    assert_eq!(decoded.objects.len(), 2);
-    assert_eq!(decoded.diagnostics.len(), 1);
-    assert_eq!(
-        decoded.diagnostics[0].to_string(),
-        "004:45:1: Service/my-namespace/my-app: skipped v1 Service: not a kind podsg reads"
-    );
+    assert_eq!(decoded.objects.len(), 3);
+    assert!(decoded.diagnostics.is_empty(), "{:?}", decoded.diagnostics);
     let loaded = load("004-tencent-tke.yaml", &["sg-0a1b2c3d"]).unwrap();
     let c = &loaded.catalog;
     assert_eq!(c.resolve(&c.workloads[0]).groups[0].as_str(), "sg-0a1b2c3d");
+    let service = c.service("my-namespace", "my-app").expect("the Service is read");
+    let backends: Vec<String> = c.backends(service).iter().map(|w| w.key().to_string()).collect();
+    assert_eq!(backends, ["Deployment/my-namespace/my-deployment"]);
 }
 
 #[test]

@@ -342,10 +342,10 @@ fn invalid_yaml_names_the_line() {
 #[test]
 fn unknown_kinds_are_skipped_with_a_note() {
     let text =
-        format!("{BASE}---\napiVersion: v1\nkind: Service\nmetadata: {{name: my-app, namespace: ns}}\nspec: {{}}\n");
+        format!("{BASE}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: my-app, namespace: ns}}\ndata: {{}}\n");
     let decoded = decode(&text, "t.yaml", Format::Yaml);
     let notes: Vec<String> = decoded.diagnostics.iter().map(ToString::to_string).collect();
-    assert_eq!(notes, vec!["t.yaml:7:1: Service/ns/my-app: skipped v1 Service: not a kind podsg reads"]);
+    assert_eq!(notes, vec!["t.yaml:7:1: ConfigMap/ns/my-app: skipped v1 ConfigMap: not a kind podsg reads"]);
     assert!(decoded.diagnostics.iter().all(|d| !d.is_error()));
     assert_eq!(decoded.objects.len(), 1);
 }

@@ -66,6 +66,7 @@ fn arb_pod() -> impl Strategy<Value = Workload> {
             node_name: None,
             addresses,
             probes: Vec::new(),
+            ports: Vec::new(),
             replicas: 1,
             owner: None,
         })

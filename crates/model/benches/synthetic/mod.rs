@@ -112,6 +112,7 @@ pub fn cluster(s: &Sizes, rng: &mut Rng) -> Cluster {
             node_name: Some(format!("node-{}", i % s.nodes.max(1))),
             addresses: vec![address(i)],
             probes: Vec::new(),
+            ports: Vec::new(),
             replicas: 1,
             owner: None,
         })

@@ -8,6 +8,7 @@ mod core;
 mod meta;
 mod policy;
 mod security_group;
+mod service;
 mod workload;
 
 pub use config::{ClusterConfig, ClusterConfigSpec};
@@ -21,6 +22,7 @@ pub use security_group::{
     IpPermission, IpRange, Ipv6Range, MemberSpec, OutsideSpec, PrefixListId, ProtocolSpec, SecurityGroupManifest,
     SecurityGroupSpec, UserIdGroupPair,
 };
+pub use service::{ServiceManifest, ServicePortSpec, ServiceSpec};
 pub use workload::{
     ContainerPort, ContainerSpec, IntOrString, PodIp, PodManifest, PodSpec, PodStatus, PodTemplate, ProbePort,
     ProbeSpec, WorkloadManifest, WorkloadSpec,
@@ -43,4 +45,5 @@ pub enum Object {
     Namespace(NamespaceManifest),
     ServiceAccount(ServiceAccountManifest),
     Node(NodeManifest),
+    Service(ServiceManifest),
 }

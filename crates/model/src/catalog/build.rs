@@ -169,6 +169,14 @@ impl Builder {
                     self.catalog.index.apply_service_account(&ns, &name, labels);
                 }
             }
+            Object::Service(m) => {
+                let r = ObjectRef::new("Service", ns_of(&m.metadata).as_deref(), &name_of(&m.metadata));
+                if let Some(s) = self.take(&origin, &r, validate::service(&m))
+                    && self.claim(&origin, r, "Service")
+                {
+                    self.catalog.services.push(s);
+                }
+            }
             Object::Node(m) => {
                 let r = ObjectRef::new("Node", None, &name_of(&m.metadata));
                 if let Some(n) = self.take(&origin, &r, validate::node(&m))

@@ -7,13 +7,16 @@
 
 mod build;
 mod endpoints;
+mod services;
 mod membership;
 
 pub use endpoints::TargetError;
+pub use services::FlowTarget;
 pub use membership::{Member, Membership};
 
 use crate::diagnostic::{Diagnostic, ObjectRef, Origin};
 use crate::group::{SecurityGroup, SgId};
+use crate::kube_service::KubeService;
 use crate::node::Node;
 use crate::pod_eni;
 use crate::policy::Policy;
@@ -29,6 +32,8 @@ pub struct Catalog {
     /// Pods and workload templates, in load order.
     pub workloads: Vec<Workload>,
     pub nodes: Vec<Node>,
+    /// Services, in load order.
+    pub services: Vec<KubeService>,
     pub settings: Settings,
     origins: HashMap<ObjectRef, Origin>,
     /// `workloads` by (kind, namespace, name).

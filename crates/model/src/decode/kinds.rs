@@ -17,6 +17,7 @@ pub enum Class {
     Namespace,
     ServiceAccount,
     Node,
+    Service,
     /// A list of objects (`kind: List`, `PodList`, ...).
     List,
     /// Read by another command (`podsg lab`).
@@ -80,6 +81,7 @@ pub fn classify(api_version: &str, kind: &str) -> Class {
         ("v1", "Namespace") => Class::Namespace,
         ("v1", "ServiceAccount") => Class::ServiceAccount,
         ("v1", "Node") => Class::Node,
+        ("v1", "Service") => Class::Service,
         ("apps/v1", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet") | ("batch/v1", "Job") => Class::Workload,
         (_, "SecurityGroupPolicy") => Class::Refuse {
             path: "apiVersion",
@@ -154,7 +156,7 @@ mod tests {
     #[test]
     fn real_kinds_podsg_does_not_read_are_skipped() {
         for (v, k) in [
-            ("v1", "Service"),
+            ("v1", "Endpoints"),
             ("v1", "ConfigMap"),
             ("apps/v1", "ControllerRevision"),
             ("batch/v1", "CronJob"),
@@ -167,6 +169,7 @@ mod tests {
             assert_eq!(classify(v, k), Class::List, "{v} {k}");
         }
         assert_eq!(classify("v1", "Pod"), Class::Pod);
+        assert_eq!(classify("v1", "Service"), Class::Service);
         assert_eq!(
             classify("vpcresources.tke.cloud.tencent.com/v1beta1", "SecurityGroupPolicy"),
             Class::SecurityGroupPolicy

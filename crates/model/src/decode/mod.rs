@@ -233,6 +233,7 @@ fn decode_object(node: &Node, problems: Vec<yaml::Problem>, origin: &Origin, out
         Class::Namespace => typed(node, strict, out, place).map(Object::Namespace),
         Class::ServiceAccount => typed(node, strict, out, place).map(Object::ServiceAccount),
         Class::Node => typed(node, strict, out, place).map(Object::Node),
+        Class::Service => typed(node, strict, out, place).map(Object::Service),
         Class::List => {
             let d = Diagnostic::error("items", None, "a list must have `items`, a list of objects");
             out.diagnostics.push(place(d).with_position(node.at));

@@ -4,6 +4,7 @@
 
 mod dns;
 mod probes;
+mod services;
 mod usage;
 
 use crate::catalog::Catalog;
@@ -31,6 +32,7 @@ pub fn lint(catalog: &Catalog, mode: EnforcingMode) -> Vec<Diagnostic> {
             usage::unknown_service_accounts(catalog),
             usage::host_network_selected(catalog),
             usage::outside_groups_on_pods(catalog),
+            services::services_without_backends(catalog),
         ];
         (dns, usage)
     });

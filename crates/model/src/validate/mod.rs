@@ -6,12 +6,14 @@ mod cluster;
 mod policy;
 mod security_group;
 mod selector;
+mod service;
 mod workload;
 
 pub use cluster::{cluster_config, namespace, node, service_account};
 pub use policy::policy;
 pub use security_group::security_group;
 pub use selector::selector;
+pub use service::service;
 pub use workload::{pod, workload};
 
 use crate::diagnostic::Diagnostic;

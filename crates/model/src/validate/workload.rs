@@ -1,7 +1,7 @@
 use super::{Checked, Findings, required_name};
 use crate::api::{IntOrString, ObjectMeta, PodManifest, PodSpec, ProbeSpec, WorkloadManifest};
 use crate::labels::{Labels, validate_label_key, validate_label_value};
-use crate::workload::{Probe, Workload, WorkloadKind};
+use crate::workload::{ContainerPortInfo, L4Protocol, Probe, Workload, WorkloadKind};
 use std::net::IpAddr;
 
 /// A Pod: its labels, service account, addresses and probes.
@@ -76,6 +76,7 @@ fn common(
         node_name: spec.node_name.clone(),
         addresses,
         probes: probes(spec, &format!("{prefix}spec"), f),
+        ports: ports(spec, &format!("{prefix}spec"), f),
         replicas: 1,
         owner: meta
             .owner_references
@@ -94,6 +95,30 @@ pub(super) fn labels(labels: &Labels, path: &str, f: &mut Findings) {
             f.error(format!("{path}.{key}"), Some(value.clone()), why);
         }
     }
+}
+
+/// Every container's declared ports (sidecars' too: they serve beside the app).
+fn ports(spec: &PodSpec, path: &str, f: &mut Findings) -> Vec<ContainerPortInfo> {
+    let mut out = Vec::new();
+    let containers = spec.containers.iter().enumerate().map(|(i, c)| ("containers", i, c));
+    let inits = spec.init_containers.iter().enumerate().map(|(i, c)| ("initContainers", i, c));
+    for (list, i, c) in containers.chain(inits) {
+        for (j, p) in c.ports.iter().enumerate() {
+            let at = format!("{path}.{list}[{i}].ports[{j}]");
+            let port = u16::try_from(p.container_port).ok().filter(|n| *n > 0);
+            if port.is_none() {
+                f.error(format!("{at}.containerPort"), Some(p.container_port.to_string()), "must be between 1 and 65535");
+            }
+            let protocol = L4Protocol::parse(p.protocol.as_deref());
+            if protocol.is_none() {
+                f.error(format!("{at}.protocol"), p.protocol.clone(), L4Protocol::RULE);
+            }
+            if let (Some(port), Some(protocol)) = (port, protocol) {
+                out.push(ContainerPortInfo { name: p.name.clone().filter(|n| !n.is_empty()), port, protocol });
+            }
+        }
+    }
+    out
 }
 
 fn probes(spec: &PodSpec, path: &str, f: &mut Findings) -> Vec<Probe> {

@@ -81,6 +81,21 @@ pub enum Lab {
         tcp: bool,
         address: std::net::SocketAddr,
     },
+    /// Serve HTTP GET on ADDRESS:PORT in the current namespace, answering with NAME (the lab's stand-in web server).
+    #[command(hide = true)]
+    HttpServe {
+        address: std::net::SocketAddr,
+        #[arg(long)]
+        name: String,
+    },
+    /// GET http://HOST:PORT/ as curl would, names resolved by this namespace's resolver; exit 1 without an answer.
+    #[command(hide = true)]
+    HttpGet {
+        host: String,
+        port: u16,
+        #[arg(long, default_value_t = 1500)]
+        timeout_ms: u64,
+    },
 }
 
 #[derive(Args, Debug)]

@@ -51,7 +51,7 @@ fn explain(dir: &str, from: &str, to: &str, extra: &[&str]) -> Value {
 fn handbook_checks_clean() {
     let (code, stdout, _) = podsg(&["check", handbook().to_str().unwrap()]);
     assert_eq!(code, 0, "{stdout}");
-    assert!(stdout.contains("checked 4 security groups, 1 SecurityGroupPolicies and 3 workloads in 7 files (strict mode): 0 errors, 0 warnings"), "{stdout}");
+    assert!(stdout.contains("checked 4 security groups, 1 SecurityGroupPolicies, 3 workloads and 0 Services in 7 files (strict mode): 0 errors, 0 warnings"), "{stdout}");
     let (code, stdout, _) = podsg(&["check", handbook().to_str().unwrap(), "--output", "json"]);
     assert_eq!(code, 0);
     let v = json(&stdout);

@@ -234,3 +234,99 @@ fn pods_get_the_addresses_their_manifests_name() {
     assert!(check.status.success(), "{}", text(&check));
     assert!(text(&check).contains("8 of 8 expectations hold"), "{}", text(&check));
 }
+
+fn tke_walkthrough(step: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/tke-walkthrough").join(step).display().to_string()
+}
+
+/// Who answers `curl NAME:PORT` from a pod, `tries` times, by the names
+/// the lab's HTTP server answers with.
+fn answers(from: &str, name: &str, port: &str, tries: usize) -> Vec<String> {
+    let exe = env!("CARGO_BIN_EXE_podsg");
+    (0..tries)
+        .map(|_| text(&podsg(&["lab", "exec", from, "--", exe, "lab", "http-get", name, port])).trim().to_string())
+        .collect()
+}
+
+/// Seed 004 (Tencent TKE) as written: step 7's `curl my-app` through the
+/// cluster DNS and the Service, then step 8 removes the DNS rules: the
+/// name fails and the pod's IP still answers. Each node translates the
+/// Service as kube-proxy does, so the backend's groups decide.
+#[test]
+fn the_tke_walkthrough_with_services_for_real() {
+    require_privilege!();
+    let _turn = ONE_LAB.lock().unwrap_or_else(|e| e.into_inner());
+    let _down = Down;
+    let step7 = tke_walkthrough("step-7");
+    let up = podsg(&["lab", "up", &step7]);
+    assert!(up.status.success(), "{}", text(&up));
+    let status = text(&podsg(&["lab", "status"]));
+    assert!(status.contains("my-namespace/my-app") && status.contains("10.96.0.11"), "{status}");
+    assert!(status.contains("cluster DNS: 10.96.0.10"), "pods resolve through the kube-dns Service: {status}");
+    let check = podsg(&["lab", "check", &step7]);
+    assert!(check.status.success(), "{}", text(&check));
+    assert!(text(&check).contains("6 of 6 expectations hold"), "{}", text(&check));
+
+    // kube-proxy picks either replica, the client itself too (hairpin).
+    let seen = answers("my-namespace/my-deployment-0", "my-app", "80", 24);
+    for pod in ["my-namespace/my-deployment-0", "my-namespace/my-deployment-1"] {
+        let line = format!("HTTP/1.1 200 OK podsg lab: {pod}");
+        assert!(seen.contains(&line), "{pod} never answered: {seen:?}");
+    }
+    assert!(seen.iter().all(|a| a.starts_with("HTTP/1.1 200 OK")), "{seen:?}");
+    // A port the Service does not have is refused, as kube-proxy refuses it.
+    assert_eq!(answers("my-namespace/my-deployment-0", "my-app", "8080", 1), ["connection to 10.96.0.11:8080 refused"]);
+
+    // One replica: the Service's endpoints follow.
+    let one = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(&step7).unwrap() {
+        let path = e.unwrap().path();
+        let name = path.file_name().unwrap().to_owned();
+        let text = std::fs::read_to_string(&path).unwrap().replace(
+            "replicas: 2\n  selector:\n    matchLabels:\n      app: my-app",
+            "replicas: 1\n  selector:\n    matchLabels:\n      app: my-app",
+        );
+        let text = if name == "lab.yaml" {
+            "apiVersion: podsg.io/v1alpha1\nkind: LabExpectations\nmetadata: {name: one}\nspec:\n  expect:\n  - {from: my-namespace/my-deployment-0, to: my-app, check: http, result: allow}\n".to_string()
+        } else {
+            text
+        };
+        std::fs::write(one.path().join(name), text).unwrap();
+    }
+    let apply = podsg(&["lab", "apply", &one.path().display().to_string()]);
+    assert!(apply.status.success(), "{}", text(&apply));
+    assert!(text(&apply).contains("removed my-namespace/my-deployment-1"), "{}", text(&apply));
+    let seen = answers("my-namespace/my-deployment-0", "my-app", "80", 8);
+    assert!(seen.iter().all(|a| a == "HTTP/1.1 200 OK podsg lab: my-namespace/my-deployment-0"), "{seen:?}");
+
+    // Step 8: the cluster group's DNS rules are gone.
+    let step8 = tke_walkthrough("step-8");
+    let apply = podsg(&["lab", "apply", &step8]);
+    assert!(apply.status.success(), "{}", text(&apply));
+    let check = podsg(&["lab", "check", &step8, "--output", "json"]);
+    let report: serde_json::Value =
+        serde_json::from_slice(&check.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&check)));
+    assert!(check.status.success() && report["ok"] == true, "{report:#}");
+    let details: Vec<&str> =
+        report["outcomes"].as_array().unwrap().iter().map(|o| o["detail"].as_str().unwrap()).collect();
+    assert!(details.contains(&"could not resolve host my-app"), "{details:?}");
+    // podsg explain says why, on the same manifests.
+    let explained = podsg(&[
+        "explain",
+        &step8,
+        "--from",
+        "my-namespace/my-deployment",
+        "--to",
+        "kube-system/kube-dns",
+        "--protocol",
+        "udp",
+    ]);
+    assert!(
+        text(&explained)
+            .starts_with("DENY UDP 53 from Deployment/my-namespace/my-deployment to Service kube-system/kube-dns"),
+        "{}",
+        text(&explained)
+    );
+    let explained = podsg(&["explain", &step8, "--from", "my-namespace/my-deployment", "--to", "my-namespace/my-app"]);
+    assert!(text(&explained).starts_with("ALLOW TCP 80"), "{}", text(&explained));
+}

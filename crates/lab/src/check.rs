@@ -8,7 +8,7 @@ use crate::state::LabState;
 use podsg_netns::{Netns, Probe};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -97,10 +97,23 @@ fn run(state: &LabState, files: &LabFiles, e: &Expectation) -> Result<Outcome> {
         Error::Usage(format!("expectation from {}: no pod or workload of this name in the lab", e.from))
     })?;
     let ns = Netns::existing(&from);
+    let client_namespace = e.from.split_once('/').map_or("default", |(ns, _)| ns);
+    let destination = || {
+        run::destination(state, &e.to, client_namespace)
+            .ok_or_else(|| Error::Usage(format!("expectation to {}: not in the lab", e.to)))
+    };
     let (passed, detail) = match e.check {
         CheckKind::Connect => {
-            let (_, address) = run::target(state, &e.to)
-                .ok_or_else(|| Error::Usage(format!("expectation to {}: not in the lab", e.to)))?;
+            let address = match destination()? {
+                run::Destination::At(_, address) => address,
+                run::Destination::Service(s) => IpAddr::V4(s.cluster_ip.ok_or_else(|| {
+                    Error::Usage(format!(
+                        "expectation to {}: Service {} is headless; a connect check names one of its pods",
+                        e.to,
+                        s.id()
+                    ))
+                })?),
+            };
             match (e.protocol.as_deref().unwrap_or("tcp"), e.port) {
                 ("tcp", Some(port)) => (Probe::tcp(&ns, SocketAddr::new(address, port), TIMEOUT)?, String::new()),
                 ("udp", Some(port)) => (Probe::udp(&ns, SocketAddr::new(address, port), TIMEOUT)?, String::new()),
@@ -146,6 +159,27 @@ fn run(state: &LabState, files: &LabFiles, e: &Expectation) -> Result<Outcome> {
                 String::from_utf8_lossy(&out.stderr)
             };
             (out.status.success(), text.trim().lines().next().unwrap_or("").to_string())
+        }
+        CheckKind::Http => {
+            // As `curl NAME` in the pod: names go through its resolver.
+            let host = match destination()? {
+                run::Destination::At(_, address) if e.to.contains('/') => address.to_string(),
+                run::Destination::Service(s) if e.to.contains('/') => match s.cluster_ip {
+                    Some(ip) => ip.to_string(),
+                    None => s.fqdn(),
+                },
+                _ => e.to.clone(),
+            };
+            let exe = std::env::current_exe().map_err(crate::error::io("current executable"))?;
+            let port = e.port.unwrap_or(80).to_string();
+            let out = Command::new("ip")
+                .args(["netns", "exec", &from])
+                .arg(exe)
+                .args(["lab", "http-get", &host, &port, "--timeout-ms", &TIMEOUT.as_millis().to_string()])
+                .output()
+                .map_err(crate::error::io("podsg lab http-get"))?;
+            let text = if out.status.success() { &out.stdout } else { &out.stderr };
+            (out.status.success(), String::from_utf8_lossy(text).trim().to_string())
         }
         CheckKind::Dns => {
             let out = Command::new("ip")

@@ -5,7 +5,10 @@
 //! real DNS server.
 
 mod check;
+mod daemons;
 mod error;
+mod http;
+mod kube_proxy;
 mod layout;
 mod pods;
 mod progress;
@@ -16,5 +19,6 @@ mod state;
 
 pub use check::{CheckReport, Outcome, check};
 pub use error::{Error, Result};
+pub use http::{get as http_get, serve as serve_http};
 pub use run::{LabOptions, apply, down, exec, status, up};
 pub use spec::{Expectation, LabFiles};

@@ -24,6 +24,8 @@ pub struct Planned {
     pub node: usize,
     /// The address the manifest names (`status.podIP`): the pod gets exactly it.
     pub address: Option<Ipv4Addr>,
+    /// Its containers' ports (Services' named target ports).
+    pub ports: Vec<podsg_model::workload::ContainerPortInfo>,
 }
 
 /// The one IPv4 address a Pod manifest names, if any, or why the lab
@@ -127,6 +129,7 @@ pub fn plan(catalog: &Catalog, nodes: usize) -> Result<Vec<Planned>> {
                 service_account: w.service_account.clone(),
                 node,
                 address,
+                ports: w.ports.clone(),
             });
         }
     }

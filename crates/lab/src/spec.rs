@@ -16,6 +16,10 @@ pub struct LabSpec {
     /// Members that run a PostgreSQL server.
     #[serde(default)]
     pub postgres: Vec<Postgres>,
+    /// Where Services get their cluster IPs when their manifests name none
+    /// (default 10.96.0.0/16, kubeadm's).
+    #[serde(default)]
+    pub service_cidr: Option<ipnet::Ipv4Net>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -45,6 +49,10 @@ pub enum CheckKind {
     Psql,
     /// A name lookup through the cluster DNS.
     Dns,
+    /// An HTTP GET (port 80 unless given), by name through the pod's
+    /// resolver as `curl NAME` does; the lab runs a small HTTP server in
+    /// the pods it reaches.
+    Http,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
@@ -59,7 +67,9 @@ pub enum Expected {
 pub struct Expectation {
     /// `namespace/name` of a pod or workload.
     pub from: String,
-    /// Pod or workload, member name, or IP; for `dns`, the name to look up.
+    /// Pod or workload, Service (`NAME` in the client's namespace,
+    /// `NAME.NAMESPACE[.svc.cluster.local]`, `NAMESPACE/NAME`), member
+    /// name, or IP; for `dns`, the name to look up.
     pub to: String,
     #[serde(default)]
     pub check: CheckKind,
@@ -80,6 +90,10 @@ impl Expectation {
         match self.check {
             CheckKind::Psql => "psql".into(),
             CheckKind::Dns => "dns".into(),
+            CheckKind::Http => match self.port {
+                Some(p) => format!("http/{p}"),
+                None => "http".into(),
+            },
             CheckKind::Connect => {
                 let protocol = self.protocol.as_deref().unwrap_or("tcp");
                 match self.port {

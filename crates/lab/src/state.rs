@@ -19,6 +19,17 @@ pub struct LabState {
     pub processes: Vec<Process>,
     /// The cluster DNS address pods resolve through.
     pub dns: Option<IpAddr>,
+    /// Services and their cluster IPs, kept across `lab apply`.
+    #[serde(default)]
+    pub services: Vec<ServiceState>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceState {
+    pub namespace: String,
+    pub name: String,
+    /// `None`: headless (the name resolves to the ready backends).
+    pub cluster_ip: Option<Ipv4Addr>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -61,6 +72,13 @@ pub struct Process {
 
 fn path() -> PathBuf {
     root().join("state.json")
+}
+
+impl ServiceState {
+    /// `NAME.NAMESPACE.svc.cluster.local`.
+    pub fn fqdn(&self) -> String {
+        format!("{}.{}.svc.{}", self.name, self.namespace, podsg_model::kube_service::CLUSTER_DOMAIN)
+    }
 }
 
 impl LabState {

@@ -4,7 +4,7 @@
 //! translates them as kube-proxy does.
 
 use crate::labels::Labels;
-use crate::workload::{L4Protocol, Workload};
+use crate::workload::{ContainerPortInfo, L4Protocol, Workload};
 use serde::Serialize;
 use std::fmt;
 use std::net::IpAddr;
@@ -112,20 +112,27 @@ impl KubeService {
 
     /// Whether `w`'s pods are its endpoints (when they are ready).
     pub fn selects(&self, w: &Workload) -> bool {
+        !w.host_network && self.selects_labels(&w.namespace, &w.labels)
+    }
+
+    /// Whether a pod of `namespace` with `labels` matches the selector.
+    pub fn selects_labels(&self, namespace: &str, labels: &Labels) -> bool {
         let Some(selector) = &self.selector else { return false };
-        w.namespace == self.namespace
-            && !w.host_network
-            && selector.iter().all(|(k, v)| w.labels.get(k).is_some_and(|x| x == v))
+        namespace == self.namespace && selector.iter().all(|(k, v)| labels.get(k).is_some_and(|x| x == v))
     }
 
     /// The port of `w` that a Service port's traffic goes to; `None` when a
     /// named target port is not among its containers' ports (kube-proxy
     /// leaves such a pod out of that port's endpoints).
     pub fn target_port(port: &ServicePort, w: &Workload) -> Option<u16> {
+        Self::target_port_in(port, &w.ports)
+    }
+
+    /// `target_port` among a pod's container ports.
+    pub fn target_port_in(port: &ServicePort, ports: &[ContainerPortInfo]) -> Option<u16> {
         match &port.target {
             TargetPort::Number(n) => Some(*n),
-            TargetPort::Name(name) => w
-                .ports
+            TargetPort::Name(name) => ports
                 .iter()
                 .find(|p| p.name.as_deref() == Some(name.as_str()) && p.protocol == port.protocol)
                 .map(|p| p.port),
@@ -147,7 +154,6 @@ impl KubeService {
 mod tests {
     use super::*;
     use crate::fixtures::mk_pod;
-    use crate::workload::ContainerPortInfo;
 
     fn svc(selector: &[(&str, &str)], target: TargetPort) -> KubeService {
         KubeService {

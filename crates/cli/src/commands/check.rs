@@ -22,6 +22,7 @@ pub fn run(args: &Check) -> u8 {
                 "securityGroups": catalog.groups.len(),
                 "securityGroupPolicies": catalog.policies().len(),
                 "workloads": catalog.workloads.len(),
+                "services": catalog.services.len(),
                 "enforcingMode": mode.to_string(),
             });
             // The process ends next: freeing 50,000 pods one by one would only cost time.
@@ -48,10 +49,11 @@ pub fn run(args: &Check) -> u8 {
             }
             match summary {
                 Some(s) => say!(
-                    "checked {} security groups, {} SecurityGroupPolicies and {} workloads in {} files ({} mode): {errors} errors, {warnings} warnings",
+                    "checked {} security groups, {} SecurityGroupPolicies, {} workloads and {} Services in {} files ({} mode): {errors} errors, {warnings} warnings",
                     s["securityGroups"],
                     s["securityGroupPolicies"],
                     s["workloads"],
+                    s["services"],
                     s["files"],
                     s["enforcingMode"].as_str().unwrap_or("")
                 ),

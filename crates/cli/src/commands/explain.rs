@@ -1,6 +1,7 @@
 use crate::args::{Explain, Output};
 use crate::output::{Report, count, print_json, print_text};
 use podsg_manifests::load;
+use podsg_model::catalog::FlowTarget;
 use podsg_model::flow::Service;
 use podsg_model::group::Protocol;
 use podsg_model::verdict::{Decision, Endpoint, Enforcer, Engine, SideVerdict, Verdict};
@@ -17,11 +18,16 @@ pub fn run(args: &Explain) -> u8 {
     let service_name = |why: String| format!("--protocol {}: {why}", args.protocol);
     let catalog = &loaded.catalog;
     let mut problems = Vec::new();
-    let service = Protocol::parse(&args.protocol)
-        .map_err(service_name)
-        .and_then(|p| Service::new(p, args.port, args.icmp_code).map_err(service_name));
     let from = catalog.endpoint(&args.from).map_err(|e| format!("--from {e}"));
-    let to = catalog.endpoint(&args.to).map_err(|e| format!("--to {e}"));
+    let to = catalog.flow_target(&args.to).map_err(|e| format!("--to {e}"));
+    // A Service's ports are checked against the Service; a flow's here.
+    let service = match &to {
+        Ok(FlowTarget::Service(_)) => Ok(None),
+        _ => Protocol::parse(&args.protocol)
+            .map_err(service_name)
+            .and_then(|p| Service::new(p, args.port, args.icmp_code).map_err(service_name))
+            .map(Some),
+    };
     for r in [service.as_ref().err(), from.as_ref().err(), to.as_ref().err()].into_iter().flatten() {
         problems.push(Diagnostic::error("", None, r.clone()));
     }
@@ -29,6 +35,11 @@ pub fn run(args: &Explain) -> u8 {
         return bad_input(args.output, problems);
     };
     let mode = args.mode.map(Into::into).unwrap_or(catalog.settings.enforcing_mode);
+    let (to, service) = match (to, service) {
+        (FlowTarget::Endpoint(e), Some(service)) => (e, service),
+        (FlowTarget::Service(s), _) => return super::explain_service::run(args, catalog, &from, s, mode),
+        (FlowTarget::Endpoint(_), None) => unreachable!("a flow to an endpoint has its service"),
+    };
     let verdict = Engine::new(&catalog.groups, mode).verdict(&from, &to, service);
     match args.output {
         Output::Json => print_json(&json!({
@@ -52,7 +63,7 @@ pub fn run(args: &Explain) -> u8 {
     }
 }
 
-fn bad_input(output: Output, problems: Vec<Diagnostic>) -> u8 {
+pub(super) fn bad_input(output: Output, problems: Vec<Diagnostic>) -> u8 {
     match output {
         Output::Json => {
             let summary = json!({"verdict": null, "errors": count(&problems, Severity::Error)});
@@ -64,7 +75,7 @@ fn bad_input(output: Output, problems: Vec<Diagnostic>) -> u8 {
     2
 }
 
-fn groups(catalog: &Catalog, e: &Endpoint) -> String {
+pub(super) fn groups(catalog: &Catalog, e: &Endpoint) -> String {
     if e.groups.is_empty() {
         return "no groups".into();
     }
@@ -72,7 +83,7 @@ fn groups(catalog: &Catalog, e: &Endpoint) -> String {
     format!("groups {}", labels.join(", "))
 }
 
-fn addresses(e: &Endpoint) -> String {
+pub(super) fn addresses(e: &Endpoint) -> String {
     if e.addresses.is_empty() {
         return "address not known".into();
     }
@@ -80,7 +91,13 @@ fn addresses(e: &Endpoint) -> String {
 }
 
 /// One line per side: what it said and, for a denial, what it checked.
-fn side_text(catalog: &Catalog, side: &SideVerdict, service: Service, peer: &Endpoint, word: &str) -> String {
+pub(super) fn side_text(
+    catalog: &Catalog,
+    side: &SideVerdict,
+    service: Service,
+    peer: &Endpoint,
+    word: &str,
+) -> String {
     match side {
         SideVerdict::Allowed(m) => format!("allowed by {} (matched {})", m.describe(), peer_label(catalog, &m.peer)),
         SideVerdict::Denied { groups } => {
@@ -106,7 +123,7 @@ fn side_text(catalog: &Catalog, side: &SideVerdict, service: Service, peer: &End
 }
 
 /// A side's text and, when someone enforces it, who.
-fn enforced_text(text: String, enforcer: Enforcer) -> String {
+pub(super) fn enforced_text(text: String, enforcer: Enforcer) -> String {
     match enforcer {
         Enforcer::None => text,
         by => format!("{text}; {}", by.describe()),
@@ -118,7 +135,7 @@ fn peer_label(catalog: &Catalog, peer: &str) -> String {
     podsg_model::group::SgId::parse(peer).map(|id| catalog.group_label(&id)).unwrap_or_else(|_| peer.to_string())
 }
 
-fn chain(catalog: &Catalog, v: &Verdict, from: &Endpoint, to: &Endpoint) -> Vec<String> {
+pub(super) fn chain(catalog: &Catalog, v: &Verdict, from: &Endpoint, to: &Endpoint) -> Vec<String> {
     let egress = enforced_text(side_text(catalog, &v.egress, v.service, to, "to"), v.egress_enforcer);
     let ingress = enforced_text(side_text(catalog, &v.ingress, v.service, from, "from"), v.ingress_enforcer);
     vec![format!("egress of {}: {egress}", from.id), format!("ingress of {}: {ingress}", to.id)]

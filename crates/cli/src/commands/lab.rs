@@ -35,6 +35,21 @@ pub fn run(command: Lab) -> u8 {
             }
             podsg_netns::serve_echo(address, udp).map(|_| 0).map_err(|e| Error::Step(format!("echo {address}: {e}")))
         }
+        Lab::HttpServe { address, name } => {
+            podsg_lab::serve_http(address, &name).map(|_| 0).map_err(|e| Error::Step(format!("http {address}: {e}")))
+        }
+        Lab::HttpGet { host, port, timeout_ms } => {
+            match podsg_lab::http_get(&host, port, std::time::Duration::from_millis(timeout_ms)) {
+                Ok(answer) => {
+                    println!("{answer}");
+                    Ok(0)
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    Ok(1)
+                }
+            }
+        }
     };
     match result {
         Ok(code) => code,

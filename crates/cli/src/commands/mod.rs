@@ -2,6 +2,7 @@ pub mod agent;
 pub mod check;
 pub mod controller;
 pub mod explain;
+mod explain_service;
 pub mod import;
 pub mod install_cni;
 pub mod lab;

@@ -1,4 +1,4 @@
-use super::up::{add_pods, converge, echo_servers, route};
+use super::up::{add_pods, converge, route};
 use super::*;
 
 pub fn apply(dir: &Path, options: &LabOptions) -> Result<()> {
@@ -14,6 +14,11 @@ pub fn apply(dir: &Path, options: &LabOptions) -> Result<()> {
         .cloned()
         .collect();
     for p in &gone {
+        // Its servers first: a process keeps a deleted namespace alive.
+        for d in state.processes.iter().filter(|d| d.netns == p.netns) {
+            let _ = std::process::Command::new("kill").arg(d.pid.to_string()).status();
+        }
+        state.processes.retain(|d| d.netns != p.netns);
         pods::cni(&state, p, "DEL")?;
         if let Some(a) = p.address {
             route(&state, p.node, a, false)?;
@@ -27,9 +32,9 @@ pub fn apply(dir: &Path, options: &LabOptions) -> Result<()> {
     snapshot(dir, state.generation)?;
     state.source = dir.canonicalize().map_err(io(dir.display().to_string()))?;
     add_pods(&mut state, &planned)?;
-    resolve_through_dns(&state)?;
+    sync_services(&mut state, &catalog, &files, &planned)?;
     let dns = dns_states(&state, &catalog, &planned);
-    echo_servers(&mut state, &files, &dns)?;
+    super::servers::expectation_servers(&mut state, &catalog, &planned, &files, &dns)?;
     step.done();
     let step = Step::start("waiting for every node to enforce the change");
     converge(&state)?;

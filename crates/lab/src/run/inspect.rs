@@ -13,6 +13,27 @@ pub fn target(state: &LabState, to: &str) -> Option<(String, IpAddr)> {
     state.pods.iter().find(|p| p.address == Some(ip)).map(|p| (p.netns.clone(), ip))
 }
 
+/// Where a check's connection goes, as its client names it.
+pub enum Destination<'a> {
+    /// A Service: its cluster IP (`None`: headless) and the Service.
+    Service(&'a ServiceState),
+    /// A pod, member or address: the namespace that has it and the address.
+    At(String, IpAddr),
+}
+
+/// What `to` means to a pod of `client_namespace`: a pod or workload first
+/// (as `podsg explain` reads `NAMESPACE/NAME`), then a Service, then a
+/// member or an address.
+pub fn destination<'a>(state: &'a LabState, to: &str, client_namespace: &str) -> Option<Destination<'a>> {
+    if let Some(p) = state.pods_of(to).first() {
+        return Some(Destination::At(p.netns.clone(), p.address?));
+    }
+    if let Some(s) = crate::services::find(state, to, client_namespace) {
+        return Some(Destination::Service(s));
+    }
+    target(state, to).map(|(netns, address)| Destination::At(netns, address))
+}
+
 pub fn status() -> Result<String> {
     let Some(state) = LabState::load()? else { return Ok("no lab is up\n".into()) };
     let alive = |pid: u32| PathBuf::from(format!("/proc/{pid}")).exists();
@@ -47,6 +68,13 @@ pub fn status() -> Result<String> {
     out.push_str("\nexternal members:\n");
     for e in &state.externals {
         out.push_str(&format!("  {:<14} {}\n", e.address, e.names.join(", ")));
+    }
+    if !state.services.is_empty() {
+        out.push_str("\nservices:\n");
+        for s in &state.services {
+            let ip = s.cluster_ip.map(|a| a.to_string()).unwrap_or_else(|| "None (headless)".into());
+            out.push_str(&format!("  {:<36} {ip}\n", s.id()));
+        }
     }
     out.push_str(&format!(
         "\ncluster DNS: {}\nprocesses:\n",

@@ -4,20 +4,21 @@
 mod apply;
 mod down;
 mod inspect;
+mod servers;
 mod up;
 
 pub use apply::apply;
 pub use down::down;
-pub use inspect::{exec, status, target};
+pub use inspect::{Destination, destination, exec, status, target};
 pub use up::up;
 
+use crate::daemons;
 use crate::error::{Error, Result, io};
 use crate::layout::{BRIDGE, PREFIX, UNDERLAY, external_netns, node_address, node_name, node_netns, pod_cidr, root};
 use crate::pods::{self, Planned};
 use crate::progress::Step;
-use crate::services;
 use crate::spec::{CheckKind, LabFiles};
-use crate::state::{ExternalState, LabState, NodeState, PodState};
+use crate::state::{ExternalState, LabState, NodeState, PodState, ServiceState};
 use podsg_model::catalog::Catalog;
 use podsg_netns::{Netns, ip, ip_in};
 use std::net::{IpAddr, Ipv4Addr};
@@ -134,8 +135,65 @@ pub(super) fn dns_states(state: &LabState, catalog: &Catalog, planned: &[Planned
 pub(super) fn resolve_through_dns(state: &LabState) -> Result<()> {
     if let Some(server) = state.dns {
         for p in &state.pods {
-            services::write_resolv(&p.netns, server)?;
+            daemons::write_resolv(&p.netns, &p.namespace, server)?;
         }
     }
     Ok(())
+}
+
+/// Services as the running pods make them: cluster IPs, every node's
+/// translation to the ready backends, and the names the DNS answers.
+/// Run after pods came or went, before the DNS is (re)loaded.
+pub(super) fn sync_services(
+    state: &mut LabState,
+    catalog: &Catalog,
+    files: &LabFiles,
+    planned: &[Planned],
+) -> Result<()> {
+    let range = match files.spec.service_cidr {
+        Some(r) => r,
+        None => crate::services::DEFAULT_RANGE.parse().expect("a valid range"),
+    };
+    state.services = crate::services::allocate(catalog, &state.services, range)?;
+    let rules = crate::kube_proxy::ruleset(&crate::services::proxied(catalog, planned, state));
+    let path = root().join("kube-proxy.nft");
+    std::fs::write(&path, rules).map_err(io(path.display().to_string()))?;
+    // Cluster IPs are routed out of the node, as by a node's default route:
+    // what kube-proxy does not translate meets its reject in `forward`.
+    let mut routes = vec![range.to_string()];
+    routes.extend(
+        state
+            .services
+            .iter()
+            .filter_map(|s| s.cluster_ip)
+            .filter(|ip| !range.contains(ip))
+            .map(|ip| format!("{ip}/32")),
+    );
+    for n in &state.nodes {
+        for r in &routes {
+            ip_in(&n.netns, &["route", "replace", r, "dev", "eth0"])?;
+        }
+        let out = Netns::existing(&n.netns).exec("nft", &["-f", &path.display().to_string()])?;
+        if !out.status.success() {
+            return Err(Error::Step(format!(
+                "the Service rules on {} ({}): {}",
+                n.name,
+                path.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+    }
+    let mut names: Vec<(String, IpAddr)> =
+        state.externals.iter().flat_map(|e| e.names.iter().map(move |n| (n.clone(), IpAddr::V4(e.address)))).collect();
+    names.extend(crate::services::dns_names(catalog, planned, state));
+    daemons::write_hosts(&names)?;
+    daemons::reload_dns(state)?;
+    // Pods reach the DNS at the kube-dns Service, as kubelet tells them, when there is one.
+    let kube_dns = state.services.iter().find(|s| s.namespace == "kube-system" && s.name == "kube-dns");
+    let dns_pods = dns_states(state, catalog, planned);
+    state.dns = match kube_dns.and_then(|s| s.cluster_ip) {
+        Some(ip) if !dns_pods.is_empty() => Some(IpAddr::V4(ip)),
+        _ => dns_pods.first().and_then(|p| p.address),
+    };
+    resolve_through_dns(state)
 }

@@ -96,7 +96,7 @@ fn build(state: &mut LabState, catalog: &Catalog, files: &LabFiles) -> Result<()
         .collect();
         std::fs::create_dir_all(pods::cluster_dir()).map_err(io("cluster"))?;
         pods::publish(&[], state)?;
-        services::daemon(state, &n.netns, &format!("agent-{}", n.name), &exe, &args)?;
+        daemons::daemon(state, &n.netns, &format!("agent-{}", n.name), &exe, &args)?;
     }
     for n in &state.nodes {
         wait_for(&format!("agent on {}", n.name), Duration::from_secs(20), || n.socket.exists())?;
@@ -172,16 +172,13 @@ pub(super) fn route(state: &LabState, node: usize, address: IpAddr, add: bool) -
 }
 
 fn services(state: &mut LabState, catalog: &Catalog, files: &LabFiles, planned: &[Planned]) -> Result<()> {
-    let step = Step::start("cluster DNS");
-    let named: Vec<(String, IpAddr)> =
-        state.externals.iter().flat_map(|e| e.names.iter().map(move |n| (n.clone(), IpAddr::V4(e.address)))).collect();
-    let hosts = services::write_hosts(&named)?;
+    let step = Step::start("Services and the cluster DNS");
+    let hosts = daemons::write_hosts(&[])?;
     let dns = dns_states(state, catalog, planned);
     for p in &dns {
-        services::start_dns(state, &p.netns, p.address.expect("added pods have addresses"), &hosts)?;
+        daemons::start_dns(state, &p.netns, p.address.expect("added pods have addresses"), &hosts)?;
     }
-    state.dns = dns.first().and_then(|p| p.address);
-    resolve_through_dns(state)?;
+    sync_services(state, catalog, files, planned)?;
     step.done();
 
     for pg in &files.spec.postgres {
@@ -197,32 +194,11 @@ fn services(state: &mut LabState, catalog: &Catalog, files: &LabFiles, planned: 
             )));
         };
         let step = Step::start(format!("PostgreSQL on {} ({})", pg.member, e.address));
-        services::start_postgres(state, &e.netns, e.address, &pg.password, &pg.sql)?;
+        daemons::start_postgres(state, &e.netns, e.address, &pg.password, &pg.sql)?;
         step.done();
     }
 
-    echo_servers(state, files, &dns)?;
-    Ok(())
-}
-
-/// Echo servers for every connection the expectations probe, unless a real
-/// service (PostgreSQL, the DNS) answers there; each started once.
-pub(super) fn echo_servers(state: &mut LabState, files: &LabFiles, dns: &[PodState]) -> Result<()> {
-    let step = Step::start("echo servers for the expectations");
-    for e in files.expectations.iter().filter(|e| e.check == CheckKind::Connect) {
-        let (Some(port), protocol) = (e.port, e.protocol.as_deref().unwrap_or("tcp")) else { continue };
-        let Some((netns, address)) = target(state, &e.to) else { continue };
-        let serves_postgres = files.spec.postgres.iter().any(|pg| pg.member == e.to) && port == 5432;
-        let serves_dns = dns.iter().any(|d| d.netns == netns) && port == 53;
-        let udp = protocol == "udp";
-        let what = services::echo_name(address, port, udp);
-        if serves_postgres || serves_dns || state.processes.iter().any(|p| p.what == what) {
-            continue;
-        }
-        services::start_echo(state, &netns, address, port, udp)?;
-    }
-    state.save()?;
-    step.done();
+    super::servers::expectation_servers(state, catalog, planned, files, &dns)?;
     Ok(())
 }
 

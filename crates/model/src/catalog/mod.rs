@@ -7,12 +7,12 @@
 
 mod build;
 mod endpoints;
-mod services;
 mod membership;
+mod services;
 
 pub use endpoints::TargetError;
-pub use services::FlowTarget;
 pub use membership::{Member, Membership};
+pub use services::{BackendFlow, FlowTarget, ServiceDecision, ServiceFlow};
 
 use crate::diagnostic::{Diagnostic, ObjectRef, Origin};
 use crate::group::{SecurityGroup, SgId};

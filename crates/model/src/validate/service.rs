@@ -137,11 +137,17 @@ fn ports(m: &ServiceManifest, kind: ServiceKind, ips: &ClusterIps, f: &mut Findi
         let at = |field: &str| format!("spec.ports[{i}].{field}");
         let name = p.name.clone().filter(|n| !n.is_empty());
         match &name {
-            None if spec.ports.len() > 1 => f.error(at("name"), None, "is required when a Service has more than one port"),
+            None if spec.ports.len() > 1 => {
+                f.error(at("name"), None, "is required when a Service has more than one port")
+            }
             None => {}
             Some(n) => {
                 if !is_dns1123_label(n) {
-                    f.error(at("name"), Some(n.clone()), "must be a lowercase RFC 1123 label: at most 63 lowercase letters, digits and '-'");
+                    f.error(
+                        at("name"),
+                        Some(n.clone()),
+                        "must be a lowercase RFC 1123 label: at most 63 lowercase letters, digits and '-'",
+                    );
                 }
                 if !names.insert(n.clone()) {
                     f.error(at("name"), Some(n.clone()), "is used by another port of this Service");
@@ -162,7 +168,11 @@ fn ports(m: &ServiceManifest, kind: ServiceKind, ips: &ClusterIps, f: &mut Findi
             Some(IntOrString::Int(n)) => match u16::try_from(*n).ok().filter(|n| *n > 0) {
                 Some(n) => Some(TargetPort::Number(n)),
                 None => {
-                    f.error(at("targetPort"), Some(n.to_string()), "must be between 1 and 65535, or a container port's name");
+                    f.error(
+                        at("targetPort"),
+                        Some(n.to_string()),
+                        "must be between 1 and 65535, or a container port's name",
+                    );
                     None
                 }
             },
@@ -215,7 +225,10 @@ mod tests {
         assert_eq!(s.id(), "my-namespace/my-app");
         assert_eq!(s.kind, ServiceKind::ClusterIP);
         assert_eq!(s.cluster_ips, ClusterIps::Allocated);
-        assert_eq!(s.ports, vec![ServicePort { name: None, protocol: L4Protocol::Tcp, port: 80, target: TargetPort::Number(80) }]);
+        assert_eq!(
+            s.ports,
+            vec![ServicePort { name: None, protocol: L4Protocol::Tcp, port: 80, target: TargetPort::Number(80) }]
+        );
     }
 
     #[test]
@@ -231,15 +244,25 @@ mod tests {
         assert_eq!(targets, ["53/UDP", "53/TCP -> dns-tcp", "9153/TCP"]);
         let (h, _) = check("metadata: {name: db}\nspec: {clusterIP: None, selector: {app: db}}\n").expect("valid");
         assert_eq!(h.cluster_ips, ClusterIps::Headless);
-        let (e, _) = check("metadata: {name: ext}\nspec: {type: ExternalName, externalName: db.example.com}\n").expect("valid");
+        let (e, _) =
+            check("metadata: {name: ext}\nspec: {type: ExternalName, externalName: db.example.com}\n").expect("valid");
         assert_eq!(e.external_name.as_deref(), Some("db.example.com"));
     }
 
     #[test]
     fn every_mistake_names_its_field() {
-        assert_eq!(errors("metadata: {name: My_App}\nspec: {ports: [{port: 80}]}\n"), [format!("metadata.name: {DNS1035}")]);
-        assert_eq!(errors("metadata: {name: a}\nspec: {type: Internal, ports: [{port: 80}]}\n"), ["spec.type: must be one of ClusterIP, NodePort, LoadBalancer, ExternalName"]);
-        assert_eq!(errors("metadata: {name: a}\nspec: {}\n"), ["spec.ports: is required: a Service that is not headless needs at least one port"]);
+        assert_eq!(
+            errors("metadata: {name: My_App}\nspec: {ports: [{port: 80}]}\n"),
+            [format!("metadata.name: {DNS1035}")]
+        );
+        assert_eq!(
+            errors("metadata: {name: a}\nspec: {type: Internal, ports: [{port: 80}]}\n"),
+            ["spec.type: must be one of ClusterIP, NodePort, LoadBalancer, ExternalName"]
+        );
+        assert_eq!(
+            errors("metadata: {name: a}\nspec: {}\n"),
+            ["spec.ports: is required: a Service that is not headless needs at least one port"]
+        );
         assert_eq!(
             errors("metadata: {name: a}\nspec:\n  ports:\n  - {port: 0, protocol: tcp, targetPort: 70000}\n"),
             [
@@ -249,7 +272,9 @@ mod tests {
             ]
         );
         assert_eq!(
-            errors("metadata: {name: a}\nspec:\n  ports:\n  - {port: 80, targetPort: http--x}\n  - {name: b, port: 81, targetPort: '1234567890123456'}\n"),
+            errors(
+                "metadata: {name: a}\nspec:\n  ports:\n  - {port: 80, targetPort: http--x}\n  - {name: b, port: 81, targetPort: '1234567890123456'}\n"
+            ),
             [
                 "spec.ports[0].name: is required when a Service has more than one port",
                 "spec.ports[0].targetPort: must not begin or end with '-' or contain '--' (an IANA service name)",
@@ -258,12 +283,27 @@ mod tests {
         );
         assert_eq!(
             errors("metadata: {name: a}\nspec:\n  ports:\n  - {name: x, port: 80}\n  - {name: x, port: 80}\n"),
-            ["spec.ports[1].name: is used by another port of this Service", "spec.ports[1].port: 80/TCP is listed twice"]
+            [
+                "spec.ports[1].name: is used by another port of this Service",
+                "spec.ports[1].port: 80/TCP is listed twice"
+            ]
         );
-        assert_eq!(errors("metadata: {name: a}\nspec: {clusterIP: 10.0.0.300, ports: [{port: 1}]}\n"), ["spec.clusterIP: must be an IP address, None, or empty (allocated)"]);
-        assert_eq!(errors("metadata: {name: a}\nspec: {clusterIP: 10.0.0.1, clusterIPs: [10.0.0.2], ports: [{port: 1}]}\n"), ["spec.clusterIPs[0]: must be the same as spec.clusterIP (10.0.0.1)"]);
-        assert_eq!(errors("metadata: {name: a}\nspec: {type: NodePort, clusterIP: None, ports: [{port: 1}]}\n"), ["spec.clusterIP: may not be None for type NodePort"]);
-        assert_eq!(errors("metadata: {name: a}\nspec: {type: ExternalName}\n"), ["spec.externalName: is required for type ExternalName"]);
+        assert_eq!(
+            errors("metadata: {name: a}\nspec: {clusterIP: 10.0.0.300, ports: [{port: 1}]}\n"),
+            ["spec.clusterIP: must be an IP address, None, or empty (allocated)"]
+        );
+        assert_eq!(
+            errors("metadata: {name: a}\nspec: {clusterIP: 10.0.0.1, clusterIPs: [10.0.0.2], ports: [{port: 1}]}\n"),
+            ["spec.clusterIPs[0]: must be the same as spec.clusterIP (10.0.0.1)"]
+        );
+        assert_eq!(
+            errors("metadata: {name: a}\nspec: {type: NodePort, clusterIP: None, ports: [{port: 1}]}\n"),
+            ["spec.clusterIP: may not be None for type NodePort"]
+        );
+        assert_eq!(
+            errors("metadata: {name: a}\nspec: {type: ExternalName}\n"),
+            ["spec.externalName: is required for type ExternalName"]
+        );
         assert_eq!(errors("metadata: {name: a}\nspec: {selector: {'app name': x}, ports: [{port: 1}]}\n").len(), 1);
     }
 }

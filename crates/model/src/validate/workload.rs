@@ -107,7 +107,11 @@ fn ports(spec: &PodSpec, path: &str, f: &mut Findings) -> Vec<ContainerPortInfo>
             let at = format!("{path}.{list}[{i}].ports[{j}]");
             let port = u16::try_from(p.container_port).ok().filter(|n| *n > 0);
             if port.is_none() {
-                f.error(format!("{at}.containerPort"), Some(p.container_port.to_string()), "must be between 1 and 65535");
+                f.error(
+                    format!("{at}.containerPort"),
+                    Some(p.container_port.to_string()),
+                    "must be between 1 and 65535",
+                );
             }
             let protocol = L4Protocol::parse(p.protocol.as_deref());
             if protocol.is_none() {

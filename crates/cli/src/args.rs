@@ -4,7 +4,13 @@ use std::path::PathBuf;
 
 /// Security groups for Kubernetes pods: check and explain policies offline.
 #[derive(Parser, Debug)]
-#[command(name = "podsg", version, about, propagate_version = true)]
+#[command(
+    name = "podsg",
+    version,
+    about,
+    propagate_version = true,
+    after_help = "Exit status: 0 success; 1 failure (what failed is on stderr); 2 bad input or a usage error. Each command's --help says what its statuses mean."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -14,39 +20,77 @@ pub struct Cli {
 pub enum Command {
     /// Validate manifests and warn about the pitfalls the EKS documentation
     /// warns about (DNS, probes, unused objects, quotas). Exit 1 on errors.
+    #[command(
+        after_help = "Exit status: 0 no errors; 1 errors (with --fail-on-warnings: or warnings); 2 a usage error."
+    )]
     Check(Check),
     /// Say whether a flow would pass and which rules decide it.
+    #[command(
+        after_help = "Exit status: 0 whatever the verdict; 2 bad input. With --exit-code: 3 deny (for a Service: no backend or only some allow it, or none serves the port), 4 unknown."
+    )]
     Explain(Explain),
     /// Convert other systems' security groups into podsg manifests.
     #[command(subcommand)]
     Import(Import),
     /// Run the node agent: enforce the node's pods' groups and serve the CNI plugin.
+    #[command(
+        after_help = "Exit status: 0 stopped by SIGTERM or SIGINT; 1 could not start or failed; 2 a usage error."
+    )]
     Agent(AgentArgs),
     /// Exit 0 when the node agent has synced and serves the CNI plugin (the agent DaemonSet's readiness probe).
+    #[command(after_help = "Exit status: 0 ready; 1 not ready (the reason is on stderr).")]
     Ready {
         /// The agent's socket.
         #[arg(long, value_name = "PATH", default_value = podsg_cni::config::DEFAULT_AGENT_SOCKET)]
         socket: String,
     },
     /// Install the CNI plugin and its network configuration on this node (the agent DaemonSet's init step).
+    #[command(after_help = "Exit status: 0 installed; 1 could not install (the reason is on stderr); 2 a usage error.")]
     InstallCni(InstallCniArgs),
     /// Run the cluster controller: resolve pods' groups from the API, annotate pods, write events and statuses.
+    #[command(
+        after_help = "Exit status: 0 stopped by SIGTERM or SIGINT; 1 could not start or failed; 2 a usage error."
+    )]
     Controller(ControllerArgs),
     /// Run the admission webhook (HTTPS): validate SGPs and SecurityGroups, guard the pod-eni annotation.
+    #[command(
+        after_help = "Exit status: 0 stopped by SIGTERM or SIGINT; 1 could not start or failed; 2 a usage error."
+    )]
     Webhook(WebhookArgs),
     /// The whole system on this machine (root): nodes, pods and endpoints as network namespaces.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Exit status: 0 success; 1 failure (lab check: an expectation does not hold); 2 bad input (manifests, LabSpec, LabExpectations) or a usage error; lab exec: the command's own."
+    )]
     Lab(Lab),
+    /// Print a shell completion script: source it, or install it where your shell looks (see the README).
+    #[command(after_help = "Exit status: 0; 2 a usage error.")]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write podsg's man pages (podsg.1, podsg-check.1, ...) into DIR.
+    #[command(after_help = "Exit status: 0 written; 1 could not write; 2 a usage error.")]
+    Man {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Lab {
     /// Build a lab from the manifests in DIR (and its LabSpec and LabExpectations).
+    #[command(
+        after_help = "Exit status: 0 the lab is up; 1 a step failed (what remains is removed by lab down); 2 bad manifests (nothing was made) or a usage error."
+    )]
     Up {
         #[arg(value_name = "DIR")]
         dir: PathBuf,
     },
     /// Apply edited manifests to the running lab: rules, SGPs and labels change at once.
+    #[command(
+        after_help = "Exit status: 0 applied; 1 a step failed; 2 bad manifests (nothing was changed), no lab up, or a usage error."
+    )]
     Apply {
         #[arg(value_name = "DIR")]
         dir: PathBuf,
@@ -55,6 +99,9 @@ pub enum Lab {
         revoke_established: bool,
     },
     /// Test the LabExpectations in DIR with real connections; print a from x to matrix. Exit 0 only when all hold.
+    #[command(
+        after_help = "Exit status: 0 every expectation holds; 1 one does not; 2 no lab up, no expectations, or a usage error."
+    )]
     Check {
         #[arg(value_name = "DIR")]
         dir: PathBuf,
@@ -62,6 +109,7 @@ pub enum Lab {
         output: Output,
     },
     /// Run a command in a pod's (NAMESPACE/NAME; a workload: its first pod), a member's or a node's namespace.
+    #[command(after_help = "Exit status: the command's own; 2 no such target or no lab up.")]
     Exec {
         #[arg(value_name = "TARGET")]
         target: String,
@@ -69,8 +117,10 @@ pub enum Lab {
         command: Vec<String>,
     },
     /// Show the running lab.
+    #[command(after_help = "Exit status: 0 (also when no lab is up); 1 the lab's state cannot be read.")]
     Status,
     /// Remove everything the lab made (also after a crash).
+    #[command(after_help = "Exit status: 0 removed; 1 something could not be removed (it is named).")]
     Down,
     /// Serve echo on ADDRESS:PORT in the current namespace (the lab's stand-in service).
     #[command(hide = true)]
@@ -243,6 +293,7 @@ pub enum LogFormat {
 pub enum Output {
     Text,
     Json,
+    Yaml,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -312,6 +363,9 @@ pub struct Explain {
 pub enum Import {
     /// Read what `aws ec2 describe-security-groups` prints (FILE, or - for stdin)
     /// and print SecurityGroup manifests; warnings go to stderr.
+    #[command(
+        after_help = "Exit status: 0 converted; 1 the input cannot be read or converted (nothing is printed); 2 a usage error."
+    )]
     Aws(ImportAws),
 }
 

@@ -21,6 +21,8 @@ fn main() -> ExitCode {
         args::Command::Controller(a) => commands::controller::run(&a),
         args::Command::Webhook(a) => commands::webhook::run(&a),
         args::Command::Lab(l) => commands::lab::run(l),
+        args::Command::Completions { shell } => commands::docs::completions(shell),
+        args::Command::Man { dir } => commands::docs::man(&dir),
     };
     ExitCode::from(code)
 }

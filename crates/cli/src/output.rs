@@ -1,4 +1,4 @@
-//! Printing diagnostics for people (text) and programs (JSON).
+//! Printing diagnostics for people (text) and programs (JSON, YAML).
 
 use podsg_model::{Diagnostic, Severity};
 use std::io::Write;
@@ -145,11 +145,19 @@ impl<'a> Report<'a> {
         Report { errors: of(Severity::Error), warnings: of(Severity::Warning), notes: of(Severity::Note), ok, summary }
     }
 
-    pub fn print(&self) {
-        emit_json(self);
+    pub fn print(&self, format: crate::args::Output) {
+        print_data(format, self);
     }
 }
 
-pub fn print_json(value: &serde_json::Value) {
-    emit_json(value);
+/// Structured output: pretty JSON, or YAML (the same tree, as kubectl
+/// prints `-o yaml`). Text output never comes here.
+pub fn print_data(format: crate::args::Output, value: &impl serde::Serialize) {
+    match format {
+        crate::args::Output::Yaml => match podsg_model::yaml::to_yaml(value) {
+            Ok(text) => emit(format_args!("{text}")),
+            Err(e) => output_failed(std::io::ErrorKind::Other, &e),
+        },
+        _ => emit_json(value),
+    }
 }

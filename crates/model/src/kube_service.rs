@@ -175,7 +175,7 @@ mod tests {
         assert!(!s.selects(&mk_pod("other", "c", &[("app", "web"), ("tier", "front")])));
         let mut host = mk_pod("ns", "d", &[("app", "web"), ("tier", "front")]);
         host.host_network = true;
-        assert!(s.selects(&host) == false, "hostNetwork pods are endpoints on the node's address, not the pod's");
+        assert!(!s.selects(&host), "hostNetwork pods are endpoints on the node's address, not the pod's");
         let none = KubeService { selector: None, ..s };
         assert!(!none.selects(&mk_pod("ns", "a", &[("app", "web"), ("tier", "front")])));
     }

@@ -34,12 +34,12 @@ pub fn run(args: &Check) -> u8 {
     let warnings = count(&diagnostics, Severity::Warning);
     let failed = errors > 0 || (args.fail_on_warnings && warnings > 0);
     match args.output {
-        Output::Json => {
+        Output::Json | Output::Yaml => {
             let mut s = summary.clone().unwrap_or_else(|| json!({}));
             s["loaded"] = json!(summary.is_some());
             s["errors"] = json!(errors);
             s["warnings"] = json!(warnings);
-            Report::new(&diagnostics, Some(!failed), s).print();
+            Report::new(&diagnostics, Some(!failed), s).print(args.output);
         }
         Output::Text => {
             if args.verbose {

@@ -1,5 +1,5 @@
 use crate::args::{Explain, Output};
-use crate::output::{Report, count, print_json, print_text};
+use crate::output::{Report, count, print_data, print_text};
 use podsg_manifests::load;
 use podsg_model::catalog::FlowTarget;
 use podsg_model::flow::Service;
@@ -42,18 +42,21 @@ pub fn run(args: &Explain) -> u8 {
     };
     let verdict = Engine::new(&catalog.groups, mode).verdict(&from, &to, service);
     match args.output {
-        Output::Json => print_json(&json!({
-            "verdict": verdict.verdict,
-            "service": verdict.service,
-            "mode": verdict.mode,
-            "from": from,
-            "to": to,
-            "egress": verdict.egress,
-            "ingress": verdict.ingress,
-            "enforcedBy": {"egress": verdict.egress_enforcer, "ingress": verdict.ingress_enforcer},
-            "chain": chain(catalog, &verdict, &from, &to),
-            "summary": {"verdict": verdict.verdict, "errors": 0},
-        })),
+        Output::Json | Output::Yaml => print_data(
+            args.output,
+            &json!({
+                "verdict": verdict.verdict,
+                "service": verdict.service,
+                "mode": verdict.mode,
+                "from": from,
+                "to": to,
+                "egress": verdict.egress,
+                "ingress": verdict.ingress,
+                "enforcedBy": {"egress": verdict.egress_enforcer, "ingress": verdict.ingress_enforcer},
+                "chain": chain(catalog, &verdict, &from, &to),
+                "summary": {"verdict": verdict.verdict, "errors": 0},
+            }),
+        ),
         Output::Text => print_explanation(catalog, &verdict, &from, &to),
     }
     match verdict.verdict {
@@ -65,9 +68,9 @@ pub fn run(args: &Explain) -> u8 {
 
 pub(super) fn bad_input(output: Output, problems: Vec<Diagnostic>) -> u8 {
     match output {
-        Output::Json => {
+        Output::Json | Output::Yaml => {
             let summary = json!({"verdict": null, "errors": count(&problems, Severity::Error)});
-            Report::new(&problems, None, summary).print();
+            Report::new(&problems, None, summary).print(output);
         }
         Output::Text => print_text(&problems),
     }

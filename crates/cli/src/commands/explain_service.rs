@@ -3,7 +3,7 @@
 
 use super::explain::{addresses, bad_input, chain, enforced_text, groups, side_text};
 use crate::args::{Explain, Output};
-use crate::output::print_json;
+use crate::output::print_data;
 use podsg_model::catalog::{ServiceDecision, ServiceFlow};
 use podsg_model::kube_service::{ClusterIps, KubeService, ServicePort};
 use podsg_model::settings::EnforcingMode;
@@ -20,19 +20,22 @@ pub fn run(args: &Explain, catalog: &Catalog, from: &Endpoint, s: &KubeService, 
     let engine = Engine::new(&catalog.groups, mode);
     let flow = catalog.service_flow(&engine, from, s, port);
     match args.output {
-        Output::Json => print_json(&json!({
-            "verdict": decision_word(flow.decision),
-            "mode": mode,
-            "from": from,
-            "to": {"service": s.id(), "clusterIPs": &s.cluster_ips, "port": port.to_string()},
-            "backends": flow.backends.iter().map(|b| json!({
-                "backend": &b.backend,
-                "port": b.port,
-                "verdict": b.verdict.as_ref().map(|v| v.verdict),
-                "chain": b.verdict.as_ref().map(|v| chain(catalog, v, from, &b.backend)),
-            })).collect::<Vec<_>>(),
-            "summary": {"verdict": decision_word(flow.decision), "errors": 0},
-        })),
+        Output::Json | Output::Yaml => print_data(
+            args.output,
+            &json!({
+                "verdict": decision_word(flow.decision),
+                "mode": mode,
+                "from": from,
+                "to": {"service": s.id(), "clusterIPs": &s.cluster_ips, "port": port.to_string()},
+                "backends": flow.backends.iter().map(|b| json!({
+                    "backend": &b.backend,
+                    "port": b.port,
+                    "verdict": b.verdict.as_ref().map(|v| v.verdict),
+                    "chain": b.verdict.as_ref().map(|v| chain(catalog, v, from, &b.backend)),
+                })).collect::<Vec<_>>(),
+                "summary": {"verdict": decision_word(flow.decision), "errors": 0},
+            }),
+        ),
         Output::Text => print_text(catalog, from, s, port, &flow, mode),
     }
     match flow.decision {

@@ -9,7 +9,7 @@ pub fn run(command: Lab) -> u8 {
         Lab::Apply { dir, revoke_established } => podsg_lab::apply(&dir, &LabOptions { revoke_established }).map(|_| 0),
         Lab::Check { dir, output } => podsg_lab::check(&dir).map(|report| {
             match output {
-                Output::Json => println!("{}", serde_json::to_string_pretty(&report).expect("reports serialize")),
+                Output::Json | Output::Yaml => crate::output::print_data(output, &report),
                 Output::Text => {
                     for o in report.outcomes.iter().filter(|o| !o.ok) {
                         println!(

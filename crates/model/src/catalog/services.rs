@@ -77,14 +77,16 @@ mod tests {
     use crate::workload::L4Protocol;
 
     fn catalog() -> Catalog {
-        let mut c = Catalog::default();
-        c.workloads = vec![
-            mk_pod("ns", "web-1", &[("app", "web")]),
-            mk_pod("ns", "web-2", &[("app", "web")]),
-            mk_pod("ns", "db", &[("app", "db")]),
-            mk_pod("other", "web-3", &[("app", "web")]),
-            mk_pod("ns", "db-svc", &[("app", "db")]),
-        ];
+        let mut c = Catalog {
+            workloads: vec![
+                mk_pod("ns", "web-1", &[("app", "web")]),
+                mk_pod("ns", "web-2", &[("app", "web")]),
+                mk_pod("ns", "db", &[("app", "db")]),
+                mk_pod("other", "web-3", &[("app", "web")]),
+                mk_pod("ns", "db-svc", &[("app", "db")]),
+            ],
+            ..Default::default()
+        };
         c.index_workloads();
         let svc = |name: &str, app: &str, ip: Option<&str>| KubeService {
             namespace: "ns".into(),
@@ -233,13 +235,12 @@ mod flow_tests {
 
     /// Clients in sg-0c; web-a takes 8080 from them, web-b takes nothing.
     fn catalog(target: TargetPort) -> (Catalog, KubeService) {
-        let mut c = Catalog::default();
         let client = mk_pod("ns", "client", &[("app", "client")]);
         let mut a = mk_pod("ns", "web-a", &[("app", "web"), ("v", "a")]);
         a.ports = vec![ContainerPortInfo { name: Some("http".into()), port: 8080, protocol: L4Protocol::Tcp }];
         let mut b = mk_pod("ns", "web-b", &[("app", "web"), ("v", "b")]);
         b.ports = vec![ContainerPortInfo { name: Some("http".into()), port: 9090, protocol: L4Protocol::Tcp }];
-        c.workloads = vec![client, a, b];
+        let mut c = Catalog { workloads: vec![client, a, b], ..Default::default() };
         c.index_workloads();
         for g in [
             mk_group("sg-0c", vec![], None),

@@ -29,6 +29,11 @@ pub enum Command {
         after_help = "Exit status: 0 whatever the verdict; 2 bad input. With --exit-code: 3 deny (for a Service: no backend or only some allow it, or none serves the port), 4 unknown."
     )]
     Explain(Explain),
+    /// What a change does: the flows that NEW allows and OLD did not, and the reverse, with the rules that decide them.
+    #[command(
+        after_help = "OLD and NEW are each a directory, a file, or git:REV:PATH (PATH as of commit REV of the repository here).\n\nExit status: 0 compared (whatever changed); 1 with --fail-on-new-allow, when a flow is newly allowed; 2 bad input on either side or a usage error."
+    )]
+    Diff(DiffArgs),
     /// Convert other systems' security groups into podsg manifests.
     #[command(subcommand)]
     Import(Import),
@@ -327,6 +332,30 @@ pub struct Check {
     /// Print every warning and note (text output summarises repeated ones).
     #[arg(long, short)]
     pub verbose: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    /// The manifests before: a directory, a file, or git:REV:PATH.
+    #[arg(value_name = "OLD")]
+    pub old: String,
+    /// The manifests after, named like OLD.
+    #[arg(value_name = "NEW")]
+    pub new: String,
+    #[arg(long, short, value_enum, default_value = "text")]
+    pub output: DiffOutput,
+    /// Exit 1 when the change newly allows a flow (for CI).
+    #[arg(long)]
+    pub fail_on_new_allow: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DiffOutput {
+    Text,
+    Json,
+    Yaml,
+    /// For a pull request comment.
+    Markdown,
 }
 
 #[derive(Args, Debug)]

@@ -14,6 +14,7 @@ fn main() -> ExitCode {
     let code = match cli.command {
         args::Command::Check(a) => commands::check::run(&a),
         args::Command::Explain(a) => commands::explain::run(&a),
+        args::Command::Diff(a) => commands::diff::run(&a),
         args::Command::Import(args::Import::Aws(a)) => commands::import::run(&a),
         args::Command::Agent(a) => commands::agent::run(&a),
         args::Command::InstallCni(a) => commands::install_cni::run(&a),

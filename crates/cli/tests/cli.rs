@@ -510,3 +510,87 @@ fn install_cni_puts_the_plugin_and_its_configuration_in_place() {
         std::fs::read_dir(&conf).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     assert_eq!(names.len(), 2, "no temporary file left: {names:?}");
 }
+
+#[test]
+fn diff_lists_what_a_change_newly_allows_and_denies_with_the_deciding_rules() {
+    // The management group moves SSH from 22 to 2222.
+    let moved = edited_handbook("10-security-groups.yaml", |t| {
+        t.replace("fromPort: 22\n    toPort: 22", "fromPort: 2222\n    toPort: 2222")
+    });
+    let (old, new) = (handbook().display().to_string(), moved.path().display().to_string());
+    let (code, out, err) = podsg(&["diff", &old, &new]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("Newly allowed (4):\n  Deployment/kube-system/coredns, Deployment/networking/red-pod -> member/mgmt-instance.internal tcp/2222\n"), "{out}");
+    assert!(out.contains("Newly denied (4):\n  Deployment/kube-system/coredns, Deployment/networking/red-pod -> member/mgmt-instance.internal tcp/22\n"), "{out}");
+    assert!(out.contains("    after:  deny; egress allowed by sg-0a7f3c9e2b1d48502 (POD_SG) egress[0]: all traffic to 0.0.0.0/0, ::/0; ingress denied: no rule of sg-0b9e1d7c3f5a26804 allows it"), "{out}");
+    assert!(out.contains("4 newly allowed, 4 newly denied, 0 unknown"), "{out}");
+    let (code, _, _) = podsg(&["diff", &old, &new, "--fail-on-new-allow"]);
+    assert_eq!(code, 1);
+    let (code, _, _) = podsg(&["diff", &new, &new, "--fail-on-new-allow"]);
+    assert_eq!(code, 0, "no change, nothing newly allowed");
+    let (_, out, _) = podsg(&["diff", &old, &new, "-o", "json"]);
+    let v = json(&out);
+    assert_eq!(v["summary"]["newlyAllowed"], 4);
+    assert_eq!(v["newlyDenied"][0]["service"], "tcp/22");
+    assert_eq!(
+        v["newlyDenied"][0]["before"]["ingress"],
+        "allowed by sg-0b9e1d7c3f5a26804 (EKS-Management-SG) ingress[0]: tcp 22 from 0.0.0.0/0"
+    );
+    let (_, md, _) = podsg(&["diff", &old, &new, "-o", "markdown"]);
+    assert!(
+        md.contains("#### Newly denied (4)\n\n| from | to | service | before | after |\n|---|---|---|---|---|\n"),
+        "{md}"
+    );
+}
+
+#[test]
+fn diff_reads_either_side_from_git_and_names_the_side_that_is_bad() {
+    let repo = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        let out = Command::new("git").current_dir(repo.path()).args(args).output().unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    git(&["init", "-q"]);
+    let dir = repo.path().join("manifests");
+    std::fs::create_dir(&dir).unwrap();
+    for e in std::fs::read_dir(handbook()).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, dir.join(p.file_name().unwrap())).unwrap();
+    }
+    git(&["add", "."]);
+    git(&["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "handbook"]);
+    // Working tree edit: the DNS rules go.
+    let groups = dir.join("10-security-groups.yaml");
+    let text = std::fs::read_to_string(&groups).unwrap();
+    let a = text.find("  # \"Allow pods with POD_SG to resolve DNS through node group\"").unwrap();
+    let b = text.find("  # egress omitted").unwrap();
+    std::fs::write(&groups, format!("{}{}", &text[..a], &text[b..])).unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_podsg")).current_dir(repo.path()).args(args).output().unwrap();
+        (out.status.code().unwrap(), String::from_utf8_lossy(&out.stdout).to_string())
+    };
+    let (code, out) = run(&["diff", "git:HEAD:manifests", "manifests"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("Newly denied (2):\n  Deployment/networking/green-pod -> Deployment/kube-system/coredns, Deployment/networking/red-pod tcp/53\n"), "{out}");
+    let (code, out) = run(&["diff", "git:HEAD:manifests", "git:HEAD:manifests"]);
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "0 newly allowed, 0 newly denied, 0 unknown (0 pairs of endpoint classes compared, 0 probes)\n")
+    );
+    let (code, out) = run(&["diff", "git:nope:manifests", "manifests"]);
+    assert_eq!(code, 2);
+    assert!(out.starts_with("error: OLD git:nope:manifests: git ls-tree"), "{out}");
+    let (code, out) = run(&["diff", "manifests", "missing"]);
+    assert_eq!(code, 2);
+    assert_eq!(out, "error: NEW missing: no such file or directory\n");
+    std::fs::write(dir.join("20-security-group-policy.yaml"), "apiVersion: vpcresources.k8s.aws/v1beta1\nkind: SecurityGroupPolicy\nmetadata: {name: x, namespace: networking}\nspec: {podSelector: {}, securityGroups: {groupIds: [sg-0000000000000dead]}}\n").unwrap();
+    let (code, out) = run(&["diff", "git:HEAD:manifests", "manifests"]);
+    assert_eq!(code, 2);
+    assert!(out.starts_with("error: NEW manifests: manifests/20-security-group-policy.yaml:4:"), "{out}");
+    assert!(out.contains("sg-0000000000000dead does not exist"), "{out}");
+    git(&["add", "."]);
+    git(&["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "bad"]);
+    let (code, out) = run(&["diff", "git:HEAD~1:manifests", "git:HEAD:manifests"]);
+    assert_eq!(code, 2);
+    assert!(out.starts_with("error: NEW git:HEAD:manifests: HEAD:manifests/20-security-group-policy.yaml:4:"), "{out}");
+}

@@ -15,9 +15,10 @@ fn podsg(args: &[&str]) -> (i32, String, String) {
 }
 
 /// The commands people run (hidden helpers aside), by their words.
-const COMMANDS: [&[&str]; 17] = [
+const COMMANDS: [&[&str]; 18] = [
     &["check"],
     &["explain"],
+    &["diff"],
     &["import"],
     &["import", "aws"],
     &["agent"],

@@ -13,6 +13,7 @@ mod fast_hash;
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
 pub mod flow;
+pub mod flow_diff;
 pub mod group;
 pub mod import;
 pub mod kube_service;

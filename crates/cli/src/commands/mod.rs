@@ -1,6 +1,7 @@
 pub mod agent;
 pub mod check;
 pub mod controller;
+pub mod diff;
 pub mod docs;
 pub mod explain;
 mod explain_service;

@@ -6,9 +6,10 @@ set -euo pipefail
 # iptables for the firewall benchmark (podsg side by side with ipset and
 # iptables); python3-yaml (PyYAML, a YAML 1.1 reader) for the test that what
 # podsg writes reads back the same; python3-pip for check-jsonschema below;
-# kubectl for `kubectl kustomize`, which renders deploy/ in the tests.
+# kubectl for `kubectl kustomize`, which renders deploy/ in the tests;
+# chromium (headless) renders podsg's pictures in the tests.
 # netperf is in Debian's non-free component.
-APT_PACKAGES=(ca-certificates python3-yaml python3-pip kubectl nftables iproute2 iputils-ping procps util-linux conntrack postgresql dnsmasq-base iperf3 netperf ipset iptables)
+APT_PACKAGES=(ca-certificates python3-yaml python3-pip kubectl nftables iproute2 iputils-ping procps util-linux conntrack postgresql dnsmasq-base iperf3 netperf ipset iptables chromium)
 # The Rust toolchain podsg is built with (edition 2024, let-chains).
 MIN_RUST=1.89
 

@@ -29,6 +29,9 @@ pub enum Command {
         after_help = "Exit status: 0 whatever the verdict; 2 bad input. With --exit-code: 3 deny (for a Service: no backend or only some allow it, or none serves the port), 4 unknown."
     )]
     Explain(Explain),
+    /// Draw the groups, who carries them and the rules between them (and with --matrix, who reaches whom).
+    #[command(after_help = "Exit status: 0 drawn; 2 bad input or a usage error.")]
+    Graph(GraphArgs),
     /// What a change does: the flows that NEW allows and OLD did not, and the reverse, with the rules that decide them.
     #[command(
         after_help = "OLD and NEW are each a directory, a file, or git:REV:PATH (PATH as of commit REV of the repository here).\n\nExit status: 0 compared (whatever changed); 1 with --fail-on-new-allow, when a flow is newly allowed; 2 bad input on either side or a usage error."
@@ -110,8 +113,9 @@ pub enum Lab {
     Check {
         #[arg(value_name = "DIR")]
         dir: PathBuf,
+        /// text (the matrix), json, yaml, or html (the matrix as a page, each cell's checks on hover).
         #[arg(long, short, value_enum, default_value = "text")]
-        output: Output,
+        output: LabCheckOutput,
     },
     /// Run a command in a pod's (NAMESPACE/NAME; a workload: its first pod), a member's or a node's namespace.
     #[command(after_help = "Exit status: the command's own; 2 no such target or no lab up.")]
@@ -332,6 +336,37 @@ pub struct Check {
     /// Print every warning and note (text output summarises repeated ones).
     #[arg(long, short)]
     pub verbose: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct GraphArgs {
+    /// Manifest files or directories; - for stdin.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// svg (a drawing), dot (for Graphviz), html (a page with the drawing).
+    #[arg(long, short, value_enum, default_value = "svg")]
+    pub format: GraphFormat,
+    /// Add the reachability of every pod, workload and member to every other, on the ports their rules name, with the deciding rules (svg: in a list below; html: on hover and below).
+    #[arg(long)]
+    pub matrix: bool,
+    /// Enforcing mode for the matrix (default: the ClusterConfig's, else strict).
+    #[arg(long, value_enum)]
+    pub mode: Option<Mode>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LabCheckOutput {
+    Text,
+    Json,
+    Yaml,
+    Html,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    Svg,
+    Dot,
+    Html,
 }
 
 #[derive(Args, Debug)]

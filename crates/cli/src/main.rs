@@ -15,6 +15,7 @@ fn main() -> ExitCode {
         args::Command::Check(a) => commands::check::run(&a),
         args::Command::Explain(a) => commands::explain::run(&a),
         args::Command::Diff(a) => commands::diff::run(&a),
+        args::Command::Graph(a) => commands::graph::run(&a),
         args::Command::Import(args::Import::Aws(a)) => commands::import::run(&a),
         args::Command::Agent(a) => commands::agent::run(&a),
         args::Command::InstallCni(a) => commands::install_cni::run(&a),

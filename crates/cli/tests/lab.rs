@@ -266,6 +266,11 @@ fn the_tke_walkthrough_with_services_for_real() {
     let check = podsg(&["lab", "check", &step7]);
     assert!(check.status.success(), "{}", text(&check));
     assert!(text(&check).contains("6 of 6 expectations hold"), "{}", text(&check));
+    let page = podsg(&["lab", "check", &step7, "--output", "html"]);
+    let html = String::from_utf8_lossy(&page.stdout);
+    assert!(page.status.success() && html.starts_with("<!DOCTYPE html>"), "{}", text(&page));
+    assert!(html.contains("<caption>6 of 6 expectations hold: ✓ as expected, ✗ not</caption>"), "{html}");
+    assert!(html.contains("<td class=\"allow\" title=\"my-namespace/my-deployment-0 -&gt; my-app dns: expected allow, got allow (10.96.0.11)\nmy-namespace/my-deployment-0 -&gt; my-app http: expected allow, got allow (HTTP/1.1 200 OK podsg lab: my-namespace/my-deployment-"), "{html}");
 
     // kube-proxy picks either replica, the client itself too (hairpin).
     let seen = answers("my-namespace/my-deployment-0", "my-app", "80", 24);

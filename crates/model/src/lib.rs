@@ -22,6 +22,7 @@ pub mod lint;
 pub mod node;
 pub mod pod_eni;
 pub mod policy;
+pub mod reachability;
 pub mod resolve;
 pub mod settings;
 pub mod slices;

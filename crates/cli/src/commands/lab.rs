@@ -1,5 +1,6 @@
-use crate::args::{Lab, Output};
+use crate::args::{Lab, LabCheckOutput, Output};
 use podsg_lab::{Error, LabOptions};
+use podsg_picture::table::{Cell, Table, Tone};
 
 /// Exit 0 on success; 1 on failure (check: when an expectation does not
 /// hold); 2 on bad input.
@@ -9,8 +10,15 @@ pub fn run(command: Lab) -> u8 {
         Lab::Apply { dir, revoke_established } => podsg_lab::apply(&dir, &LabOptions { revoke_established }).map(|_| 0),
         Lab::Check { dir, output } => podsg_lab::check(&dir).map(|report| {
             match output {
-                Output::Json | Output::Yaml => crate::output::print_data(output, &report),
-                Output::Text => {
+                LabCheckOutput::Json => crate::output::print_data(Output::Json, &report),
+                LabCheckOutput::Yaml => crate::output::print_data(Output::Yaml, &report),
+                LabCheckOutput::Html => {
+                    let title = format!("podsg lab check {}", dir.display());
+                    let table = podsg_picture::table::render(&lab_table(&report));
+                    let page = podsg_picture::html::page(&title, &[podsg_picture::html::Section::Table(table)]);
+                    crate::output::emit(format_args!("{page}"));
+                }
+                LabCheckOutput::Text => {
                     for o in report.outcomes.iter().filter(|o| !o.ok) {
                         println!(
                             "FAILED {} -> {} {}: expected {:?}, got {:?} {}",
@@ -61,5 +69,74 @@ pub fn run(command: Lab) -> u8 {
             eprintln!("podsg lab: {e}");
             1
         }
+    }
+}
+
+/// The lab's matrix as a table: a cell per (from, to), red where an
+/// expectation did not hold.
+fn lab_table(report: &podsg_lab::CheckReport) -> Table {
+    let mut rows: Vec<String> = Vec::new();
+    let mut columns: Vec<String> = Vec::new();
+    for o in &report.outcomes {
+        if !rows.contains(&o.from) {
+            rows.push(o.from.clone());
+        }
+        if !columns.contains(&o.to) {
+            columns.push(o.to.clone());
+        }
+    }
+    let word = |e: podsg_lab::Expected| format!("{e:?}").to_lowercase();
+    let cells = rows
+        .iter()
+        .map(|r| {
+            columns
+                .iter()
+                .map(|c| {
+                    let here: Vec<&podsg_lab::Outcome> =
+                        report.outcomes.iter().filter(|o| &o.from == r && &o.to == c).collect();
+                    if here.is_empty() {
+                        return Cell::empty();
+                    }
+                    let allowed = here.iter().filter(|o| o.actual == podsg_lab::Expected::Allow).count();
+                    let tone = if here.iter().any(|o| !o.ok) {
+                        Tone::Failed
+                    } else if allowed == here.len() {
+                        Tone::Allow
+                    } else if allowed == 0 {
+                        Tone::Deny
+                    } else {
+                        Tone::Partial
+                    };
+                    let text = here
+                        .iter()
+                        .map(|o| format!("{} {} {}", o.check, word(o.actual), if o.ok { "✓" } else { "✗" }))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let details = here
+                        .iter()
+                        .map(|o| {
+                            let seen = if o.detail.is_empty() { String::new() } else { format!(" ({})", o.detail) };
+                            format!(
+                                "{} -> {} {}: expected {}, got {}{seen}",
+                                o.from,
+                                o.to,
+                                o.check,
+                                word(o.expected),
+                                word(o.actual)
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n");
+                    Cell { text, tone, details }
+                })
+                .collect()
+        })
+        .collect();
+    let held = report.outcomes.iter().filter(|o| o.ok).count();
+    Table {
+        caption: format!("{held} of {} expectations hold: ✓ as expected, ✗ not", report.outcomes.len()),
+        rows,
+        columns,
+        cells,
     }
 }

@@ -5,6 +5,7 @@ pub mod diff;
 pub mod docs;
 pub mod explain;
 mod explain_service;
+pub mod graph;
 pub mod import;
 pub mod install_cni;
 pub mod lab;

@@ -8,11 +8,11 @@
 mod classes;
 mod probes;
 
-pub use probes::{Probe, ServiceKey};
+pub use probes::{Probe, ServiceKey, probes};
 
 use crate::catalog::Catalog;
 use crate::group::SgId;
-use crate::verdict::{Decision, Endpoint, Engine, SideVerdict, Verdict};
+use crate::verdict::{Decision, Endpoint, Engine, Verdict};
 use classes::Class;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -158,7 +158,7 @@ fn compare(s: &Class, d: &Class, catalogs: (&Catalog, &Catalog), engines: (&Engi
             continue;
         };
         let answer =
-            |v: Verdict| Answer { verdict: v.verdict, egress: summary(&v.egress), ingress: summary(&v.ingress) };
+            |v: Verdict| Answer { verdict: v.verdict, egress: v.egress.summary(), ingress: v.ingress.summary() };
         let flow = FlowChange {
             change,
             from: s.ids.clone(),
@@ -198,22 +198,4 @@ fn span(first: Probe, last: Probe) -> String {
         other => return other.service().to_string(),
     };
     if last.last_port == from { format!("{name}/{from}") } else { format!("{name}/{from}-{}", last.last_port) }
-}
-
-/// One side's answer in a line.
-fn summary(side: &SideVerdict) -> String {
-    match side {
-        SideVerdict::Allowed(m) => format!("allowed by {}", m.describe()),
-        SideVerdict::Denied { groups } if groups.is_empty() => "denied: no groups allow it".into(),
-        SideVerdict::Denied { groups } => {
-            format!("denied: no rule of {} allows it", groups.iter().map(SgId::as_str).collect::<Vec<_>>().join(", "))
-        }
-        SideVerdict::Unknown { rule, unknown } => format!("unknown: {} allows it only if {unknown}", rule.describe()),
-        SideVerdict::NotEnforced { reason } => format!("not checked: {reason}"),
-        SideVerdict::RulesNotKnown { groups } => format!(
-            "unknown: the rules of {} are not in the manifests",
-            groups.iter().map(SgId::as_str).collect::<Vec<_>>().join(", ")
-        ),
-        SideVerdict::NotNew { reason } => format!("dropped: {reason}"),
-    }
 }

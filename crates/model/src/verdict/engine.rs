@@ -84,6 +84,24 @@ pub enum SideVerdict {
 }
 
 impl SideVerdict {
+    /// The side's answer in a line, with group IDs (no catalog at hand).
+    pub fn summary(&self) -> String {
+        let ids = |groups: &[SgId]| groups.iter().map(SgId::as_str).collect::<Vec<_>>().join(", ");
+        match self {
+            SideVerdict::Allowed(m) => format!("allowed by {}", m.describe()),
+            SideVerdict::Denied { groups } if groups.is_empty() => "denied: no groups allow it".into(),
+            SideVerdict::Denied { groups } => format!("denied: no rule of {} allows it", ids(groups)),
+            SideVerdict::Unknown { rule, unknown } => {
+                format!("unknown: {} allows it only if {unknown}", rule.describe())
+            }
+            SideVerdict::NotEnforced { reason } => format!("not checked: {reason}"),
+            SideVerdict::RulesNotKnown { groups } => {
+                format!("unknown: the rules of {} are not in the manifests", ids(groups))
+            }
+            SideVerdict::NotNew { reason } => format!("dropped: {reason}"),
+        }
+    }
+
     pub fn decision(&self) -> Decision {
         match self {
             SideVerdict::Allowed(_) | SideVerdict::NotEnforced { .. } => Decision::Allow,

@@ -5,6 +5,7 @@
 use crate::attachments::{Record, Store};
 use crate::backend::{Backend, VethNft};
 use crate::error::{Error, Result};
+use crate::flows::{FlowLabels, LogDenied};
 use crate::ipam::Allocator;
 use crate::naming::host_interface;
 use crate::node_view::NodeView;
@@ -35,6 +36,8 @@ pub struct AgentConfig {
     /// The node's network namespace (a path), where the host ends of pod
     /// interfaces go; `None`: the agent's own.
     pub node_netns: Option<String>,
+    /// Whose refused new connections are logged.
+    pub log_denied: LogDenied,
 }
 
 pub struct Agent<B: Backend> {
@@ -49,6 +52,9 @@ pub struct Agent<B: Backend> {
     /// The pod address allocator (standalone mode), when the node has a range.
     ipam: Option<Allocator>,
     store: Store,
+    /// What the counters and refusal logs of the rule set last enforced
+    /// mean: shared with the thread that reads the logs.
+    labels: std::sync::Arc<std::sync::Mutex<FlowLabels>>,
 }
 
 impl<N: Nft> Agent<VethNft<N>> {
@@ -72,7 +78,7 @@ impl<B: Backend> Agent<B> {
         for r in store.records() {
             view.set_local(&r.pod_namespace, &r.pod_name, Some(r.addresses.clone()));
         }
-        Ok(Agent { config, view, synced: false, unenforced: false, backend, ipam, store })
+        Ok(Agent { config, view, synced: false, unenforced: false, backend, ipam, store, labels: Default::default() })
     }
 
     /// Takes a batch of changes from the source and brings the kernel to
@@ -86,7 +92,7 @@ impl<B: Backend> Agent<B> {
     /// (members it is fetching) before the kernel should change.
     pub fn learn(&mut self, batch: Vec<InputChange>) {
         let changes = self.view.take(batch);
-        self.unenforced |= !changes.is_empty() || !self.synced;
+        self.unenforced |= !changes.is_empty() || self.view.log_switched() || !self.synced;
     }
 
     /// Brings the kernel to what the view has learned.
@@ -128,13 +134,25 @@ impl<B: Backend> Agent<B> {
     /// The rule set of every attachment against the current desired state.
     fn ruleset(&mut self) -> NodeRuleset {
         let records = self.store.records();
-        self.view.ruleset(&records, self.config.mode)
+        self.view.ruleset(&records, self.config.mode, &self.config.log_denied)
     }
 
     /// Brings the enforcement to the desired state of every attachment.
     pub fn reconcile(&mut self) -> Result<SyncReport> {
         let ruleset = self.ruleset();
+        *self.labels.lock().unwrap_or_else(|e| e.into_inner()) = FlowLabels::of(&ruleset, self.view.groups());
         self.backend.enforce(&ruleset)
+    }
+
+    /// What the dataplane's counters and refusal logs mean, kept current.
+    pub fn flow_labels(&self) -> std::sync::Arc<std::sync::Mutex<FlowLabels>> {
+        self.labels.clone()
+    }
+
+    /// The dataplane's counters as Prometheus text, labelled.
+    pub fn flow_metrics(&self) -> Result<String> {
+        let counters = self.backend.counters()?;
+        Ok(crate::flows::render(&self.labels.lock().unwrap_or_else(|e| e.into_inner()), &counters))
     }
 
     /// Repairs changes made behind podsg's back: cheap unless something

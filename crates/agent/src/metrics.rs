@@ -30,6 +30,8 @@ struct OpLabels {
 
 pub struct Metrics {
     registry: Registry,
+    /// The dataplane's counters, read at each scrape.
+    flows: std::sync::OnceLock<Box<dyn Fn() -> String + Send + Sync>>,
     cni: Family<CniLabels, Counter>,
     cni_seconds: Family<OpLabels, Histogram>,
     reports: Counter,
@@ -77,7 +79,17 @@ impl Default for Metrics {
             "1 once the first full sync is in the kernel and the socket serves",
             synced.clone(),
         );
-        Metrics { registry, cni, cni_seconds, reports, enforce_failures, enforce_seconds, repairs, synced }
+        Metrics {
+            registry,
+            flows: std::sync::OnceLock::new(),
+            cni,
+            cni_seconds,
+            reports,
+            enforce_failures,
+            enforce_seconds,
+            repairs,
+            synced,
+        }
     }
 }
 
@@ -118,9 +130,19 @@ impl Metrics {
         self.synced.set(1);
     }
 
+    /// Where the dataplane's counters come from, as Prometheus text.
+    pub fn read_flows_with(&self, read: Box<dyn Fn() -> String + Send + Sync>) {
+        let _ = self.flows.set(read);
+    }
+
     pub fn encode(&self) -> String {
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("writing to a String");
+        if let Some(read) = self.flows.get() {
+            // The registry's text ends with `# EOF`: the counters go before it.
+            let end = out.rfind("# EOF").unwrap_or(out.len());
+            out.insert_str(end, &read());
+        }
         out
     }
 }
@@ -131,8 +153,15 @@ pub fn serve_metrics(listener: TcpListener, metrics: Arc<Metrics>) {
         let Ok(mut stream) = stream else { continue };
         let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
         let mut line = String::new();
-        if BufReader::new(&stream).read_line(&mut line).is_err() {
+        let mut reader = BufReader::new(&stream);
+        if reader.read_line(&mut line).is_err() {
             continue;
+        }
+        // The rest of the request, up to the empty line: closing with
+        // unread bytes would reset the connection before the answer is read.
+        let mut header = String::new();
+        while reader.read_line(&mut header).is_ok_and(|n| n > 0) && header.trim_end() != "" {
+            header.clear();
         }
         let path = line.split_whitespace().nth(1).unwrap_or("");
         let (status, kind, body) = match path {

@@ -7,6 +7,7 @@
 
 use crate::attachments::Record;
 use crate::error::{Error, Result};
+use crate::flows::{LOG_DENIED_ANNOTATION, LogDenied};
 use podsg_model::dataplane::{LocalPod, NodeRuleset, PodGroups, PodPolicy};
 use podsg_model::group::SgId;
 use podsg_model::node::Node;
@@ -29,6 +30,8 @@ pub struct NodeView {
     /// on: kept until a change touches one of those, so that a compilation
     /// computes only what changed.
     compiled: HashMap<Vec<SgId>, (PodPolicy, BTreeSet<SgId>)>,
+    /// A pod's `podsg.io/log-denied` changed since `log_switched` was asked.
+    log_switched: bool,
 }
 
 fn pod_key(namespace: &str, name: &str) -> WorkloadKey {
@@ -40,11 +43,22 @@ impl NodeView {
         let node = Node { name: node_name.to_string(), addresses: vec![node_address] };
         let mut world = World::new();
         world.apply_node(node.clone());
-        NodeView { world, pods: HashMap::new(), local: HashMap::new(), node, compiled: HashMap::new() }
+        NodeView {
+            world,
+            pods: HashMap::new(),
+            local: HashMap::new(),
+            node,
+            compiled: HashMap::new(),
+            log_switched: false,
+        }
     }
 
     pub fn settings(&self) -> &Settings {
         self.world.settings()
+    }
+
+    pub fn groups(&self) -> &std::collections::BTreeMap<SgId, podsg_model::group::SecurityGroup> {
+        self.world.groups()
     }
 
     /// Takes a batch of changes from the source.
@@ -54,6 +68,9 @@ impl NodeView {
             let more = match change {
                 InputChange::Apply(Input::Workload(w)) if w.kind == WorkloadKind::Pod => {
                     let key = w.key();
+                    let log = |p: &Workload| p.annotations.get(LOG_DENIED_ANNOTATION).cloned();
+                    // A switched log is no change to the world, but to the node's sets.
+                    self.log_switched |= self.pods.get(&key).is_some_and(|old| log(old) != log(&w));
                     self.pods.insert(key.clone(), w.clone());
                     self.world.apply_workload(self.with_local_addresses(w, &key))
                 }
@@ -72,6 +89,11 @@ impl NodeView {
         }
         self.forget_compiled(&changes);
         changes
+    }
+
+    /// Whether a pod's refusal log was switched since the last call.
+    pub fn log_switched(&mut self) -> bool {
+        std::mem::take(&mut self.log_switched)
     }
 
     /// Drops the compiled allowances that depend on a group whose rules or
@@ -135,7 +157,12 @@ impl NodeView {
 
     /// The rule set of these attachments: each pod's groups, fail closed
     /// (allowed nothing) for a pod whose groups cannot be resolved.
-    pub fn ruleset<R: Borrow<Record>>(&mut self, records: &[R], mode: Option<EnforcingMode>) -> NodeRuleset {
+    pub fn ruleset<R: Borrow<Record>>(
+        &mut self,
+        records: &[R],
+        mode: Option<EnforcingMode>,
+        log: &LogDenied,
+    ) -> NodeRuleset {
         let records: Vec<&Record> = records.iter().map(Borrow::borrow).collect();
         let groups: Vec<Result<Vec<SgId>>> =
             records.iter().map(|r| self.groups_of(&r.pod_namespace, &r.pod_name)).collect();
@@ -151,6 +178,11 @@ impl NodeView {
                 groups: match groups {
                     Ok(g) => PodGroups::of(g),
                     Err(_) => PodGroups::Unresolved,
+                },
+                log_denied: {
+                    let annotations = self.pods.get(&pod_key(&r.pod_namespace, &r.pod_name)).map(|w| &w.annotations);
+                    let carried = groups.as_deref().unwrap_or_default();
+                    log.applies(annotations.unwrap_or(&Default::default()), carried)
                 },
             })
             .collect();

@@ -48,10 +48,19 @@ where
     B: Backend + Send + 'static,
     S: Source + 'static,
 {
+    let labels = agent.flow_labels();
+    std::thread::spawn(move || crate::flow_log::follow(labels));
     let shared =
         Arc::new(Shared { agent: Mutex::new(agent), changed: Condvar::new(), metrics: Arc::new(Metrics::default()) });
     if let Some(listener) = metrics {
         let metrics = shared.metrics.clone();
+        let reader = shared.clone();
+        metrics.read_flows_with(Box::new(move || {
+            match reader.agent.lock().unwrap_or_else(|e| e.into_inner()).flow_metrics() {
+                Ok(text) => text,
+                Err(e) => format!("# podsg agent: the dataplane's counters cannot be read: {e}\n"),
+            }
+        }));
         std::thread::spawn(move || serve_metrics(listener, metrics));
     }
     match settle(&mut source, &shared) {

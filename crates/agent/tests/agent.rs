@@ -51,6 +51,9 @@ impl Nft for RecordingNft {
     fn generation(&self) -> NftResult<u32> {
         Ok(self.calls.lock().unwrap().len() as u32)
     }
+    fn list_counters(&self) -> NftResult<Vec<String>> {
+        Ok(Vec::new())
+    }
 }
 
 const WORLD: &str = r#"
@@ -100,6 +103,7 @@ fn agent(dir: &std::path::Path) -> (Agent<VethNft<RecordingNft>>, RecordingNft) 
         state_dir: dir.to_path_buf(),
         mode: None,
         node_netns: None,
+        log_denied: Default::default(),
     };
     (Agent::new(config, nft.clone()).unwrap(), nft)
 }

@@ -147,11 +147,11 @@ proptest! {
             incremental.take(batch);
             // Compiled now and then, so that allowances kept between
             // compilations are what the next one starts from.
-            incremental.ruleset(&records, None);
+            incremental.ruleset(&records, None, &Default::default());
         }
         let mut fresh = view(&records);
         fresh.take(state.into_values().map(InputChange::Apply).collect());
-        prop_assert_eq!(incremental.ruleset(&records, None), fresh.ruleset(&records, None));
+        prop_assert_eq!(incremental.ruleset(&records, None, &Default::default()), fresh.ruleset(&records, None, &Default::default()));
         prop_assert_eq!(incremental.wanted_groups(), fresh.wanted_groups());
         for r in &records {
             prop_assert_eq!(incremental.groups_of("ns", &r.pod_name), fresh.groups_of("ns", &r.pod_name));

@@ -95,6 +95,7 @@ fn batch(loaded: &Loaded, records: &[Record]) -> NodeRuleset {
             pod,
             addresses: &r.addresses,
             groups: g.as_deref().map_or(PodGroups::Unresolved, PodGroups::of),
+            log_denied: false,
         })
         .collect();
     let membership = catalog.membership();
@@ -113,7 +114,7 @@ fn the_incremental_view_compiles_what_the_batch_path_did() {
     for r in &records {
         view.set_local(&r.pod_namespace, &r.pod_name, Some(r.addresses.clone()));
     }
-    let ruleset = view.ruleset(&records, None);
+    let ruleset = view.ruleset(&records, None, &Default::default());
     assert_eq!(ruleset, batch(&loaded, &records));
     assert!(ruleset.pods.len() >= 2, "green and red carry different groups: {:?}", ruleset.pods.keys());
 
@@ -135,11 +136,53 @@ fn the_incremental_view_compiles_what_the_batch_path_did() {
     let edited = podsg_manifests::load_lenient(&paths);
     let changes = view.take(diff(&inputs, &edited.catalog.inputs()));
     assert!(!changes.pods.is_empty(), "the green pod's groups changed");
-    assert_eq!(view.ruleset(&records, None), batch(&edited, &records));
+    assert_eq!(view.ruleset(&records, None, &Default::default()), batch(&edited, &records));
 
     // An attachment gone: its address leaves the groups it carried.
     let changes = view.set_local("networking", "green-1", None);
     assert!(!changes.members.is_empty(), "{changes:?}");
     let rest: Vec<Record> = records.iter().filter(|r| r.pod_name != "green-1").cloned().collect();
-    assert_eq!(view.ruleset(&rest, None), batch(&edited, &rest));
+    assert_eq!(view.ruleset(&rest, None, &Default::default()), batch(&edited, &rest));
+}
+
+/// Whose refusals are logged: a pod's annotation wins either way, else the
+/// agent's flags (every pod, or pods carrying a group); switching a pod's
+/// annotation is a change the agent enforces.
+#[test]
+fn refusal_logs_follow_annotations_then_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = cluster(dir.path(), None);
+    let path = dir.path().join("90-pods.yaml");
+    let original = std::fs::read_to_string(&path).unwrap();
+    let annotate = |value: &str| {
+        let text = original.replace(
+            "metadata: {name: red-1, namespace: networking, labels: {app: red-pod}}",
+            &format!("metadata: {{name: red-1, namespace: networking, labels: {{app: red-pod}}, annotations: {{podsg.io/log-denied: \"{value}\"}}}}"),
+        );
+        std::fs::write(&path, text).unwrap();
+        podsg_manifests::load_lenient(&paths).catalog.inputs()
+    };
+    let plain = podsg_manifests::load_lenient(&paths).catalog.inputs();
+    let records = records();
+    let mut view = NodeView::new(NODE, node_address());
+    view.take(plain.values().cloned().map(InputChange::Apply).collect());
+    let logged = |view: &mut NodeView, log: &podsg_agent::LogDenied| -> Vec<String> {
+        let ruleset = view.ruleset(&records, None, log);
+        ruleset.interfaces.values().filter(|p| p.log_denied).map(|p| p.pod.clone()).collect()
+    };
+    let none = podsg_agent::LogDenied::default();
+    let all = podsg_agent::LogDenied { all: true, ..Default::default() };
+    let pod_sg =
+        podsg_agent::LogDenied { groups: [SgId::parse("sg-0a7f3c9e2b1d48502").unwrap()].into(), ..Default::default() };
+    assert!(logged(&mut view, &none).is_empty());
+    assert_eq!(logged(&mut view, &all).len(), 4, "every attachment");
+    assert_eq!(logged(&mut view, &pod_sg), ["Pod/networking/green-1"], "POD_SG is green's");
+    let on = annotate("true");
+    let changes = view.take(diff(&plain, &on));
+    assert!(changes.is_empty() && view.log_switched(), "no change to the world, but one to enforce");
+    assert!(!view.log_switched(), "said once");
+    assert_eq!(logged(&mut view, &none), ["Pod/networking/red-1"]);
+    let off = annotate("false");
+    view.take(diff(&on, &off));
+    assert_eq!(logged(&mut view, &all).len(), 3, "\"false\" keeps red out even with --log-denied");
 }

@@ -125,6 +125,26 @@ pub enum Lab {
         #[arg(last = true, required = true, value_name = "COMMAND")]
         command: Vec<String>,
     },
+    /// Show the connections the nodes' dataplanes refused and logged (pods annotated podsg.io/log-denied: "true", or all with LabSpec logDenied).
+    #[command(
+        after_help = "Exit status: 0 (also when nothing was logged); 2 no lab up, no such pod, or a usage error."
+    )]
+    Logs {
+        /// Only refused connections (today the only lines there are; kept for when allowed ones are logged too).
+        #[arg(long)]
+        denied: bool,
+        /// Only this pod's (NAMESPACE/NAME of a pod or workload).
+        #[arg(long, value_name = "NAMESPACE/NAME")]
+        pod: Option<String>,
+        #[arg(long, short, value_enum, default_value = "text")]
+        output: Output,
+    },
+    /// Print a node's agent's Prometheus metrics (every node's without NODE): CNI requests, enforcement, and the dataplane's counters of new connections per pod and per rule.
+    #[command(after_help = "Exit status: 0; 1 an agent cannot be reached; 2 no lab up or no such node.")]
+    Metrics {
+        #[arg(value_name = "NODE")]
+        node: Option<String>,
+    },
     /// Show the running lab.
     #[command(after_help = "Exit status: 0 (also when no lab is up); 1 the lab's state cannot be read.")]
     Status,
@@ -200,6 +220,16 @@ pub struct AgentArgs {
     /// Override the ClusterConfig's enforcing mode.
     #[arg(long, value_enum)]
     pub mode: Option<Mode>,
+    /// Log every pod's refused new connections (JSON lines on stderr, at most 10 a second per side); a pod annotated podsg.io/log-denied: "false" is left out. Default: only pods annotated "true".
+    #[arg(long)]
+    pub log_denied: bool,
+    /// Log the refused new connections of pods that carry this group (repeat for more).
+    #[arg(long, value_name = "GROUP_ID", value_parser = parse_group)]
+    pub log_denied_group: Vec<podsg_model::group::SgId>,
+}
+
+fn parse_group(s: &str) -> Result<podsg_model::group::SgId, String> {
+    podsg_model::group::SgId::parse(s)
 }
 
 #[derive(Args, Debug)]

@@ -335,3 +335,129 @@ fn the_tke_walkthrough_with_services_for_real() {
     let explained = podsg(&["explain", &step8, "--from", "my-namespace/my-deployment", "--to", "my-namespace/my-app"]);
     assert!(text(&explained).starts_with("ALLOW TCP 80"), "{}", text(&explained));
 }
+
+/// Counters from `podsg lab metrics`: (metric line's labels) -> value.
+fn counters(node: &str) -> std::collections::BTreeMap<String, u64> {
+    let out = podsg(&["lab", "metrics", node]);
+    assert!(out.status.success(), "{}", text(&out));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| {
+            l.starts_with("podsg_agent_pod_new_connections_total")
+                || l.starts_with("podsg_agent_rule_allowed_connections_total")
+        })
+        .filter_map(|l| l.rsplit_once(' ').map(|(k, v)| (k.to_string(), v.parse().unwrap())))
+        .collect()
+}
+
+fn count(all: &std::collections::BTreeMap<String, u64>, key: &str) -> u64 {
+    *all.get(key).unwrap_or_else(|| panic!("no {key} in {all:#?}"))
+}
+
+/// Flow logs and counters for real: the dataplane counts each pod's new
+/// connections (allowed, refused) and what each rule allowed, the agent
+/// exports them with pod, group and rule labels, and a pod annotated
+/// `podsg.io/log-denied: "true"` gets a line for each refused connection.
+#[test]
+fn refused_connections_are_logged_and_every_new_connection_counted() {
+    require_privilege!();
+    let _turn = ONE_LAB.lock().unwrap_or_else(|e| e.into_inner());
+    let _down = Down;
+    let logged = copy_handbook(|name, text| {
+        match name {
+        "30-green-pod.yaml" => text.replacen(
+            "    metadata:\n      labels:\n        app: green-pod",
+            "    metadata:\n      annotations:\n        podsg.io/log-denied: \"true\"\n      labels:\n        app: green-pod",
+            1,
+        ),
+        _ => text,
+    }
+    });
+    let dir = logged.path().display().to_string();
+    let up = podsg(&["lab", "up", &dir]);
+    assert!(up.status.success(), "{}", text(&up));
+    let node = |pod: &str| {
+        let status = text(&podsg(&["lab", "status"]));
+        let line = status.lines().find(|l| l.contains(pod)).unwrap().to_string();
+        line.split_whitespace().nth(1).unwrap().to_string()
+    };
+    let (green_node, red_node) = (node("networking/green-pod-0"), node("networking/red-pod-0"));
+    let address = |pod: &str| {
+        let status = text(&podsg(&["lab", "status"]));
+        status.lines().find(|l| l.contains(pod)).unwrap().split_whitespace().nth(2).unwrap().to_string()
+    };
+    let (green_address, red_address) = (address("networking/green-pod-0"), address("networking/red-pod-0"));
+    let green = |direction: &str, result: &str| {
+        format!(
+            "podsg_agent_pod_new_connections_total{{pod=\"Pod/networking/green-pod-0\",interface=\"{}\",direction=\"{direction}\",result=\"{result}\"}}",
+            counters(&green_node)
+                .keys()
+                .find(|k| k.contains("green-pod-0"))
+                .and_then(|k| k.split("interface=\"").nth(1))
+                .and_then(|r| r.split('"').next())
+                .unwrap()
+        )
+    };
+    let ssh = "podsg_agent_rule_allowed_connections_total{direction=\"member-ingress\",groups=\"sg-0b9e1d7c3f5a26804\",cell=\"tcp 22\",rules=\"sg-0b9e1d7c3f5a26804 ingress[0]\"}";
+    let before = counters(&green_node);
+    // Two SSH connections from green: its egress and the management group's rule count each once.
+    for _ in 0..2 {
+        let c = podsg(&["lab", "exec", "networking/green-pod", "--", "bash", "-c", "exec 3<>/dev/tcp/10.0.1.20/22"]);
+        assert!(c.status.success(), "{}", text(&c));
+    }
+    let after = counters(&green_node);
+    assert_eq!(count(&after, &green("egress", "allowed")) - count(&before, &green("egress", "allowed")), 2);
+    assert_eq!(count(&after, ssh) - count(&before, ssh), 2, "the rule that allowed them");
+    // Red tries green's 8080 three times: refused by green's ingress, counted and logged.
+    let denied_before = count(&counters(&green_node), &green("ingress", "denied"));
+    for _ in 0..3 {
+        let c = podsg(&[
+            "lab",
+            "exec",
+            "networking/red-pod",
+            "--",
+            "bash",
+            "-c",
+            &format!("timeout 1 bash -c 'exec 3<>/dev/tcp/{green_address}/8080'"),
+        ]);
+        assert!(!c.status.success(), "red must not reach green: {}", text(&c));
+    }
+    let denied = count(&counters(&green_node), &green("ingress", "denied")) - denied_before;
+    assert!(denied >= 3, "three refused connections (retried SYNs count again): {denied}");
+    let logs = podsg(&["lab", "logs", "--denied", "--pod", "networking/green-pod", "--output", "json"]);
+    let lines: Vec<serde_json::Value> =
+        serde_json::from_slice(&logs.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&logs)));
+    let to_8080: Vec<&serde_json::Value> = lines.iter().filter(|l| l["port"] == 8080).collect();
+    assert!(to_8080.len() >= 3, "{lines:#?}");
+    let l = to_8080[0];
+    assert_eq!(
+        (l["pod"].as_str(), l["direction"].as_str(), l["protocol"].as_str()),
+        (Some("Pod/networking/green-pod-0"), Some("ingress"), Some("tcp"))
+    );
+    assert_eq!(l["refusedBy"], serde_json::json!({"side": "ingress", "groups": ["sg-0a7f3c9e2b1d48502"]}));
+    assert!(
+        lines.iter().all(|l| l["protocol"] != "icmpv6" && l["protocol"] != "0"),
+        "the node's own neighbour discovery is not refused: {lines:#?}"
+    );
+    let plain = text(&podsg(&["lab", "logs", "--pod", "networking/green-pod"]));
+    assert!(plain.contains(&format!("{green_node} Pod/networking/green-pod-0 ingress tcp/8080 from ")), "{plain}");
+    // Red is not annotated: its refusals are counted, not logged.
+    let probe = podsg(&[
+        "lab",
+        "exec",
+        "networking/green-pod",
+        "--",
+        "bash",
+        "-c",
+        &format!("timeout 1 bash -c 'exec 3<>/dev/tcp/{red_address}/8080'"),
+    ]);
+    assert!(!probe.status.success(), "green must not reach red: {}", text(&probe));
+    let red_logs = podsg(&["lab", "logs", "--pod", "networking/red-pod", "--output", "json"]);
+    assert_eq!(String::from_utf8_lossy(&red_logs.stdout).trim(), "[]", "{}", text(&red_logs));
+    let red_denied = counters(&red_node)
+        .into_iter()
+        .filter(|(k, _)| k.contains("red-pod-0") && k.contains("\"ingress\",result=\"denied\""))
+        .map(|(_, v)| v)
+        .sum::<u64>();
+    assert!(red_denied >= 1, "green's probe of red's 8080 was refused and counted");
+}

@@ -211,8 +211,23 @@ fn a_thousand_pods_leave_nothing_behind() {
             o.get("chain").or(o.get("set")).or(o.get("map")).and_then(|x| x["name"].as_str()).map(String::from)
         })
         .collect();
-    let expected =
-        ["forward", "input", "output", "members_in", "fu", "from_pod", "to_pod", "members", "sources4", "sources6"];
+    let expected = [
+        "forward",
+        "input",
+        "output",
+        "members_in",
+        "fu",
+        "from_pod",
+        "to_pod",
+        "members",
+        "sources4",
+        "sources6",
+        "eg_ok",
+        "eg_no",
+        "in_ok",
+        "in_no",
+        "log_denied",
+    ];
     let mut sorted = objects.clone();
     sorted.sort();
     let mut want: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
@@ -221,6 +236,11 @@ fn a_thousand_pods_leave_nothing_behind() {
     let maps =
         String::from_utf8(node.ns.exec("nft", &["list", "map", "inet", "podsg", "from_pod"]).unwrap().stdout).unwrap();
     assert!(!maps.contains("elements"), "interface map entries left: {maps}");
+    for counted in ["eg_ok", "eg_no", "in_ok", "in_no"] {
+        let set =
+            String::from_utf8(node.ns.exec("nft", &["list", "set", "inet", "podsg", counted]).unwrap().stdout).unwrap();
+        assert!(!set.contains("elements"), "counters of pods left in {counted}: {set}");
+    }
     let sources =
         String::from_utf8(node.ns.exec("nft", &["list", "set", "inet", "podsg", "sources4"]).unwrap().stdout).unwrap();
     assert!(!sources.contains("elements"), "pod addresses left: {sources}");

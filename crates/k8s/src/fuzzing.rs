@@ -7,7 +7,8 @@
 //! serializes; input that is not JSON is refused; an allowed review answers
 //! the UID it was asked with (the API server discards any other answer); a
 //! watched object's input has the key its deletion would use (else the
-//! agent would hold an object it can never remove). `cargo run --release -p podsg-k8s --bin fuzz`
+//! agent would hold an object it can never remove); a refused packet read
+//! from nfnetlink_log bytes is consistent with itself. `cargo run --release -p podsg-k8s --bin fuzz`
 //! runs it; a test runs a short round.
 
 use crate::webhook::{Rules, review};
@@ -20,6 +21,8 @@ pub enum Target {
     Manifests,
     /// Watch events as the node agent's source takes them (one JSON line).
     Watch,
+    /// Datagrams from nfnetlink_log: refused packets as the node agent reads them.
+    Nflog,
 }
 
 /// A small, fast generator (xorshift*), reproducible by seed.
@@ -180,6 +183,7 @@ pub fn run_one(target: Target, input: &[u8], rules: &Rules) -> Result<(), String
             Ok(())
         }
         Target::Watch => watch_event(input),
+        Target::Nflog => nflog_datagram(input),
     }));
     match outcome {
         Ok(result) => result,
@@ -263,12 +267,31 @@ pub fn run(target: Target, corpus: &[Vec<u8>], inputs: u64, seed: u64, keep: usi
     failures
 }
 
+/// A refused packet read from any bytes is consistent with itself: a port
+/// only for TCP, UDP and SCTP, an ICMP type only for ICMP and ICMPv6, and
+/// addresses of one family.
+fn nflog_datagram(input: &[u8]) -> Result<(), String> {
+    for r in podsg_nft::parse_nflog(input) {
+        if r.port.is_some() && ![6, 17, 132].contains(&r.protocol) {
+            return Err(format!("a port for protocol {}", r.protocol));
+        }
+        if r.icmp.is_some() && ![1, 58].contains(&r.protocol) {
+            return Err(format!("an ICMP type for protocol {}", r.protocol));
+        }
+        if r.source.is_ipv4() != r.destination.is_ipv4() {
+            return Err(format!("{} and {} are of two families", r.source, r.destination));
+        }
+    }
+    Ok(())
+}
+
 /// The committed seeds of `target`.
 pub fn corpus(target: Target) -> std::io::Result<Vec<Vec<u8>>> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz").join(match target {
         Target::Admission => "admission",
         Target::Manifests => "manifests",
         Target::Watch => "watch",
+        Target::Nflog => "nflog",
     });
     let mut paths: Vec<_> = std::fs::read_dir(dir)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
     paths.sort();

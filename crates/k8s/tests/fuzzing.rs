@@ -7,7 +7,7 @@ use podsg_k8s::webhook::Rules;
 #[test]
 fn the_committed_seeds_hold_the_properties() {
     let rules = Rules { controller: "system:serviceaccount:podsg-system:podsg-controller".into() };
-    for target in [Target::Admission, Target::Manifests, Target::Watch] {
+    for target in [Target::Admission, Target::Manifests, Target::Watch, Target::Nflog] {
         let seeds = corpus(target).unwrap();
         assert!(seeds.len() >= 8, "{target:?}: {} seeds", seeds.len());
         for seed in &seeds {
@@ -18,7 +18,7 @@ fn the_committed_seeds_hold_the_properties() {
 
 #[test]
 fn mutated_inputs_hold_the_properties() {
-    for target in [Target::Admission, Target::Manifests, Target::Watch] {
+    for target in [Target::Admission, Target::Manifests, Target::Watch, Target::Nflog] {
         let failures = run(target, &corpus(target).unwrap(), 20_000, 7, 3);
         let shown: Vec<(String, &String)> =
             failures.iter().map(|(i, w)| (String::from_utf8_lossy(i).into_owned(), w)).collect();

@@ -13,6 +13,9 @@ pub fn root() -> PathBuf {
     std::env::var_os("PODSG_LAB_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/run/podsg-lab"))
 }
 
+/// Where each node's agent serves its metrics, on the node's address.
+pub const METRICS_PORT: u16 = 9842;
+
 pub fn node_name(i: usize) -> String {
     format!("node{i}")
 }

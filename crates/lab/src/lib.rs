@@ -20,5 +20,5 @@ mod state;
 pub use check::{CheckReport, Outcome, check};
 pub use error::{Error, Result};
 pub use http::{get as http_get, serve as serve_http};
-pub use run::{LabOptions, apply, down, exec, status, up};
+pub use run::{LabOptions, apply, down, exec, logs, metrics, status, up};
 pub use spec::{Expectation, Expected, LabFiles};

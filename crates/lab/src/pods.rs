@@ -20,6 +20,9 @@ pub struct Planned {
     pub name: String,
     pub owner: Option<String>,
     pub labels: std::collections::BTreeMap<String, String>,
+    /// The pod's annotations (a controller's: its template's), which the
+    /// agent reads (`podsg.io/log-denied`).
+    pub annotations: std::collections::BTreeMap<String, String>,
     pub service_account: String,
     pub node: usize,
     /// The address the manifest names (`status.podIP`): the pod gets exactly it.
@@ -126,6 +129,7 @@ pub fn plan(catalog: &Catalog, nodes: usize) -> Result<Vec<Planned>> {
                 name,
                 owner: owner.clone(),
                 labels: w.labels.clone(),
+                annotations: w.annotations.clone(),
                 service_account: w.service_account.clone(),
                 node,
                 address,
@@ -151,7 +155,7 @@ pub fn publish(planned: &[Planned], state: &LabState) -> Result<()> {
             let mut pod = json!({
                 "apiVersion": "v1",
                 "kind": "Pod",
-                "metadata": {"name": p.name, "namespace": p.namespace, "labels": p.labels},
+                "metadata": {"name": p.name, "namespace": p.namespace, "labels": p.labels, "annotations": p.annotations},
                 "spec": {"nodeName": node_name(p.node), "serviceAccountName": p.service_account},
             });
             if let Some(a) = address {

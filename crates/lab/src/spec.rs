@@ -20,6 +20,10 @@ pub struct LabSpec {
     /// (default 10.96.0.0/16, kubeadm's).
     #[serde(default)]
     pub service_cidr: Option<ipnet::Ipv4Net>,
+    /// Log every pod's refused new connections (`podsg lab logs`); without
+    /// it, only pods annotated `podsg.io/log-denied: "true"`.
+    #[serde(default)]
+    pub log_denied: bool,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]

@@ -93,6 +93,7 @@ pub fn all_on_one_node(c: &crate::catalog::Catalog) -> crate::dataplane::NodeRul
             pod,
             addresses,
             groups: PodGroups::of(groups),
+            log_denied: false,
         })
         .collect();
     let membership = c.membership();

@@ -10,7 +10,10 @@
 //! receiving pod's ingress side. Every lookup is a hash, an rbtree over a
 //! cell's networks, or a small interval map over the cells.
 
-use crate::names::{FROM_POD, MEMBERS, MEMBERS_IN, Side, TO_POD, cell_set, source_set};
+use crate::names::{
+    EGRESS_ALLOWED, EGRESS_DENIED, FROM_POD, INGRESS_ALLOWED, INGRESS_DENIED, LOG_DENIED, LOG_GROUP, LOG_RATE, MEMBERS,
+    MEMBERS_IN, Side, TO_POD, cell_set, source_set,
+};
 use podsg_model::dataplane::Peers;
 use podsg_model::settings::EnforcingMode;
 
@@ -22,12 +25,41 @@ pub fn base_chains(mode: EnforcingMode) -> Vec<(&'static str, &'static str, Vec<
     let rules = |extra: &[&str]| CONNTRACK.iter().chain(extra).map(|s| s.to_string()).collect::<Vec<_>>();
     let from = format!("iifname vmap @{FROM_POD}");
     let to = format!("oifname vmap @{TO_POD}");
-    let mut chains = vec![("forward", "forward", rules(&[&from, &to]))];
+    // Past the sides, a new connection is allowed: its pods' counters count it.
+    let sent = format!("iifname @{EGRESS_ALLOWED}");
+    let received = format!("oifname @{INGRESS_ALLOWED}");
+    let mut chains = vec![("forward", "forward", rules(&[&from, &to, &sent, &received]))];
     if mode == EnforcingMode::Strict {
-        chains.push(("input", "input", rules(&[&from])));
-        chains.push(("output", "output", rules(&[&to])));
+        chains.push(("input", "input", rules(&[&from, &sent])));
+        // The node's own neighbour discovery and multicast listener reports
+        // on a pod's link: never forwarded (hop limits 255 and 1), never
+        // a connection, so not the pod's groups' to refuse.
+        let link = [
+            "meta l4proto ipv6-icmp icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept",
+            "meta l4proto ipv6-icmp icmpv6 type { mld-listener-query, mld-listener-report, mld-listener-done, mld2-listener-report } ip6 hoplimit 1 accept",
+        ];
+        chains.push(("output", "output", rules(&[link[0], link[1], &to, &received])));
     }
     chains
+}
+
+/// Where a side refuses a new connection: the pod's counter counts it,
+/// the pod's refusals are logged if it asked (rate-limited, to the NFLOG
+/// group the agent reads, prefixed with the side's chain), then the drop.
+pub fn deny_rules(side: Side) -> Vec<String> {
+    let (pod, counted) = match side {
+        Side::Egress(_) | Side::Members(_) => ("iifname", EGRESS_DENIED),
+        Side::Ingress(_) => ("oifname", INGRESS_DENIED),
+    };
+    vec![
+        format!("{pod} @{counted}"),
+        format!(
+            "{pod} @{LOG_DENIED} limit rate {LOG_RATE}/second burst {} packets log prefix \"{}\" group {LOG_GROUP}",
+            2 * LOG_RATE,
+            side.chain()
+        ),
+        "drop".to_string(),
+    ]
 }
 
 /// A base chain's hook, by name.
@@ -87,8 +119,10 @@ pub fn side_rules(side: Side) -> Vec<String> {
         format!("meta l4proto icmp icmp type . icmp code vmap @{}", side.icmp_map(false)),
         format!("meta l4proto ipv6-icmp icmpv6 type . icmpv6 code vmap @{}", side.icmp_map(true)),
         format!("meta l4proto . th dport vmap @{}", side.port_map()),
-        "drop".to_string(),
     ]
+    .into_iter()
+    .chain(deny_rules(side))
+    .collect()
 }
 
 /// The peer sets a cell has: members when its rules name groups, networks
@@ -107,13 +141,14 @@ pub fn cell_sets(cell: &str, peers: &Peers) -> Vec<(String, bool, bool)> {
     sets
 }
 
-/// A cell chain: the peer in one of its sets returns (allowed), else drop.
+/// A cell chain: the peer in one of its sets returns (allowed, counted:
+/// what each of the cell's rules allows), else the side's refusal.
 pub fn cell_rules(side: Side, cell: &str, peers: &Peers) -> Vec<String> {
     let field = if side.peer_is_destination() { "daddr" } else { "saddr" };
     let mut rules: Vec<String> = cell_sets(cell, peers)
         .into_iter()
-        .map(|(set, _, v6)| format!("{} {field} @{set} return", if v6 { "ip6" } else { "ip" }))
+        .map(|(set, _, v6)| format!("{} {field} @{set} counter return", if v6 { "ip6" } else { "ip" }))
         .collect();
-    rules.push("drop".to_string());
+    rules.extend(deny_rules(side));
     rules
 }

@@ -62,6 +62,7 @@ fn name(n: &str) -> Vec<u8> {
 pub fn set_element(kind: SetKind, e: &Element) -> Vec<RawElement> {
     match (kind, e.0.as_slice()) {
         (SetKind::Addr { .. }, [Field::Addr(a)]) => vec![RawElement::key(address(*a))],
+        (SetKind::Counted | SetKind::Interfaces, [Field::Name(n)]) => vec![RawElement::key(name(n))],
         (SetKind::Sources { .. }, [Field::Name(n), Field::Addr(a)]) => {
             vec![RawElement::key([name(n), address(*a)].concat())]
         }

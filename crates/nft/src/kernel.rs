@@ -101,7 +101,10 @@ fn set_kind(o: &Value) -> Result<SetKind> {
         _ => None,
     };
     let ty = &o["type"];
+    // A set whose elements carry counters says so in its statements.
+    let counted = o.get("stmt").and_then(Value::as_array).is_some_and(|s| s.iter().any(|x| x.get("counter").is_some()));
     match ty {
+        Value::String(t) if t == "ifname" => Ok(if counted { SetKind::Counted } else { SetKind::Interfaces }),
         Value::String(t) => {
             let v6 = family(t).ok_or_else(|| bad("set type", ty))?;
             Ok(if is_interval(o) { SetKind::Ranges { v6 } } else { SetKind::Addr { v6 } })

@@ -7,9 +7,10 @@ use crate::chains::{
 };
 use crate::element::{Element, Field, ranges};
 use crate::names::{
-    FROM_POD, FROM_UNCHECKED, MEMBERS, MEMBERS_IN, Side, TO_POD, entry_chain, member_dispatch, source_set,
+    COUNTED, FROM_POD, FROM_UNCHECKED, LOG_DENIED, MEMBERS, MEMBERS_IN, Side, TO_POD, entry_chain, member_dispatch,
+    source_set,
 };
-use podsg_model::dataplane::{Allowances, CellKey, NodeRuleset};
+use podsg_model::dataplane::{Allowances, CellKey, InterfacePolicy, NodeRuleset};
 use podsg_model::group::SgId;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -28,6 +29,10 @@ pub enum SetKind {
     Ranges { v6: bool },
     /// Interface and address pairs (a hash: the pods' own addresses).
     Sources { v6: bool },
+    /// Interfaces, each with a counter (a hash: pods' counted connections).
+    Counted,
+    /// Interfaces (a hash: pods whose refused connections are logged).
+    Interfaces,
 }
 
 /// What a verdict map is keyed on.
@@ -59,6 +64,8 @@ impl SetKind {
             SetKind::Ranges { v6: true } => "type ipv6_addr; flags interval;",
             SetKind::Sources { v6: false } => "type ifname . ipv4_addr;",
             SetKind::Sources { v6: true } => "type ifname . ipv6_addr;",
+            SetKind::Counted => "type ifname; counter;",
+            SetKind::Interfaces => "type ifname;",
         }
     }
 }
@@ -204,6 +211,20 @@ impl Layout {
         for (v6, elements) in [false, true].into_iter().zip(sources) {
             layout.sets.insert(source_set(v6).to_string(), Set { kind: SetKind::Sources { v6 }, elements });
         }
+        let interfaces = |only: &dyn Fn(&InterfacePolicy) -> bool| -> BTreeSet<Element> {
+            ruleset
+                .interfaces
+                .iter()
+                .filter(|(_, p)| only(p))
+                .map(|(i, _)| Element::one(Field::Name(i.clone())))
+                .collect()
+        };
+        for (name, _, _) in COUNTED {
+            layout.sets.insert(name.to_string(), Set { kind: SetKind::Counted, elements: interfaces(&|_| true) });
+        }
+        layout
+            .sets
+            .insert(LOG_DENIED.to_string(), Set { kind: SetKind::Interfaces, elements: interfaces(&|p| p.log_denied) });
         let mut sides = Vec::new();
         for (groups, policy) in &ruleset.members {
             let side = Side::Members(groups);
@@ -274,4 +295,36 @@ impl Layout {
             self.maps.insert(name, Map { kind, entries });
         }
     }
+}
+
+/// A side chain of a rule set, for reading its counters and logs back:
+/// whose rules it holds and its cell chains.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SideChain {
+    pub chain: String,
+    /// `egress` (pods' egress rules), `ingress` (pods' ingress rules) or
+    /// `member-ingress` (external members' ingress, checked on their behalf).
+    pub direction: &'static str,
+    pub groups: Vec<SgId>,
+    /// Cell chains and the packets each holds.
+    pub cells: Vec<(String, CellKey)>,
+}
+
+/// Every side chain the table of `ruleset` has, in table order.
+pub fn side_chains(ruleset: &NodeRuleset) -> Vec<SideChain> {
+    let mut out = Vec::new();
+    let mut add = |side: Side, direction: &'static str, groups: &[SgId], allowed: &Allowances| {
+        let cells = allowed.cells.iter().map(|(key, peers)| (side.cell(key, peers), *key)).collect();
+        out.push(SideChain { chain: side.chain(), direction, groups: groups.to_vec(), cells });
+    };
+    for (groups, p) in &ruleset.pods {
+        if !p.egress.allows_everything() {
+            add(Side::Egress(groups), "egress", groups, &p.egress);
+        }
+        add(Side::Ingress(groups), "ingress", groups, &p.ingress);
+    }
+    for (groups, policy) in &ruleset.members {
+        add(Side::Members(groups), "member-ingress", groups, &policy.ingress);
+    }
+    out
 }

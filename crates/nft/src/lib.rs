@@ -10,6 +10,7 @@
 //! change is one transaction: atomic.
 
 mod chains;
+mod counters;
 mod element;
 mod encode;
 mod error;
@@ -17,17 +18,20 @@ mod kernel;
 mod layout;
 mod names;
 mod netlink;
+mod nflog;
 mod nft;
 mod plan;
 mod refill;
 mod sync;
 
+pub use counters::{Counters, Counts, parse_counters};
 pub use element::{Element, Field};
 pub use error::{Error, Result};
 pub use kernel::parse_table;
-pub use layout::{Fill, Layout, Map, MapKind, Set, SetKind, Verdict};
-pub use names::{Side, TABLE};
+pub use layout::{Fill, Layout, Map, MapKind, Set, SetKind, SideChain, Verdict, side_chains};
+pub use names::{LOG_GROUP, Side, TABLE};
 pub use netlink::ElementChange;
+pub use nflog::{LogReader, Refused, parse as parse_nflog};
 pub use nft::{Nft, NftCli};
 pub use plan::{Changes, Plan, full_script, plan};
 pub use sync::{Dataplane, Drift, SyncReport, drift};

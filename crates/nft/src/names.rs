@@ -18,6 +18,29 @@ pub const FROM_UNCHECKED: &str = "fu";
 pub const SOURCES4: &str = "sources4";
 pub const SOURCES6: &str = "sources6";
 
+/// Pod interfaces whose new connections are counted where the rules let
+/// them through or refuse them: sets whose elements carry counters, one
+/// per pod, direction and outcome. A lookup that matches counts; the
+/// packet goes on. Per rule, each cell chain counts what it allows.
+pub const EGRESS_ALLOWED: &str = "eg_ok";
+pub const EGRESS_DENIED: &str = "eg_no";
+pub const INGRESS_ALLOWED: &str = "in_ok";
+pub const INGRESS_DENIED: &str = "in_no";
+/// The counting sets: name, egress (else ingress), allowed (else denied).
+pub const COUNTED: [(&str, bool, bool); 4] = [
+    (EGRESS_ALLOWED, true, true),
+    (EGRESS_DENIED, true, false),
+    (INGRESS_ALLOWED, false, true),
+    (INGRESS_DENIED, false, false),
+];
+/// Pod interfaces whose refused new connections are logged (NFLOG).
+pub const LOG_DENIED: &str = "log_denied";
+/// The NFLOG group the agent reads refused connections from.
+pub const LOG_GROUP: u16 = 5402;
+/// At most this many refused connections are logged per second per side
+/// chain (and a burst of twice as many): a flood does not flood the log.
+pub const LOG_RATE: u32 = 10;
+
 /// Whose rules a group of chains, maps and sets enforces. Each is named
 /// after the groups whose rules it holds, so that all pods (or external
 /// members) that carry the same groups share it.
@@ -127,6 +150,7 @@ fn fnv1a<'s>(parts: impl Iterator<Item = &'s str>) -> u64 {
 pub fn chain_rank(name: &str) -> u8 {
     match name {
         n if n.starts_with("fr_") || n.starts_with("md_") => 0,
+        EGRESS_ALLOWED | EGRESS_DENIED | INGRESS_ALLOWED | INGRESS_DENIED | LOG_DENIED => 1,
         n if n.split('_').count() <= 2 => 1,
         _ => 2,
     }

@@ -18,6 +18,9 @@ pub trait Nft {
     fn elements(&self, changes: &[ElementChange]) -> Result<()>;
     /// The namespace's nf_tables generation (changes with every commit).
     fn generation(&self) -> Result<u32>;
+    /// What the dataplane counted: `nft -j -t list table inet podsg` (no
+    /// set contents) and each counting set's listing; empty without a table.
+    fn list_counters(&self) -> Result<Vec<String>>;
 }
 
 /// The `nft` program and an nf_tables netlink socket, in the current network
@@ -103,5 +106,26 @@ impl Nft for NftCli {
 
     fn generation(&self) -> Result<u32> {
         self.netlink()?.generation()
+    }
+
+    fn list_counters(&self) -> Result<Vec<String>> {
+        let mut docs = Vec::new();
+        let listings = std::iter::once(vec!["-j", "-t", "list", "table", "inet", TABLE])
+            .chain(crate::names::COUNTED.iter().map(|(set, _, _)| vec!["-j", "list", "set", "inet", TABLE, set]));
+        for args in listings {
+            let out = self.run(&args, None)?;
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            if !out.status.success() && stderr.contains("No such file or directory") {
+                return Ok(Vec::new());
+            }
+            if !out.status.success() {
+                return Err(Error::Nft {
+                    command: format!("nft {}", args.join(" ")),
+                    stderr: stderr.trim().to_string(),
+                });
+            }
+            docs.push(String::from_utf8_lossy(&out.stdout).into_owned());
+        }
+        Ok(docs)
     }
 }

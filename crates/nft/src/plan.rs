@@ -302,6 +302,7 @@ mod tests {
             addresses: vec![address.parse().unwrap()],
             groups,
             restricted,
+            log_denied: false,
         };
         let b_groups = if b_restricted { sg("sg-0b") } else { Vec::new() };
         let mut pods = vec![(sg("sg-0a"), PodPolicy { egress: Allowances::default(), ingress })];
@@ -349,7 +350,8 @@ mod tests {
         let p = plan(Some(&layout(&[], true)), &Layout::desired(&more)).unwrap();
         assert!(p.summary.elements_only() && p.create.is_empty(), "{}", p.create);
         let objects: Vec<&str> = p.elements.iter().map(|c| c.object.as_str()).collect();
-        assert_eq!(objects, vec!["sources4", "from_pod", "to_pod"]);
+        // Its counters are there before it is hooked in.
+        assert_eq!(objects, vec!["eg_no", "eg_ok", "in_no", "in_ok", "sources4", "from_pod", "to_pod"]);
     }
 
     #[test]
@@ -390,7 +392,7 @@ mod tests {
         let mut tampered = want.clone();
         let side = Side::Ingress(&sg("sg-0a")).chain();
         tampered.chains.get_mut(&side).unwrap().pop();
-        assert_eq!(plan(Some(&tampered), &want).unwrap_err(), format!("chain {side} has 3 rules, expected 4"));
+        assert_eq!(plan(Some(&tampered), &want).unwrap_err(), format!("chain {side} has 5 rules, expected 6"));
         let mut gone = want.clone();
         gone.chains.remove("forward");
         assert_eq!(plan(Some(&gone), &want).unwrap_err(), "chain forward is missing");

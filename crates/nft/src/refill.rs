@@ -161,6 +161,7 @@ mod tests {
             addresses: vec![address.parse().unwrap()],
             groups: id(groups),
             restricted: true,
+            log_denied: false,
         };
         let sides = |offset: usize| PodPolicy { egress: cells(offset), ingress: cells(offset + 1) };
         let second: Vec<&str> = members[1].iter().filter(|a| !members[0].contains(a)).copied().collect();

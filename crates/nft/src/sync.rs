@@ -276,6 +276,11 @@ impl<N: Nft> Dataplane<N> {
     }
 
     /// Whether nf_tables answers (one netlink request).
+    /// What the table counted.
+    pub fn counters(&self) -> Result<crate::counters::Counters> {
+        crate::counters::parse_counters(&self.nft.list_counters()?)
+    }
+
     pub fn ready(&self) -> Result<()> {
         self.nft.generation().map(|_| ())
     }

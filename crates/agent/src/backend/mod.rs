@@ -34,4 +34,6 @@ pub trait Backend {
     fn collect_garbage(&mut self, records: &[&Record]) -> Result<()>;
     /// Whether enforcement can be reached (CNI STATUS).
     fn ready(&self) -> Result<()>;
+    /// What the dataplane counted (new connections per pod and per rule cell).
+    fn counters(&self) -> Result<podsg_nft::Counters>;
 }

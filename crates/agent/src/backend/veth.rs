@@ -131,4 +131,8 @@ impl<N: Nft> Backend for VethNft<N> {
     fn ready(&self) -> Result<()> {
         self.dataplane.ready().map_err(|e| Error::NotAvailable(e.to_string()))
     }
+
+    fn counters(&self) -> Result<podsg_nft::Counters> {
+        self.dataplane.counters().map_err(|e| Error::NotAvailable(e.to_string()))
+    }
 }

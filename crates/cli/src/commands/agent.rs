@@ -12,6 +12,10 @@ pub fn run(args: &AgentArgs) -> u8 {
         state_dir: args.state_dir.clone(),
         mode: args.mode.map(Into::into),
         node_netns: None,
+        log_denied: podsg_agent::LogDenied {
+            all: args.log_denied,
+            groups: args.log_denied_group.iter().cloned().collect(),
+        },
     };
     if !args.kubernetes {
         return match ManifestFiles::new(args.manifests.clone()) {

@@ -31,6 +31,21 @@ pub fn run(command: Lab) -> u8 {
             u8::from(!report.ok)
         }),
         Lab::Exec { target, command } => podsg_lab::exec(&target, &command).map(|code| u8::try_from(code).unwrap_or(1)),
+        Lab::Logs { denied: _, pod, output } => podsg_lab::logs(pod.as_deref()).map(|lines| {
+            match output {
+                Output::Json | Output::Yaml => crate::output::print_data(output, &lines),
+                Output::Text => {
+                    for l in &lines {
+                        println!("{}", log_line(l));
+                    }
+                }
+            }
+            0
+        }),
+        Lab::Metrics { node } => podsg_lab::metrics(node.as_deref()).map(|text| {
+            print!("{text}");
+            0
+        }),
         Lab::Status => podsg_lab::status().map(|s| {
             print!("{s}");
             0
@@ -139,4 +154,27 @@ fn lab_table(report: &podsg_lab::CheckReport) -> Table {
         columns,
         cells,
     }
+}
+
+/// A refusal for people: `node1 Pod/ns/a ingress tcp/8080 from 10.244.1.2 refused by ingress of sg-…`.
+fn log_line(v: &serde_json::Value) -> String {
+    let s = |k: &str| v[k].as_str().unwrap_or("?").to_string();
+    let what = match (v["port"].as_u64(), v["icmpType"].as_u64()) {
+        (Some(p), _) => format!("{}/{p}", s("protocol")),
+        (_, Some(t)) => format!("{} type {t} code {}", s("protocol"), v["icmpCode"].as_u64().unwrap_or(0)),
+        _ => s("protocol"),
+    };
+    let word = if s("direction") == "ingress" { "from" } else { "to" };
+    let groups: Vec<&str> =
+        v["refusedBy"]["groups"].as_array().into_iter().flatten().filter_map(|g| g.as_str()).collect();
+    format!(
+        "{:.3} {} {} {} {what} {word} {} refused by {} of {}",
+        v["time"].as_f64().unwrap_or(0.0),
+        s("node"),
+        s("pod"),
+        s("direction"),
+        s("peer"),
+        v["refusedBy"]["side"].as_str().unwrap_or("?"),
+        groups.join(", ")
+    )
 }

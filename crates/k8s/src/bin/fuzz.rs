@@ -1,5 +1,5 @@
 //! The randomized harness (see `podsg_k8s::fuzzing`):
-//! `fuzz admission|manifests|watch [INPUTS] [SEED]`, on every core. Exit 1 when
+//! `fuzz admission|manifests|watch|nflog [INPUTS] [SEED]`, on every core. Exit 1 when
 //! an input broke a property; the inputs are written to fuzz-failures/.
 
 use podsg_k8s::fuzzing::{Target, corpus, run};
@@ -11,8 +11,9 @@ fn main() -> std::process::ExitCode {
         Some("admission") => Target::Admission,
         Some("manifests") => Target::Manifests,
         Some("watch") => Target::Watch,
+        Some("nflog") => Target::Nflog,
         _ => {
-            eprintln!("usage: fuzz admission|manifests|watch [INPUTS (default 10000000)] [SEED (default 1)]");
+            eprintln!("usage: fuzz admission|manifests|watch|nflog [INPUTS (default 10000000)] [SEED (default 1)]");
             return 2.into();
         }
     };

@@ -163,6 +163,7 @@ async fn what_the_api_says_reaches_the_kernel_as_element_updates() {
         state_dir: dir.path().join("state"),
         mode: None,
         node_netns: Some(node.path()),
+        log_denied: Default::default(),
     };
     let agent = Agent::new(config, NftCli::in_netns(node.name())).unwrap();
     let served = socket.clone();
@@ -275,7 +276,9 @@ async fn what_the_api_says_reaches_the_kernel_as_element_updates() {
         fresh.set_local(&r.pod_namespace, &r.pod_name, Some(r.addresses.clone()));
     }
     fresh.take(finals.into_iter().map(InputChange::Apply).collect());
-    let drift = Dataplane::new(NftCli::in_netns(node.name())).check_kernel(&fresh.ruleset(&records, None)).unwrap();
+    let drift = Dataplane::new(NftCli::in_netns(node.name()))
+        .check_kernel(&fresh.ruleset(&records, None, &Default::default()))
+        .unwrap();
     assert!(drift.is_empty(), "the kernel differs from a fresh agent's rule set: {drift:?}");
 }
 

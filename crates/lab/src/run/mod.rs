@@ -4,12 +4,14 @@
 mod apply;
 mod down;
 mod inspect;
+mod observe;
 mod servers;
 mod up;
 
 pub use apply::apply;
 pub use down::down;
 pub use inspect::{Destination, destination, exec, status, target};
+pub use observe::{logs, metrics};
 pub use up::up;
 
 use crate::daemons;

@@ -92,7 +92,11 @@ fn build(state: &mut LabState, catalog: &Catalog, files: &LabFiles) -> Result<()
             current().display().to_string(),
             "--manifests".into(),
             pods::cluster_dir().display().to_string(),
+            // Inside the node: `podsg lab metrics` reads it there.
+            "--metrics-listen".into(),
+            format!("{}:{}", n.address, crate::layout::METRICS_PORT),
         ])
+        .chain(files.spec.log_denied.then(|| "--log-denied".to_string()))
         .collect();
         std::fs::create_dir_all(pods::cluster_dir()).map_err(io("cluster"))?;
         pods::publish(&[], state)?;

@@ -24,6 +24,9 @@ pub struct InterfacePolicy {
     /// egress and ingress are checked. Every pod is anti-spoofed and meets
     /// external members' ingress either way.
     pub restricted: bool,
+    /// Its refused new connections are logged (rate-limited).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub log_denied: bool,
 }
 
 impl InterfacePolicy {
@@ -98,6 +101,8 @@ pub struct LocalPod<'a> {
     pub pod: &'a str,
     pub addresses: &'a [IpAddr],
     pub groups: PodGroups<'a>,
+    /// Log its refused new connections.
+    pub log_denied: bool,
 }
 
 /// What a local pod carries.
@@ -153,6 +158,7 @@ impl NodeRuleset {
                     addresses: p.addresses.to_vec(),
                     groups: carried.to_vec(),
                     restricted: p.groups != PodGroups::Unrestricted,
+                    log_denied: p.log_denied,
                 };
                 (p.interface.to_string(), policy)
             })

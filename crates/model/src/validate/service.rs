@@ -53,22 +53,23 @@ pub fn service(m: &ServiceManifest) -> Checked<KubeService> {
 
 const DNS1035: &str = "must be a lowercase RFC 1035 label: at most 63 lowercase letters, digits and '-', starting with a letter and ending with a letter or digit";
 
-fn is_dns1035_label(s: &str) -> bool {
+/// A DNS label: at most 63 lowercase letters, digits and '-', ending with
+/// a letter or digit and starting with a letter (RFC 1035) or either (RFC 1123).
+fn is_label(s: &str, letter_first: bool) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
         && b.len() <= 63
-        && b[0].is_ascii_lowercase()
-        && b[b.len() - 1].is_ascii_alphanumeric()
+        && (b[0].is_ascii_lowercase() || (!letter_first && b[0].is_ascii_digit()))
+        && (b[b.len() - 1].is_ascii_lowercase() || b[b.len() - 1].is_ascii_digit())
         && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
 }
 
+fn is_dns1035_label(s: &str) -> bool {
+    is_label(s, true)
+}
+
 fn is_dns1123_label(s: &str) -> bool {
-    let b = s.as_bytes();
-    !b.is_empty()
-        && b.len() <= 63
-        && b[0].is_ascii_alphanumeric()
-        && b[b.len() - 1].is_ascii_alphanumeric()
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+    is_label(s, false)
 }
 
 /// Kubernetes `IsValidPortName`: an IANA service name.

@@ -70,7 +70,7 @@ impl<B: Backend> Agent<B> {
     pub fn with_backend(config: AgentConfig, backend: B) -> std::io::Result<Self> {
         let ipam = config
             .pod_cidr
-            .map(|range| Allocator::new(config.state_dir.join("ipam"), range, vec![config.node_address]))
+            .map(|range| Allocator::new(config.state_dir.join("ipam"), range, vec![IpAddr::V4(config.node_address)]))
             .transpose()
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         let store = Store::new(config.state_dir.join("attachments"))?;
@@ -186,10 +186,10 @@ impl<B: Backend> Agent<B> {
                 let owner = Record::owner(&a.container_id, &a.ifname);
                 let allocator = self.ipam.as_mut().ok_or(Error::NoPodRange)?;
                 let address = match a.requested_ip {
-                    Some(wanted) => allocator.claim(&owner, wanted),
+                    Some(wanted) => allocator.claim(&owner, IpAddr::V4(wanted)),
                     None => allocator.allocate(&owner),
                 }?;
-                (host_interface(&a.container_id, &a.ifname), vec![IpAddr::V4(address)], false)
+                (host_interface(&a.container_id, &a.ifname), vec![address], false)
             }
         };
         let record = Record {

@@ -9,7 +9,7 @@ use crate::flows::{FlowLabels, LogDenied};
 use crate::ipam::Allocator;
 use crate::naming::host_interface;
 use crate::node_view::NodeView;
-use ipnet::Ipv4Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 use podsg_cni::agent_protocol::{Attachment, AttachmentRef, Request, Response};
 use podsg_cni::result::CniResult;
 use podsg_model::dataplane::NodeRuleset;
@@ -29,6 +29,8 @@ pub struct AgentConfig {
     /// The node's pod range, which pod addresses come from in standalone
     /// mode; `None` when the node has none (chained mode only).
     pub pod_cidr: Option<Ipv4Net>,
+    /// The node's IPv6 pod range: pods are dual-stack when it is given.
+    pub pod_cidr6: Option<Ipv6Net>,
     /// Attachments and the address allocator live here.
     pub state_dir: PathBuf,
     /// Overrides the ClusterConfig's enforcing mode.
@@ -49,8 +51,9 @@ pub struct Agent<B: Backend> {
     /// Whether the view learned changes the backend does not have yet.
     unenforced: bool,
     backend: B,
-    /// The pod address allocator (standalone mode), when the node has a range.
-    ipam: Option<Allocator>,
+    /// The pod address allocators (standalone mode): one per family the
+    /// node has a range of, IPv4 first.
+    ipam: Vec<Allocator>,
     store: Store,
     /// What the counters and refusal logs of the rule set last enforced
     /// mean: shared with the thread that reads the logs.
@@ -61,6 +64,10 @@ impl<N: Nft> Agent<VethNft<N>> {
     /// The node backend: veths and the node's nftables, through `nft`.
     pub fn new(config: AgentConfig, nft: N) -> std::io::Result<Self> {
         let node_netns = config.node_netns.clone().unwrap_or_else(|| format!("/proc/{}/ns/net", std::process::id()));
+        if config.pod_cidr6.is_some() {
+            // Dual-stack pods: the node routes their IPv6 too.
+            podsg_netns::wire::forward_ipv6(&node_netns).map_err(|e| std::io::Error::other(e.to_string()))?;
+        }
         let backend = VethNft::new(nft, node_netns, config.node_address);
         Agent::with_backend(config, backend)
     }
@@ -68,11 +75,17 @@ impl<N: Nft> Agent<VethNft<N>> {
 
 impl<B: Backend> Agent<B> {
     pub fn with_backend(config: AgentConfig, backend: B) -> std::io::Result<Self> {
-        let ipam = config
-            .pod_cidr
-            .map(|range| Allocator::new(config.state_dir.join("ipam"), range, vec![IpAddr::V4(config.node_address)]))
-            .transpose()
-            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        let mut ipam = Vec::new();
+        let allocator = |dir: &str, range: ipnet::IpNet| {
+            Allocator::new(config.state_dir.join(dir), range, vec![IpAddr::V4(config.node_address)])
+                .map_err(|e| std::io::Error::other(e.to_string()))
+        };
+        if let Some(range) = config.pod_cidr {
+            ipam.push(allocator("ipam", range.into())?);
+        }
+        if let Some(range) = config.pod_cidr6 {
+            ipam.push(allocator("ipam6", range.into())?);
+        }
         let store = Store::new(config.state_dir.join("attachments"))?;
         let mut view = NodeView::new(&config.node_name, IpAddr::V4(config.node_address));
         for r in store.records() {
@@ -184,12 +197,27 @@ impl<B: Backend> Agent<B> {
             }
             None => {
                 let owner = Record::owner(&a.container_id, &a.ifname);
-                let allocator = self.ipam.as_mut().ok_or(Error::NoPodRange)?;
-                let address = match a.requested_ip {
-                    Some(wanted) => allocator.claim(&owner, IpAddr::V4(wanted)),
-                    None => allocator.allocate(&owner),
-                }?;
-                (host_interface(&a.container_id, &a.ifname), vec![address], false)
+                if !self.ipam.first().is_some_and(|a| a.is_ipv4()) {
+                    return Err(Error::NoPodRange);
+                }
+                let mut addresses = Vec::new();
+                for allocator in &mut self.ipam {
+                    let address = match a.requested_ip {
+                        Some(wanted) if allocator.is_ipv4() => allocator.claim(&owner, IpAddr::V4(wanted)),
+                        _ => allocator.allocate(&owner),
+                    };
+                    match address {
+                        Ok(address) => addresses.push(address),
+                        Err(e) => {
+                            // Nothing half given: the other family's address goes back.
+                            for allocator in &mut self.ipam {
+                                let _ = allocator.release(&owner);
+                            }
+                            return Err(e.into());
+                        }
+                    }
+                }
+                (host_interface(&a.container_id, &a.ifname), addresses, false)
             }
         };
         let record = Record {
@@ -229,7 +257,7 @@ impl<B: Backend> Agent<B> {
     fn release(&mut self, container_id: &str, ifname: &str) -> Result<()> {
         let record = self.store.get(container_id, ifname).cloned();
         self.backend.detach(record.as_ref(), container_id, ifname)?;
-        if let Some(allocator) = &mut self.ipam {
+        for allocator in &mut self.ipam {
             allocator.release(&Record::owner(container_id, ifname))?;
         }
         self.store.remove(container_id, ifname)?;
@@ -267,7 +295,7 @@ impl<B: Backend> Agent<B> {
         }
         let owners: BTreeSet<String> =
             self.store.records().iter().map(|r| Record::owner(&r.container_id, &r.ifname)).collect();
-        if let Some(allocator) = &mut self.ipam {
+        for allocator in &mut self.ipam {
             for (_, owner) in allocator.list()? {
                 if !owners.contains(&owner) {
                     allocator.release(&owner)?;

@@ -54,6 +54,10 @@ impl Allocator {
         Ok(allocator)
     }
 
+    pub fn is_ipv4(&self) -> bool {
+        self.range.addr().is_ipv4()
+    }
+
     fn lock(&self) -> Result<Flock<File>, IpamError> {
         let path = self.dir.join(".lock");
         let file = OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(io(&path))?;

@@ -104,6 +104,7 @@ fn agent(dir: &std::path::Path) -> (Agent<VethNft<RecordingNft>>, RecordingNft) 
         mode: None,
         node_netns: None,
         log_denied: Default::default(),
+        pod_cidr6: None,
     };
     (Agent::new(config, nft.clone()).unwrap(), nft)
 }

@@ -91,8 +91,15 @@ impl Lab {
         let pod = |name: &str, address: Ipv4Addr, host_if: &str| {
             let ns = Netns::new(&format!("pgf-{name}")).unwrap();
             let (node_path, pod_path) = (node.path(), ns.path());
-            let link =
-                PodLink { node: &node_path, pod: &pod_path, ifname: "eth0", host_if, address, node_address: NODE };
+            let link = PodLink {
+                node: &node_path,
+                pod: &pod_path,
+                ifname: "eth0",
+                host_if,
+                address,
+                node_address: NODE,
+                address6: None,
+            };
             link.attach().unwrap();
             ns
         };

@@ -188,6 +188,9 @@ pub struct AgentArgs {
     /// The node's pod range for standalone mode, e.g. 10.1.0.0/24 (default with --kubernetes: the Node's spec.podCIDR). Without one, only chained mode works.
     #[arg(long, value_name = "CIDR")]
     pub pod_cidr: Option<ipnet::Ipv4Net>,
+    /// The node's IPv6 pod range (e.g. fd00:10:244:1::/64): pods get an address of each family (dual-stack). Standalone mode.
+    #[arg(long, value_name = "CIDR")]
+    pub pod_cidr6: Option<ipnet::Ipv6Net>,
     /// Where attachments and the address allocator are kept.
     #[arg(long, value_name = "DIR", default_value = "/var/lib/podsg")]
     pub state_dir: PathBuf,

@@ -184,6 +184,7 @@ fn chained_after_another_plugin() {
         host_if: "vother0",
         address,
         node_address: Ipv4Addr::new(10, 100, 0, 1),
+        address6: None,
     };
     let made = link.attach().unwrap();
     let prev = serde_json::json!({
@@ -223,4 +224,38 @@ fn chained_after_another_plugin() {
         String::from_utf8(node.ns.exec("nft", &["list", "map", "inet", "podsg", "to_pod"]).unwrap().stdout).unwrap();
     assert!(!map.contains("\"vother0\""), "{map}");
     assert!(link_exists(&node.ns.path(), "vother0").unwrap(), "the other plugin's interface is not podsg's to delete");
+}
+
+/// With an IPv6 pod range the agent gives each pod an address of each
+/// family (a /128, routed via fe80::1), and the pods' groups hold over IPv6
+/// as over IPv4; DEL frees both.
+#[test]
+fn dual_stack_pods_get_both_families_and_their_groups_hold_over_ipv6() {
+    require_privilege!();
+    let node = Node::start_with(&WORLD.replace("GREEN_GROUP", "sg-0a"), &["--pod-cidr6", "fd00:10:244:1::/64"]);
+    let (green1, green2, red) =
+        (Netns::new("pgc6-g1").unwrap(), Netns::new("pgc6-g2").unwrap(), Netns::new("pgc6-r").unwrap());
+    let (code, r1) = node.add("c1", &green1, "green1");
+    assert_eq!(code, 0, "{r1}");
+    assert_eq!(r1["ips"][1]["address"], "fd00:10:244:1::1/128", "{r1}");
+    assert_eq!(r1["ips"][1]["gateway"], "fe80::1");
+    assert_eq!(r1["routes"][1], serde_json::json!({"dst": "::/0", "gw": "fe80::1"}));
+    let (code, r2) = node.add("c2", &green2, "green2");
+    assert_eq!(code, 0, "{r2}");
+    let (code, r3) = node.add("c3", &red, "red");
+    assert_eq!(code, 0, "{r3}");
+    let v6 =
+        |r: &Value| -> IpAddr { r["ips"][1]["address"].as_str().unwrap().split('/').next().unwrap().parse().unwrap() };
+    let _l = Listener::echo(&green2, SocketAddr::new("::".parse().unwrap(), 5432)).unwrap();
+    let timeout = Duration::from_millis(500);
+    assert!(Probe::tcp(&green1, SocketAddr::new(v6(&r2), 5432), timeout).unwrap(), "green1 -> green2:5432 over IPv6");
+    assert!(
+        !Probe::tcp(&red, SocketAddr::new(v6(&r2), 5432), timeout).unwrap(),
+        "red -> green2:5432 over IPv6 is dropped"
+    );
+    assert!(Probe::tcp(&green1, SocketAddr::new(address(&r2).into(), 5432), timeout).unwrap(), "and over IPv4");
+    assert_eq!(node.simple("CHECK", "c1", Some(&green1.path())), (0, Value::Null), "CHECK sees both addresses");
+    assert_eq!(node.addresses_taken(), 6);
+    assert_eq!(node.simple("DEL", "c1", Some(&green1.path())), (0, Value::Null));
+    assert_eq!(node.addresses_taken(), 4, "DEL frees both families");
 }

@@ -2,18 +2,23 @@
 //! the pod has its address as a /32 and a default route via a link-local
 //! gateway that is the node's end of the veth (a permanent neighbour entry,
 //! so the pod never ARPs for it); the node routes the /32 to the veth and
-//! uses its own address as the source of what it sends to pods.
+//! uses its own address as the source of what it sends to pods. A
+//! dual-stack pod also has an IPv6 address as a /128 and a default route
+//! via `fe80::1`, again a permanent neighbour, and the node a permanent
+//! neighbour for the pod's address: no neighbour discovery either way.
 //!
 //! Namespaces are given by path (`/run/netns/NAME`, `/proc/PID/ns/net`), as
 //! CNI gives them.
 
 use crate::enter::{Anchor, ip_at, ip_batch_at, run_in};
 use crate::ip::{Error, Result};
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::process::Command;
 
 /// The gateway every pod routes through (like Calico's).
 pub const GATEWAY: Ipv4Addr = Ipv4Addr::new(169, 254, 1, 1);
+/// The IPv6 gateway of dual-stack pods: a link-local address, the node's end.
+pub const GATEWAY6: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1);
 
 /// What `attach` made.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,6 +52,8 @@ pub struct PodLink<'a> {
     pub address: Ipv4Addr,
     /// The node's own address: the source of what it sends to the pod.
     pub node_address: Ipv4Addr,
+    /// The pod's IPv6 address, when it is dual-stack.
+    pub address6: Option<Ipv6Addr>,
 }
 
 impl PodLink<'_> {
@@ -69,25 +76,32 @@ impl PodLink<'_> {
 
     fn configure(&self, macs: &Attached) -> Result<()> {
         let (gw, ifname, address) = (GATEWAY, self.ifname, self.address);
-        ip_batch_at(
-            self.pod,
-            &[
-                format!("addr add {address}/32 dev {ifname}"),
-                format!("link set {ifname} up"),
-                format!("route add {gw} dev {ifname} scope link"),
-                format!("route add default via {gw} dev {ifname}"),
-                // The pod never ARPs for the gateway: it is the node's end of the veth.
-                format!("neigh replace {gw} lladdr {} dev {ifname} nud permanent", macs.host_mac),
-            ],
-        )?;
+        let mut pod = vec![
+            format!("addr add {address}/32 dev {ifname}"),
+            format!("link set {ifname} up"),
+            format!("route add {gw} dev {ifname} scope link"),
+            format!("route add default via {gw} dev {ifname}"),
+            // The pod never ARPs for the gateway: it is the node's end of the veth.
+            format!("neigh replace {gw} lladdr {} dev {ifname} nud permanent", macs.host_mac),
+        ];
         let host_if = self.host_if;
-        ip_batch_at(
-            self.node,
-            &[
-                format!("link set {host_if} up"),
-                format!("route replace {address}/32 dev {host_if} scope link src {}", self.node_address),
-            ],
-        )
+        let mut node = vec![
+            format!("link set {host_if} up"),
+            format!("route replace {address}/32 dev {host_if} scope link src {}", self.node_address),
+        ];
+        if let Some(a6) = self.address6 {
+            pod.extend([
+                format!("addr add {a6}/128 dev {ifname} nodad"),
+                format!("neigh replace {GATEWAY6} lladdr {} dev {ifname} nud permanent", macs.host_mac),
+                format!("route add default via {GATEWAY6} dev {ifname}"),
+            ]);
+            node.extend([
+                format!("route replace {a6}/128 dev {host_if}"),
+                format!("neigh replace {a6} lladdr {} dev {host_if} nud permanent", macs.pod_mac),
+            ]);
+        }
+        ip_batch_at(self.pod, &pod)?;
+        ip_batch_at(self.node, &node)
     }
 }
 
@@ -114,12 +128,13 @@ pub fn mac_at(path: &str, interface: &str) -> Result<String> {
         .ok_or_else(|| Error::Thread(format!("no MAC address on {interface}")))
 }
 
-/// The IPv4 addresses on an interface inside the namespace at `path`.
+/// The global addresses (IPv4 and IPv6, with their prefix lengths) on an
+/// interface inside the namespace at `path`.
 pub fn addresses_at(path: &str, interface: &str) -> Result<Vec<String>> {
-    let out = ip_at(path, &["-o", "-4", "addr", "show", "dev", interface])?;
+    let out = ip_at(path, &["-o", "addr", "show", "dev", interface, "scope", "global"])?;
     Ok(out
         .lines()
-        .filter_map(|l| l.split_whitespace().skip_while(|w| *w != "inet").nth(1))
+        .filter_map(|l| l.split_whitespace().skip_while(|w| *w != "inet" && *w != "inet6").nth(1))
         .map(str::to_string)
         .collect())
 }
@@ -138,7 +153,17 @@ pub fn link_exists(path: &str, interface: &str) -> Result<bool> {
 /// Makes a namespace a router with an address of its own (on `lo`).
 pub fn router(path: &str, address: Ipv4Addr) -> Result<()> {
     ip_at(path, &["addr", "add", &format!("{address}/32"), "dev", "lo"])?;
-    let out = run_in(path, || Command::new("sysctl").args(["-qw", "net.ipv4.ip_forward=1"]).output())?
+    sysctl_at(path, "net.ipv4.ip_forward=1")
+}
+
+/// Makes a namespace route IPv6 too (for dual-stack pods).
+pub fn forward_ipv6(path: &str) -> Result<()> {
+    sysctl_at(path, "net.ipv6.conf.all.forwarding=1")
+}
+
+fn sysctl_at(path: &str, setting: &str) -> Result<()> {
+    let setting = setting.to_string();
+    let out = run_in(path, move || Command::new("sysctl").args(["-qw", &setting]).output())?
         .map_err(|source| Error::Io { what: "sysctl".into(), source })?;
     if !out.status.success() {
         return Err(Error::Thread(format!("sysctl: {}", String::from_utf8_lossy(&out.stderr))));

@@ -120,6 +120,7 @@ fn lab() -> Lab {
             host_if: &host_if,
             address,
             node_address: NODE_ADDRESS,
+            address6: None,
         };
         link.attach().unwrap();
         for port in PORTS {
@@ -280,4 +281,158 @@ fn standard_mode_leaves_a_pods_own_node_alone() {
             wrong.join("\n")
         );
     }
+}
+
+const NODE_ADDRESS6: &str = "fd00:100::1";
+
+/// The same node with dual-stack pods and IPv6 rules: `ipv6Ranges`, ICMPv6
+/// from a group, an IPv6 member.
+fn world6() -> String {
+    r#"
+apiVersion: podsg.io/v1alpha1
+kind: ClusterConfig
+metadata: {name: cluster}
+spec: {defaultGroupIds: [sg-0e], enforcingMode: strict}
+---
+apiVersion: podsg.io/v1alpha1
+kind: SecurityGroup
+metadata: {name: sg-0e}
+spec:
+  ingress:
+  - {ipProtocol: "-1", userIdGroupPairs: [{groupId: sg-0e}]}
+  - {ipProtocol: tcp, fromPort: 8080, toPort: 8080, userIdGroupPairs: [{groupId: sg-0a}]}
+---
+apiVersion: podsg.io/v1alpha1
+kind: SecurityGroup
+metadata: {name: sg-0a}
+spec:
+  ingress:
+  - {ipProtocol: udp, fromPort: 5432, toPort: 5432, ipv6Ranges: [{cidrIpv6: "fd00:1::/120"}]}
+  - {ipProtocol: icmpv6, fromPort: 128, toPort: -1, userIdGroupPairs: [{groupId: sg-0e}]}
+  - {ipProtocol: tcp, fromPort: 8080, toPort: 8080, ipRanges: [{cidrIp: 10.1.0.0/24}]}
+---
+apiVersion: podsg.io/v1alpha1
+kind: SecurityGroup
+metadata: {name: sg-0c}
+spec:
+  ingress:
+  - {ipProtocol: tcp, fromPort: 5432, toPort: 5432, userIdGroupPairs: [{groupId: sg-0a}]}
+  members: [{address: "fd00:3::50", name: db}]
+---
+apiVersion: vpcresources.k8s.aws/v1beta1
+kind: SecurityGroupPolicy
+metadata: {name: green, namespace: ns}
+spec: {podSelector: {matchLabels: {app: green}}, securityGroups: {groupIds: [sg-0a]}}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: node-1}
+status: {addresses: [{type: InternalIP, address: 10.100.0.1}, {type: InternalIP, address: "fd00:100::1"}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: green, namespace: ns, labels: {app: green}}
+spec: {nodeName: node-1}
+status: {podIPs: [{ip: 10.1.0.5}, {ip: "fd00:1::5"}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: red, namespace: ns, labels: {app: red}}
+spec: {nodeName: node-1}
+status: {podIPs: [{ip: 10.1.0.6}, {ip: "fd00:1::6"}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: blue, namespace: ns, labels: {app: green}}
+spec: {nodeName: node-1}
+status: {podIPs: [{ip: 10.1.0.7}, {ip: "fd00:2::7"}]}
+"#
+    .to_string()
+}
+
+/// An endpoint as one family sees it: only its addresses of that family.
+fn in_family(mut e: Endpoint, v6: bool) -> Endpoint {
+    e.addresses.retain(|a| a.is_ipv6() == v6);
+    e
+}
+
+/// Dual-stack pods on the node: TCP, UDP and ICMPv6 over IPv6 between every
+/// pair (and from the node) do what the engine says of the same flow.
+#[test]
+fn the_kernel_does_what_explain_says_over_ipv6() {
+    require_privilege!();
+    let node = Netns::new("pgt6-node").unwrap();
+    router(&node.path(), NODE_ADDRESS).unwrap();
+    node.ip(&["-6", "addr", "add", &format!("{NODE_ADDRESS6}/128"), "dev", "lo"]).unwrap();
+    node.sysctl("net.ipv6.conf.all.forwarding", "1").unwrap();
+    let mut pods = Vec::new();
+    let mut listeners = Vec::new();
+    for (name, v4, v6) in [
+        ("green", "10.1.0.5", "fd00:1::5"),
+        ("red", "10.1.0.6", "fd00:1::6"),
+        ("blue", "10.1.0.7", "fd00:2::7"),
+        ("db", "10.0.3.50", "fd00:3::50"),
+    ] {
+        let ns = Netns::new(&format!("pgt6-{name}")).unwrap();
+        let (node_path, pod_path, host_if) = (node.path(), ns.path(), format!("pg{name}"));
+        let link = PodLink {
+            node: &node_path,
+            pod: &pod_path,
+            ifname: "eth0",
+            host_if: &host_if,
+            address: v4.parse().unwrap(),
+            node_address: NODE_ADDRESS,
+            address6: Some(v6.parse().unwrap()),
+        };
+        link.attach().unwrap();
+        for port in PORTS {
+            // `[::]` takes both families.
+            listeners.push(Listener::echo(&ns, SocketAddr::new("::".parse().unwrap(), port)).unwrap());
+        }
+        pods.push((name.to_string(), ns, v6.parse::<IpAddr>().unwrap()));
+    }
+    let c = catalog_of(&world6());
+    let rs = all_on_one_node(&c);
+    let nft = Dataplane::new(NftCli::in_netns(node.name()));
+    nft.sync(&rs).unwrap();
+    assert_eq!(nft.check_kernel(&rs).unwrap(), vec![]);
+    let engine = Engine::new(&c.groups, c.settings.enforcing_mode);
+    let timeout = Duration::from_millis(400);
+    let mut sources: Vec<(&str, &Netns)> =
+        pods.iter().filter(|(n, ..)| n != "db").map(|(n, ns, _)| (n.as_str(), ns)).collect();
+    sources.push(("node", &node));
+    let (mut wrong, mut outcomes) = (Vec::new(), std::collections::BTreeSet::new());
+    for (src, src_ns) in sources {
+        for (dst, _, address) in &pods {
+            if src == dst {
+                continue;
+            }
+            let (from, to) = (in_family(endpoint(&c, src), true), in_family(endpoint(&c, dst), true));
+            let mut check = |service: Service, passed: bool| {
+                let expected = engine.verdict(&from, &to, service).decision_by(Enforcer::Podsg);
+                outcomes.insert(expected == Decision::Allow);
+                if (expected == Decision::Allow) != passed {
+                    wrong.push(format!(
+                        "{src} -> {dst} {service}: kernel {}, engine {expected}",
+                        if passed { "passed" } else { "dropped" }
+                    ));
+                }
+            };
+            for port in PORTS {
+                let to_addr = SocketAddr::new(*address, port);
+                check(Service::Tcp(port), Probe::tcp(src_ns, to_addr, timeout).unwrap());
+                check(Service::Udp(port), Probe::udp(src_ns, to_addr, timeout).unwrap());
+            }
+            check(Service::Icmp { v6: true, icmp_type: 128, code: 0 }, Probe::icmp(src_ns, *address, timeout).unwrap());
+        }
+    }
+    assert!(wrong.is_empty(), "over IPv6, kernel and engine disagree:\n{}", wrong.join("\n"));
+    assert_eq!(outcomes.len(), 2, "the scenario has both outcomes");
+    // The v6-only rule: red (fd00:1::6) may send UDP 5432 to green, blue (fd00:2::7) may not.
+    let udp = Service::Udp(5432);
+    let v6 = |n: &str| in_family(endpoint(&c, n), true);
+    assert_eq!(engine.decide(&v6("red"), &v6("green"), udp), Decision::Allow);
+    assert_eq!(engine.decide(&v6("blue"), &v6("green"), udp), Decision::Deny);
+    // And the IPv4 rule says nothing of IPv6: green's tcp 8080 from 10.1.0.0/24.
+    assert_eq!(engine.decide(&v6("red"), &v6("green"), Service::Tcp(8080)), Decision::Deny);
 }

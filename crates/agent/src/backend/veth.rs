@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::naming::is_host_interface;
 use podsg_cni::result::{CniResult, Interface, IpConfig, Route};
 use podsg_model::dataplane::NodeRuleset;
-use podsg_netns::wire::{self, GATEWAY};
+use podsg_netns::wire::{self, GATEWAY, GATEWAY6};
 use podsg_nft::{Dataplane, Nft, SyncReport};
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -32,7 +32,15 @@ impl<N: Nft> Backend for VethNft<N> {
             return Ok(());
         }
         let netns = record.netns.as_deref().ok_or(Error::NoNetns)?;
-        let IpAddr::V4(address) = record.addresses[0] else { unreachable!("the allocator hands out IPv4") };
+        let v4 = record.addresses.iter().find_map(|a| match a {
+            IpAddr::V4(a) => Some(*a),
+            IpAddr::V6(_) => None,
+        });
+        let address6 = record.addresses.iter().find_map(|a| match a {
+            IpAddr::V6(a) => Some(*a),
+            IpAddr::V4(_) => None,
+        });
+        let address = v4.ok_or(Error::NoPodRange)?;
         let link = wire::PodLink {
             node: &self.node_netns,
             pod: netns,
@@ -40,6 +48,7 @@ impl<N: Nft> Backend for VethNft<N> {
             host_if: &record.host_interface,
             address,
             node_address: self.node_address,
+            address6,
         };
         link.attach()?;
         Ok(())
@@ -73,7 +82,8 @@ impl<N: Nft> Backend for VethNft<N> {
             }
             let have = wire::addresses_at(netns, &record.ifname)?;
             for address in &record.addresses {
-                if !have.contains(&format!("{address}/32")) {
+                let prefix = if address.is_ipv6() { 128 } else { 32 };
+                if !have.contains(&format!("{address}/{prefix}")) {
                     return Err(Error::AddressMissing {
                         address: address.to_string(),
                         ifname: record.ifname.clone(),
@@ -106,9 +116,23 @@ impl<N: Nft> Backend for VethNft<N> {
             ips: r
                 .addresses
                 .iter()
-                .map(|a| IpConfig { address: format!("{a}/32"), gateway: GATEWAY.to_string(), interface: Some(1) })
+                .map(|a| match a {
+                    IpAddr::V4(_) => {
+                        IpConfig { address: format!("{a}/32"), gateway: GATEWAY.to_string(), interface: Some(1) }
+                    }
+                    IpAddr::V6(_) => {
+                        IpConfig { address: format!("{a}/128"), gateway: GATEWAY6.to_string(), interface: Some(1) }
+                    }
+                })
                 .collect(),
-            routes: vec![Route { dst: "0.0.0.0/0".into(), gw: GATEWAY.to_string() }],
+            routes: std::iter::once(Route { dst: "0.0.0.0/0".into(), gw: GATEWAY.to_string() })
+                .chain(
+                    r.addresses
+                        .iter()
+                        .any(IpAddr::is_ipv6)
+                        .then(|| Route { dst: "::/0".into(), gw: GATEWAY6.to_string() }),
+                )
+                .collect(),
             dns: serde_json::Value::Object(Default::default()),
         }
     }

@@ -9,6 +9,7 @@ pub fn run(args: &AgentArgs) -> u8 {
         node_name: args.node_name.clone(),
         node_address: args.node_address,
         pod_cidr: args.pod_cidr,
+        pod_cidr6: args.pod_cidr6,
         state_dir: args.state_dir.clone(),
         mode: args.mode.map(Into::into),
         node_netns: None,

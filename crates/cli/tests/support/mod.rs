@@ -6,7 +6,7 @@ use podsg_netns::Netns;
 use podsg_netns::wire::router;
 use serde_json::Value;
 use std::io::Write;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -50,6 +50,8 @@ metadata: {name: red, namespace: ns, labels: {app: red}}
 "#;
 
 pub struct Node {
+    /// More agent flags (`--pod-cidr6 ...`).
+    pub extra: Vec<String>,
     pub ns: Netns,
     pub dir: tempfile::TempDir,
     agent: Option<Child>,
@@ -64,12 +66,17 @@ pub fn bin(name: &str) -> &'static str {
 
 impl Node {
     pub fn start(world: &str) -> Node {
+        Node::start_with(world, &[])
+    }
+
+    /// A node whose agent also takes `extra` flags.
+    pub fn start_with(world: &str, extra: &[&str]) -> Node {
         let ns = Netns::new("pgc-node").unwrap();
         router(&ns.path(), Ipv4Addr::new(10, 100, 0, 1)).unwrap();
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("manifests")).unwrap();
         std::fs::write(dir.path().join("manifests/world.yaml"), world).unwrap();
-        let mut node = Node { ns, dir, agent: None };
+        let mut node = Node { extra: extra.iter().map(|s| s.to_string()).collect(), ns, dir, agent: None };
         node.start_agent();
         node
     }
@@ -105,6 +112,7 @@ impl Node {
             .arg(self.socket())
             .arg("--manifests")
             .arg(d.join("manifests"))
+            .args(&self.extra)
             .stderr(std::fs::File::create(self.log()).unwrap())
             .spawn()
             .unwrap();
@@ -195,12 +203,19 @@ impl Node {
         self.cni(&env, &self.config())
     }
 
+    /// Addresses the allocators hold, of both families.
     pub fn addresses_taken(&self) -> usize {
-        std::fs::read_dir(self.dir.path().join("state/ipam"))
-            .map(|d| {
-                d.filter(|e| e.as_ref().unwrap().file_name().to_str().unwrap().parse::<Ipv4Addr>().is_ok()).count()
+        ["state/ipam", "state/ipam6"]
+            .iter()
+            .map(|dir| {
+                std::fs::read_dir(self.dir.path().join(dir))
+                    .map(|d| {
+                        d.filter(|e| e.as_ref().unwrap().file_name().to_str().unwrap().parse::<IpAddr>().is_ok())
+                            .count()
+                    })
+                    .unwrap_or(0)
             })
-            .unwrap_or(0)
+            .sum()
     }
 }
 

@@ -164,6 +164,7 @@ async fn what_the_api_says_reaches_the_kernel_as_element_updates() {
         mode: None,
         node_netns: Some(node.path()),
         log_denied: Default::default(),
+        pod_cidr6: None,
     };
     let agent = Agent::new(config, NftCli::in_netns(node.name())).unwrap();
     let served = socket.clone();

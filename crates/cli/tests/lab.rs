@@ -461,3 +461,64 @@ fn refused_connections_are_logged_and_every_new_connection_counted() {
         .sum::<u64>();
     assert!(red_denied >= 1, "green's probe of red's 8080 was refused and counted");
 }
+
+/// A dual-stack lab: pods, nodes and the database get IPv6 addresses too,
+/// and the handbook's groups hold over IPv6 with real traffic across two
+/// nodes (a member's ingress, a pod's ingress, ICMPv6) as over IPv4.
+#[test]
+fn the_handbook_holds_over_ipv6_in_a_dual_stack_lab() {
+    require_privilege!();
+    let _turn = ONE_LAB.lock().unwrap_or_else(|e| e.into_inner());
+    let _down = Down;
+    let dual = copy_handbook(|name, text| {
+        match name {
+        "10-security-groups.yaml" => text.replace(
+            "  - address: 10.0.3.50\n    name: rds-ekslab.internal",
+            "  - address: 10.0.3.50\n    name: rds-ekslab.internal\n  - address: \"fd00:10::50\"\n    name: rds-ekslab.internal",
+        ),
+        "lab.yaml" => text.replacen("spec:\n  nodes: 2\n", "spec:\n  nodes: 2\n  dualStack: true\n", 1).replace(
+            "  - {from: networking/green-pod, to: mgmt-instance.internal, protocol: tcp, port: 22, result: allow}",
+            "  - {from: networking/green-pod, to: mgmt-instance.internal, protocol: tcp, port: 22, result: allow}
+  - {from: networking/green-pod, to: rds-ekslab.internal, protocol: tcp, port: 5432, family: ipv6, result: allow}
+  - {from: networking/red-pod, to: rds-ekslab.internal, protocol: tcp, port: 5432, family: ipv6, result: deny}
+  - {from: networking/red-pod, to: networking/green-pod, protocol: tcp, port: 8080, family: ipv6, result: deny}
+  - {from: networking/red-pod, to: kube-system/coredns, protocol: icmpv6, family: ipv6, result: allow}
+  - {from: networking/green-pod, to: networking/red-pod, protocol: icmpv6, family: ipv6, result: deny}
+  - {from: networking/green-pod, to: kube-system/coredns, protocol: udp, port: 5353, family: ipv6, result: deny}",
+        ),
+        _ => text,
+    }
+    });
+    let dir = dual.path().display().to_string();
+    let up = podsg(&["lab", "up", &dir]);
+    assert!(up.status.success(), "{}", text(&up));
+    let status = text(&podsg(&["lab", "status"]));
+    let green = status.lines().find(|l| l.contains("networking/green-pod-0")).unwrap();
+    assert!(
+        green.contains(" fd00:10:0:1::") || green.contains(" fd00:10:0:2::"),
+        "a pod has an IPv6 address from its node's /64: {green}"
+    );
+    let check = podsg(&["lab", "check", &dir]);
+    assert!(check.status.success(), "{}", text(&check));
+    assert!(text(&check).contains("19 of 19 expectations hold"), "{}", text(&check));
+    // The psql of the handbook, over IPv6.
+    let green6 = podsg(&[
+        "lab",
+        "exec",
+        "networking/green-pod",
+        "--",
+        "env",
+        "PGPASSWORD=podsg-lab",
+        "PGCONNECT_TIMEOUT=3",
+        "psql",
+        "-h",
+        "fd00:10::50",
+        "-U",
+        "postgres",
+        "-d",
+        "postgres",
+        "-tAc",
+        "SELECT count(*) FROM test_data",
+    ]);
+    assert_eq!(String::from_utf8_lossy(&green6.stdout).trim(), "3", "{}", text(&green6));
+}

@@ -264,7 +264,7 @@ async fn agent_permissions() -> BTreeSet<(String, String, String)> {
     use podsg_agent::Source;
     let (client, recorded) = recording_client();
     let range = podsg_k8s::agent_source::read_pod_cidr(client.clone(), "node-1").await.unwrap();
-    assert_eq!(range, Some("10.1.0.0/24".parse().unwrap()));
+    assert_eq!(range, (Some("10.1.0.0/24".parse().unwrap()), None));
     let mut source =
         podsg_k8s::agent_source::KubeSource::start(move || async move { Ok(client) }, "node-1", Settings::default())
             .unwrap();

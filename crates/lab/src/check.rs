@@ -99,7 +99,7 @@ fn run(state: &LabState, files: &LabFiles, e: &Expectation) -> Result<Outcome> {
     let ns = Netns::existing(&from);
     let client_namespace = e.from.split_once('/').map_or("default", |(ns, _)| ns);
     let destination = || {
-        run::destination(state, &e.to, client_namespace)
+        run::destination(state, &e.to, client_namespace, e.family)
             .ok_or_else(|| Error::Usage(format!("expectation to {}: not in the lab", e.to)))
     };
     let (passed, detail) = match e.check {
@@ -117,10 +117,10 @@ fn run(state: &LabState, files: &LabFiles, e: &Expectation) -> Result<Outcome> {
             match (e.protocol.as_deref().unwrap_or("tcp"), e.port) {
                 ("tcp", Some(port)) => (Probe::tcp(&ns, SocketAddr::new(address, port), TIMEOUT)?, String::new()),
                 ("udp", Some(port)) => (Probe::udp(&ns, SocketAddr::new(address, port), TIMEOUT)?, String::new()),
-                ("icmp", _) => (Probe::icmp(&ns, address, TIMEOUT)?, String::new()),
+                ("icmp" | "icmpv6", _) => (Probe::icmp(&ns, address, TIMEOUT)?, String::new()),
                 (protocol, _) => {
                     return Err(Error::Usage(format!(
-                        "expectation {} -> {}: protocol {protocol} needs a port (tcp, udp) or is not one of tcp, udp, icmp",
+                        "expectation {} -> {}: protocol {protocol} needs a port (tcp, udp) or is not one of tcp, udp, icmp, icmpv6",
                         e.from, e.to
                     )));
                 }

@@ -118,9 +118,16 @@ fn run(what: &str, cmd: &mut Command) -> Result<String> {
     }
 }
 
-/// A PostgreSQL server on `address` in `netns`, with the superuser's
+/// A PostgreSQL server on `address` (and `also`) in `netns`, with the superuser's
 /// password set and `sql` run once it is up.
-pub fn start_postgres(state: &mut LabState, netns: &str, address: Ipv4Addr, password: &str, sql: &str) -> Result<()> {
+pub fn start_postgres(
+    state: &mut LabState,
+    netns: &str,
+    address: Ipv4Addr,
+    also: &[std::net::Ipv6Addr],
+    password: &str,
+    sql: &str,
+) -> Result<()> {
     let dir = root().join("pg").join(address.to_string());
     let data = dir.join("data");
     let sock = dir.join("sock");
@@ -144,7 +151,7 @@ pub fn start_postgres(state: &mut LabState, netns: &str, address: Ipv4Addr, pass
     std::fs::remove_file(&pwfile).map_err(io("pwfile"))?;
     let hba = data.join("pg_hba.conf");
     let mut text = std::fs::read_to_string(&hba).map_err(io("pg_hba.conf"))?;
-    text.push_str("host all all 0.0.0.0/0 scram-sha-256\n");
+    text.push_str("host all all 0.0.0.0/0 scram-sha-256\nhost all all ::/0 scram-sha-256\n");
     std::fs::write(&hba, text).map_err(io("pg_hba.conf"))?;
     let args = vec![
         "-u".to_string(),
@@ -154,7 +161,13 @@ pub fn start_postgres(state: &mut LabState, netns: &str, address: Ipv4Addr, pass
         "-D".into(),
         data.display().to_string(),
         "-c".into(),
-        format!("listen_addresses={address}"),
+        format!(
+            "listen_addresses={}",
+            std::iter::once(address.to_string())
+                .chain(also.iter().map(ToString::to_string))
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
         "-c".into(),
         format!("unix_socket_directories={}", sock.display()),
     ];

@@ -29,6 +29,18 @@ pub fn node_address(i: usize) -> Ipv4Addr {
     Ipv4Addr::new(10, 0, 3, 10 + i as u8)
 }
 
+/// A node's IPv6 address: in the first /64 of the lab's IPv6 range.
+pub fn node_address6(range: ipnet::Ipv6Net, i: usize) -> std::net::Ipv6Addr {
+    let base = u128::from(range.network());
+    std::net::Ipv6Addr::from(base + 10 + i as u128)
+}
+
+/// Node N's IPv6 pod range: the Nth /64 of the lab's IPv6 range.
+pub fn pod_cidr6(range: ipnet::Ipv6Net, i: usize) -> ipnet::Ipv6Net {
+    let base = u128::from(range.network());
+    ipnet::Ipv6Net::new(std::net::Ipv6Addr::from(base + ((i as u128) << 64)), 64).expect("valid prefix")
+}
+
 pub fn pod_cidr(i: usize) -> ipnet::Ipv4Net {
     ipnet::Ipv4Net::new(Ipv4Addr::new(10, 244, i as u8, 0), 24).expect("valid prefix")
 }
@@ -39,4 +51,19 @@ pub fn external_netns(address: Ipv4Addr) -> String {
 
 pub fn pod_netns(namespace: &str, name: &str) -> String {
     format!("{PREFIX}pod-{namespace}-{name}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_addresses_come_from_the_labs_range() {
+        let range: ipnet::Ipv6Net = "fd00:10::/48".parse().unwrap();
+        assert_eq!(node_address6(range, 1).to_string(), "fd00:10::b");
+        assert_eq!(pod_cidr6(range, 1).to_string(), "fd00:10:0:1::/64");
+        assert_eq!(pod_cidr6(range, 2).to_string(), "fd00:10:0:2::/64");
+        assert!(!pod_cidr6(range, 1).contains(&node_address6(range, 1)), "the underlay /64 is apart");
+        assert!(range.contains(&pod_cidr6(range, 200).network()));
+    }
 }

@@ -159,7 +159,9 @@ pub fn publish(planned: &[Planned], state: &LabState) -> Result<()> {
                 "spec": {"nodeName": node_name(p.node), "serviceAccountName": p.service_account},
             });
             if let Some(a) = address {
-                pod["status"] = json!({"podIP": a.to_string()});
+                let mut ips = vec![json!({"ip": a.to_string()})];
+                ips.extend(state.pod(&p.namespace, &p.name).and_then(|s| s.address6).map(|a| json!({"ip": a.to_string()})));
+                pod["status"] = json!({"podIP": a.to_string(), "podIPs": ips});
             }
             podsg_model::yaml::to_yaml(&pod).expect("pods serialize")
         })
@@ -222,11 +224,24 @@ pub fn cni(state: &LabState, pod: &PodState, command: &str) -> Result<Value> {
     }
 }
 
-/// ADD: the pod's namespace exists; returns its address.
-pub fn add(state: &LabState, pod: &PodState) -> Result<IpAddr> {
+/// ADD: the pod's namespace exists; returns its IPv4 address and, in a
+/// dual-stack lab, its IPv6 address.
+pub fn add(state: &LabState, pod: &PodState) -> Result<(IpAddr, Option<std::net::Ipv6Addr>)> {
     let result = cni(state, pod, "ADD")?;
-    let address = result["ips"][0]["address"].as_str().and_then(|a| a.split('/').next()).and_then(|a| a.parse().ok());
-    address.ok_or_else(|| Error::Step(format!("CNI ADD {}/{}: no address in {result}", pod.namespace, pod.name)))
+    let addresses: Vec<IpAddr> = result["ips"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|ip| ip["address"].as_str().and_then(|a| a.split('/').next()).and_then(|a| a.parse().ok()))
+        .collect();
+    let v4 = addresses.iter().copied().find(IpAddr::is_ipv4);
+    let v6 = addresses.iter().find_map(|a| match a {
+        IpAddr::V6(a) => Some(*a),
+        IpAddr::V4(_) => None,
+    });
+    let v4 =
+        v4.ok_or_else(|| Error::Step(format!("CNI ADD {}/{}: no address in {result}", pod.namespace, pod.name)))?;
+    Ok((v4, v6))
 }
 
 pub fn new_pod(p: &Planned) -> PodState {
@@ -239,6 +254,7 @@ pub fn new_pod(p: &Planned) -> PodState {
         container_id: format!("lab-{}-{}", p.namespace, p.name),
         address: None,
         requested: p.address,
+        address6: None,
     }
 }
 

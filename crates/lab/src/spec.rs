@@ -24,6 +24,20 @@ pub struct LabSpec {
     /// it, only pods annotated `podsg.io/log-denied: "true"`.
     #[serde(default)]
     pub log_denied: bool,
+    /// Pods and nodes get IPv6 addresses too, from `ipv6Range`.
+    #[serde(default)]
+    pub dual_stack: bool,
+    /// The ULA range IPv6 addresses come from (default fd00:10::/48): its
+    /// first /64 is the underlay, node N's pods get the Nth.
+    #[serde(default)]
+    pub ipv6_range: Option<ipnet::Ipv6Net>,
+}
+
+impl LabSpec {
+    /// The IPv6 range, when the lab is dual-stack.
+    pub fn ipv6(&self) -> Option<ipnet::Ipv6Net> {
+        self.dual_stack.then(|| self.ipv6_range.unwrap_or_else(|| "fd00:10::/48".parse().expect("a valid range")))
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -59,6 +73,14 @@ pub enum CheckKind {
     Http,
 }
 
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    #[default]
+    Ipv4,
+    Ipv6,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Expected {
@@ -85,12 +107,21 @@ pub struct Expectation {
     /// For `psql`: the query (default `SELECT count(*) FROM test_data`).
     #[serde(default)]
     pub query: Option<String>,
+    /// `ipv4` (default) or `ipv6`: which of the destination's addresses a
+    /// `connect` or `http` check uses (dual-stack labs).
+    #[serde(default)]
+    pub family: Family,
     pub result: Expected,
 }
 
 impl Expectation {
-    /// `tcp/5432`, `udp/53`, `icmp`, `psql`, `dns`.
+    /// `tcp/5432`, `udp/53`, `icmp`, `psql`, `dns`; ` over ipv6` when asked so.
     pub fn what(&self) -> String {
+        let what = self.what_alone();
+        if self.family == Family::Ipv6 { format!("{what} over ipv6") } else { what }
+    }
+
+    fn what_alone(&self) -> String {
         match self.check {
             CheckKind::Psql => "psql".into(),
             CheckKind::Dns => "dns".into(),

@@ -39,6 +39,11 @@ pub struct NodeState {
     pub address: Ipv4Addr,
     pub pod_cidr: String,
     pub socket: PathBuf,
+    /// Dual-stack labs: the node's IPv6 address and pod range.
+    #[serde(default)]
+    pub address6: Option<std::net::Ipv6Addr>,
+    #[serde(default)]
+    pub pod_cidr6: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,6 +59,9 @@ pub struct PodState {
     /// The address its manifest names, asked of the CNI plugin.
     #[serde(default)]
     pub requested: Option<Ipv4Addr>,
+    /// Its IPv6 address, in a dual-stack lab.
+    #[serde(default)]
+    pub address6: Option<std::net::Ipv6Addr>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -61,6 +69,9 @@ pub struct ExternalState {
     pub address: Ipv4Addr,
     pub names: Vec<String>,
     pub netns: String,
+    /// Its IPv6 addresses (members of the same name), in a dual-stack lab.
+    #[serde(default)]
+    pub addresses6: Vec<std::net::Ipv6Addr>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -36,8 +36,12 @@ pub fn run(args: &AgentArgs) -> u8 {
         };
         let client = client.clone();
         match runtime.block_on(async { read_pod_cidr(client().await?, &node).await }) {
-            Ok(Some(range)) => config.pod_cidr = Some(range),
-            Ok(None) => eprintln!("podsg agent: node {node} has no IPv4 spec.podCIDR: only chained mode will work"),
+            Ok((Some(range), range6)) => {
+                config.pod_cidr = Some(range);
+                // A dual-stack node's pods get an address of each family.
+                config.pod_cidr6 = config.pod_cidr6.or(range6);
+            }
+            Ok((None, _)) => eprintln!("podsg agent: node {node} has no IPv4 spec.podCIDR: only chained mode will work"),
             Err(e) => return fail(&format!("cannot read node {node}: {e}")),
         }
     }

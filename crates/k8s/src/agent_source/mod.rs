@@ -16,7 +16,7 @@ mod watch;
 
 pub use collect::{Collector, Seen, Watch};
 pub use interest::{MAX_SELECTED_GROUPS, SliceSelector};
-pub use node::{pod_cidr_of, read_pod_cidr};
+pub use node::{pod_cidr_of, pod_cidr6_of, read_pod_cidr};
 pub use watch::Fed;
 
 use crate::crd;

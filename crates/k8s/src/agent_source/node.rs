@@ -2,7 +2,7 @@
 //! (`spec.podCIDRs`), which standalone mode gives pod addresses from.
 
 use crate::error::Result;
-use ipnet::Ipv4Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 use k8s_openapi::api::core::v1::Node;
 use kube::Client;
 use kube::api::Api;
@@ -16,10 +16,17 @@ pub fn pod_cidr_of(node: &Node) -> Option<Ipv4Net> {
     listed.chain(spec.pod_cidr.iter()).find_map(|c| c.parse::<Ipv4Net>().ok())
 }
 
-/// Reads node `name` and its pod range.
-pub async fn read_pod_cidr(client: Client, name: &str) -> Result<Option<Ipv4Net>> {
+/// The node's IPv6 pod range (a dual-stack node's), the first in `spec.podCIDRs`.
+pub fn pod_cidr6_of(node: &Node) -> Option<Ipv6Net> {
+    let spec = node.spec.as_ref()?;
+    let listed = spec.pod_cidrs.iter().flatten();
+    listed.chain(spec.pod_cidr.iter()).find_map(|c| c.parse::<Ipv6Net>().ok())
+}
+
+/// Reads node `name` and its pod ranges: IPv4, and IPv6 when dual-stack.
+pub async fn read_pod_cidr(client: Client, name: &str) -> Result<(Option<Ipv4Net>, Option<Ipv6Net>)> {
     let node = Api::<Node>::all(client).get(name).await?;
-    Ok(pod_cidr_of(&node))
+    Ok((pod_cidr_of(&node), pod_cidr6_of(&node)))
 }
 
 #[cfg(test)]
@@ -38,5 +45,7 @@ mod tests {
         let old = node(serde_json::json!({"podCIDR": "10.244.1.0/24"}));
         assert_eq!(pod_cidr_of(&old), Some("10.244.1.0/24".parse().unwrap()));
         assert_eq!(pod_cidr_of(&node(serde_json::json!({"podCIDR": "fd00::/64"}))), None);
+        assert_eq!(pod_cidr6_of(&dual), Some("fd00::/64".parse().unwrap()));
+        assert_eq!(pod_cidr6_of(&old), None);
     }
 }

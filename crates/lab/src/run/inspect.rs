@@ -1,16 +1,38 @@
 use super::*;
+use crate::spec::Family;
 
 /// The namespace and address of a target: a pod or workload, a member name, or an address.
 pub fn target(state: &LabState, to: &str) -> Option<(String, IpAddr)> {
+    target_in(state, to, Family::Ipv4)
+}
+
+/// `target`, with the address of one family (a pod's or member's IPv6
+/// address in a dual-stack lab).
+pub fn target_in(state: &LabState, to: &str, family: Family) -> Option<(String, IpAddr)> {
+    let v6 = family == Family::Ipv6;
     if let Some(p) = state.pods_of(to).first() {
-        return Some((p.netns.clone(), p.address?));
+        let address = if v6 { p.address6.map(IpAddr::V6) } else { p.address };
+        return Some((p.netns.clone(), address?));
     }
-    let ext = state.externals.iter().find(|e| e.names.iter().any(|n| n == to) || e.address.to_string() == to);
+    let ip: Option<IpAddr> = to.parse().ok();
+    let ext = state.externals.iter().find(|e| {
+        e.names.iter().any(|n| n == to)
+            || ip == Some(IpAddr::V4(e.address))
+            || e.addresses6.iter().any(|a| ip == Some(IpAddr::V6(*a)))
+    });
     if let Some(e) = ext {
-        return Some((e.netns.clone(), IpAddr::V4(e.address)));
+        return match (ip, v6) {
+            (Some(ip), _) => Some((e.netns.clone(), ip)),
+            (None, false) => Some((e.netns.clone(), IpAddr::V4(e.address))),
+            (None, true) => e.addresses6.first().map(|a| (e.netns.clone(), IpAddr::V6(*a))),
+        };
     }
-    let ip: IpAddr = to.parse().ok()?;
-    state.pods.iter().find(|p| p.address == Some(ip)).map(|p| (p.netns.clone(), ip))
+    let ip = ip?;
+    state
+        .pods
+        .iter()
+        .find(|p| p.address == Some(ip) || p.address6.map(IpAddr::V6) == Some(ip))
+        .map(|p| (p.netns.clone(), ip))
 }
 
 /// Where a check's connection goes, as its client names it.
@@ -24,14 +46,19 @@ pub enum Destination<'a> {
 /// What `to` means to a pod of `client_namespace`: a pod or workload first
 /// (as `podsg explain` reads `NAMESPACE/NAME`), then a Service, then a
 /// member or an address.
-pub fn destination<'a>(state: &'a LabState, to: &str, client_namespace: &str) -> Option<Destination<'a>> {
-    if let Some(p) = state.pods_of(to).first() {
-        return Some(Destination::At(p.netns.clone(), p.address?));
+pub fn destination<'a>(
+    state: &'a LabState,
+    to: &str,
+    client_namespace: &str,
+    family: Family,
+) -> Option<Destination<'a>> {
+    if !state.pods_of(to).is_empty() {
+        return target_in(state, to, family).map(|(netns, address)| Destination::At(netns, address));
     }
     if let Some(s) = crate::services::find(state, to, client_namespace) {
         return Some(Destination::Service(s));
     }
-    target(state, to).map(|(netns, address)| Destination::At(netns, address))
+    target_in(state, to, family).map(|(netns, address)| Destination::At(netns, address))
 }
 
 pub fn status() -> Result<String> {
@@ -57,6 +84,10 @@ pub fn status() -> Result<String> {
     out.push_str("\npods:\n");
     for p in &state.pods {
         let address = p.address.map(|a| a.to_string()).unwrap_or_else(|| "-".into());
+        let address = match p.address6 {
+            Some(a6) => format!("{address} {a6}"),
+            None => address,
+        };
         out.push_str(&format!(
             "  {:<36} {:<8} {:<14} {}\n",
             format!("{}/{}", p.namespace, p.name),

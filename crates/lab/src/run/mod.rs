@@ -16,7 +16,10 @@ pub use up::up;
 
 use crate::daemons;
 use crate::error::{Error, Result, io};
-use crate::layout::{BRIDGE, PREFIX, UNDERLAY, external_netns, node_address, node_name, node_netns, pod_cidr, root};
+use crate::layout::{
+    BRIDGE, PREFIX, UNDERLAY, external_netns, node_address, node_address6, node_name, node_netns, pod_cidr, pod_cidr6,
+    root,
+};
 use crate::pods::{self, Planned};
 use crate::progress::Step;
 use crate::spec::{CheckKind, LabFiles};
@@ -78,16 +81,36 @@ pub(super) fn onlink(netns: &str, peer: Ipv4Addr) -> Result<()> {
     Ok(())
 }
 
-/// Named members and where they are: (address, names).
-pub(super) fn members(catalog: &Catalog) -> Result<Vec<(Ipv4Addr, Vec<String>)>> {
-    let mut out: Vec<(Ipv4Addr, Vec<String>)> = Vec::new();
-    for m in catalog.groups.values().flat_map(|g| &g.members) {
-        let IpAddr::V4(a) = m.address else {
-            return Err(Error::Manifests(format!("member {}: the lab runs IPv4 only", m.address)));
+/// An external member's namespace: its IPv4 address, names, IPv6 addresses.
+pub(super) type MemberHost = (Ipv4Addr, Vec<String>, Vec<std::net::Ipv6Addr>);
+
+/// Named members and where they are. A member's IPv6 address lives beside
+/// the IPv4 address of a member of the same name (dual-stack labs only).
+pub(super) fn members(catalog: &Catalog, ipv6: bool) -> Result<Vec<MemberHost>> {
+    let mut out: Vec<MemberHost> = Vec::new();
+    let all: Vec<&podsg_model::group::Member> = catalog.groups.values().flat_map(|g| &g.members).collect();
+    for m in &all {
+        let IpAddr::V4(a) = m.address else { continue };
+        match out.iter_mut().find(|(x, _, _)| *x == a) {
+            Some((_, names, _)) => names.extend(m.name.clone().filter(|n| !names.contains(n))),
+            None => out.push((a, m.name.clone().into_iter().collect(), Vec::new())),
+        }
+    }
+    for m in &all {
+        let IpAddr::V6(a) = m.address else { continue };
+        if !ipv6 {
+            return Err(Error::Manifests(format!(
+                "member {a}: an IPv6 member needs a dual-stack lab (LabSpec dualStack: true)"
+            )));
+        }
+        let home = m.name.as_ref().and_then(|n| out.iter_mut().find(|(_, names, _)| names.contains(n)));
+        let Some((_, _, six)) = home else {
+            return Err(Error::Manifests(format!(
+                "member {a}: the lab puts an IPv6 member beside the IPv4 member of the same name; name it as one of those"
+            )));
         };
-        match out.iter_mut().find(|(x, _)| *x == a) {
-            Some((_, names)) => names.extend(m.name.clone().filter(|n| !names.contains(n))),
-            None => out.push((a, m.name.clone().into_iter().collect())),
+        if !six.contains(&a) {
+            six.push(a);
         }
     }
     Ok(out)

@@ -58,7 +58,7 @@ fn serving_points(
         CheckKind::Psql | CheckKind::Dns => return Vec::new(),
     };
     let client_namespace = e.from.split_once('/').map_or("default", |(ns, _)| ns);
-    match destination(state, &e.to, client_namespace) {
+    match destination(state, &e.to, client_namespace, e.family) {
         Some(Destination::At(netns, address)) => vec![(netns, address, port, e.to.clone())],
         Some(Destination::Service(st)) => {
             let Some(s) = catalog.service(&st.namespace, &st.name) else { return Vec::new() };

@@ -30,12 +30,18 @@ fn build(state: &mut LabState, catalog: &Catalog, files: &LabFiles) -> Result<()
     Netns::create(UNDERLAY)?.keep();
     ip_in(UNDERLAY, &["link", "add", BRIDGE, "type", "bridge"])?;
     ip_in(UNDERLAY, &["link", "set", BRIDGE, "up"])?;
-    let mut hosts: Vec<(String, Ipv4Addr)> = Vec::new();
+    let ipv6 = files.spec.ipv6();
+    // Per namespace on the underlay: its IPv4 address and its IPv6 ones.
+    let mut hosts: Vec<(String, Ipv4Addr, Vec<std::net::Ipv6Addr>)> = Vec::new();
     for i in 1..=nodes {
         let ns = Netns::create(&node_netns(i))?;
         ns.sysctl("net.ipv4.ip_forward", "1")?;
+        if ipv6.is_some() {
+            ns.sysctl("net.ipv6.conf.all.forwarding", "1")?;
+        }
         let ns = ns.keep();
         attach_underlay(&ns, &format!("ul{i}"), node_address(i))?;
+        let address6 = ipv6.map(|r| node_address6(r, i));
         let sock = root().join("nodes").join(node_name(i)).join("agent.sock");
         state.nodes.push(NodeState {
             name: node_name(i),
@@ -43,24 +49,37 @@ fn build(state: &mut LabState, catalog: &Catalog, files: &LabFiles) -> Result<()
             address: node_address(i),
             pod_cidr: pod_cidr(i).to_string(),
             socket: sock,
+            address6,
+            pod_cidr6: ipv6.map(|r| pod_cidr6(r, i).to_string()),
         });
-        hosts.push((ns, node_address(i)));
+        hosts.push((ns, node_address(i), address6.into_iter().collect()));
     }
-    for (k, (address, names)) in members(catalog)?.into_iter().enumerate() {
-        if hosts.iter().any(|(_, a)| *a == address) {
+    for (k, (address, names, addresses6)) in members(catalog, ipv6.is_some())?.into_iter().enumerate() {
+        if hosts.iter().any(|(_, a, _)| *a == address) {
             return Err(Error::Manifests(format!("member {address} has a lab node's address")));
         }
         let ns = Netns::create(&external_netns(address))?.keep();
         attach_underlay(&ns, &format!("ux{k}"), address)?;
-        state.externals.push(ExternalState { address, names, netns: ns.clone() });
-        hosts.push((ns, address));
+        state.externals.push(ExternalState { address, names, netns: ns.clone(), addresses6: addresses6.clone() });
+        hosts.push((ns, address, addresses6));
     }
-    for (ns, own) in &hosts {
-        for (_, peer) in hosts.iter().filter(|(_, a)| a != own) {
+    for (ns, _, own6) in &hosts {
+        for a in own6 {
+            ip_in(ns, &["addr", "add", &format!("{a}/128"), "dev", "eth0", "nodad"])?;
+        }
+    }
+    for (ns, own, _) in &hosts {
+        for (_, peer, peer6) in hosts.iter().filter(|(_, a, _)| a != own) {
             onlink(ns, *peer)?;
+            for p in peer6 {
+                ip_in(ns, &["route", "replace", &format!("{p}/128"), "dev", "eth0"])?;
+            }
         }
         for n in state.nodes.iter().filter(|n| n.address != *own) {
             ip_in(ns, &["route", "replace", &n.pod_cidr, "via", &n.address.to_string(), "dev", "eth0", "onlink"])?;
+            if let (Some(range), Some(via)) = (&n.pod_cidr6, n.address6) {
+                ip_in(ns, &["route", "replace", range, "via", &via.to_string(), "dev", "eth0"])?;
+            }
         }
     }
     state.save()?;
@@ -97,6 +116,7 @@ fn build(state: &mut LabState, catalog: &Catalog, files: &LabFiles) -> Result<()
             format!("{}:{}", n.address, crate::layout::METRICS_PORT),
         ])
         .chain(files.spec.log_denied.then(|| "--log-denied".to_string()))
+        .chain(n.pod_cidr6.iter().flat_map(|r| ["--pod-cidr6".to_string(), r.clone()]))
         .collect();
         std::fs::create_dir_all(pods::cluster_dir()).map_err(io("cluster"))?;
         pods::publish(&[], state)?;
@@ -144,12 +164,14 @@ pub(super) fn add_pods(state: &mut LabState, planned: &[Planned]) -> Result<()> 
     let mut new = new;
     new.sort_by_key(|p| p.requested.is_none());
     for p in &new {
-        let address = pods::add(state, p)?;
+        let (address, address6) = pods::add(state, p)?;
         if let Some(s) = state.pods.iter_mut().find(|s| s.container_id == p.container_id) {
             s.address = Some(address);
+            s.address6 = address6;
         }
         route(state, p.node, address, true)?;
-        eprintln!("lab:   {}/{} on {} at {address}", p.namespace, p.name, node_name(p.node));
+        let also = address6.map(|a| format!(" and {a}")).unwrap_or_default();
+        eprintln!("lab:   {}/{} on {} at {address}{also}", p.namespace, p.name, node_name(p.node));
     }
     pods::publish(planned, state)?;
     state.save()
@@ -198,7 +220,7 @@ fn services(state: &mut LabState, catalog: &Catalog, files: &LabFiles, planned: 
             )));
         };
         let step = Step::start(format!("PostgreSQL on {} ({})", pg.member, e.address));
-        daemons::start_postgres(state, &e.netns, e.address, &pg.password, &pg.sql)?;
+        daemons::start_postgres(state, &e.netns, e.address, &e.addresses6, &pg.password, &pg.sql)?;
         step.done();
     }
 

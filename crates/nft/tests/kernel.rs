@@ -98,7 +98,8 @@ fn ruleset(c: &Catalog) -> NodeRuleset {
 
 struct Lab {
     node: Netns,
-    pods: Vec<(String, Netns, Ipv4Addr)>,
+    /// Each pod's name, namespace and the address probes go to.
+    pods: Vec<(String, Netns, IpAddr)>,
     _listeners: Vec<Listener>,
 }
 
@@ -126,7 +127,7 @@ fn lab() -> Lab {
         for port in PORTS {
             listeners.push(Listener::echo(&ns, SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port)).unwrap());
         }
-        pods.push((name.to_string(), ns, address));
+        pods.push((name.to_string(), ns, IpAddr::V4(address)));
     }
     Lab { node, pods, _listeners: listeners }
 }
@@ -139,24 +140,29 @@ fn endpoint(c: &Catalog, name: &str) -> Endpoint {
     }
 }
 
-/// Probes every pair with real traffic; returns the disagreements with the engine.
-fn disagreements(lab: &Lab, c: &Catalog) -> Vec<String> {
+/// Probes every pair with real traffic over the family of the pods'
+/// addresses; returns the disagreements with the engine (asked of the same
+/// flow: the ends with their addresses of that family only) and the
+/// outcomes seen.
+fn disagreements(lab: &Lab, c: &Catalog) -> (Vec<String>, Vec<Decision>) {
     let engine = Engine::new(&c.groups, c.settings.enforcing_mode);
     let timeout = Duration::from_millis(400);
     let mut sources: Vec<(&str, &Netns)> =
         lab.pods.iter().filter(|(n, ..)| n != "db").map(|(n, ns, _)| (n.as_str(), ns)).collect();
     sources.push(("node", &lab.node));
-    let mut wrong = Vec::new();
+    let (mut wrong, mut seen) = (Vec::new(), Vec::new());
     for (src, src_ns) in sources {
         for (dst, _, address) in &lab.pods {
             if src == dst {
                 continue;
             }
-            let (from, to) = (endpoint(c, src), endpoint(c, dst));
+            let v6 = address.is_ipv6();
+            let (from, to) = (in_family(endpoint(c, src), v6), in_family(endpoint(c, dst), v6));
             let mut check = |service: Service, passed: bool| {
                 // What the node enforces: a member's groups for traffic
                 // from the node are the cloud's to enforce.
                 let expected = engine.verdict(&from, &to, service).decision_by(Enforcer::Podsg);
+                seen.push(expected);
                 if (expected == Decision::Allow) != passed {
                     wrong.push(format!(
                         "{src} -> {dst} {service}: kernel {}, engine {expected}",
@@ -165,17 +171,15 @@ fn disagreements(lab: &Lab, c: &Catalog) -> Vec<String> {
                 }
             };
             for port in PORTS {
-                let to_addr = SocketAddr::new(IpAddr::V4(*address), port);
+                let to_addr = SocketAddr::new(*address, port);
                 check(Service::Tcp(port), Probe::tcp(src_ns, to_addr, timeout).unwrap());
                 check(Service::Udp(port), Probe::udp(src_ns, to_addr, timeout).unwrap());
             }
-            check(
-                Service::Icmp { v6: false, icmp_type: 8, code: 0 },
-                Probe::icmp(src_ns, IpAddr::V4(*address), timeout).unwrap(),
-            );
+            let echo = Service::Icmp { v6, icmp_type: if v6 { 128 } else { 8 }, code: 0 };
+            check(echo, Probe::icmp(src_ns, *address, timeout).unwrap());
         }
     }
-    wrong
+    (wrong, seen)
 }
 
 #[test]
@@ -194,7 +198,7 @@ fn the_kernel_does_what_explain_says() {
     let tcp = Service::Tcp(5432);
     assert_eq!(engine.decide(&endpoint(&c, "green"), &endpoint(&c, "db"), tcp), Decision::Allow);
     assert_eq!(engine.decide(&endpoint(&c, "red"), &endpoint(&c, "db"), tcp), Decision::Deny);
-    let wrong = disagreements(&lab, &c);
+    let (wrong, _) = disagreements(&lab, &c);
     assert!(wrong.is_empty(), "kernel and engine disagree:\n{}", wrong.join("\n"));
 
     // Red's labels change: it joins POD_SG. For the other pods that is a
@@ -216,7 +220,7 @@ fn the_kernel_does_what_explain_says() {
     assert!(matches!(report, SyncReport::Updated(_)), "expected an update in place: {report:?}");
     assert_eq!(nft.check_kernel(&ruleset(&c2)).unwrap(), vec![]);
     assert_eq!(engine_decision(&c2, "red", "db", tcp), Decision::Allow);
-    let wrong = disagreements(&lab, &c2);
+    let (wrong, _) = disagreements(&lab, &c2);
     assert!(wrong.is_empty(), "after the change, kernel and engine disagree:\n{}", wrong.join("\n"));
 }
 
@@ -273,7 +277,7 @@ fn standard_mode_leaves_a_pods_own_node_alone() {
     assert_eq!((node_to_green(&strict), node_to_green(&standard)), (Decision::Deny, Decision::Allow));
     for c in [&standard, &strict, &standard] {
         nft.sync(&ruleset(c)).unwrap();
-        let wrong = disagreements(&lab, c);
+        let (wrong, _) = disagreements(&lab, c);
         assert!(
             wrong.is_empty(),
             "{} mode: kernel and engine disagree:\n{}",
@@ -396,38 +400,11 @@ fn the_kernel_does_what_explain_says_over_ipv6() {
     let nft = Dataplane::new(NftCli::in_netns(node.name()));
     nft.sync(&rs).unwrap();
     assert_eq!(nft.check_kernel(&rs).unwrap(), vec![]);
-    let engine = Engine::new(&c.groups, c.settings.enforcing_mode);
-    let timeout = Duration::from_millis(400);
-    let mut sources: Vec<(&str, &Netns)> =
-        pods.iter().filter(|(n, ..)| n != "db").map(|(n, ns, _)| (n.as_str(), ns)).collect();
-    sources.push(("node", &node));
-    let (mut wrong, mut outcomes) = (Vec::new(), std::collections::BTreeSet::new());
-    for (src, src_ns) in sources {
-        for (dst, _, address) in &pods {
-            if src == dst {
-                continue;
-            }
-            let (from, to) = (in_family(endpoint(&c, src), true), in_family(endpoint(&c, dst), true));
-            let mut check = |service: Service, passed: bool| {
-                let expected = engine.verdict(&from, &to, service).decision_by(Enforcer::Podsg);
-                outcomes.insert(expected == Decision::Allow);
-                if (expected == Decision::Allow) != passed {
-                    wrong.push(format!(
-                        "{src} -> {dst} {service}: kernel {}, engine {expected}",
-                        if passed { "passed" } else { "dropped" }
-                    ));
-                }
-            };
-            for port in PORTS {
-                let to_addr = SocketAddr::new(*address, port);
-                check(Service::Tcp(port), Probe::tcp(src_ns, to_addr, timeout).unwrap());
-                check(Service::Udp(port), Probe::udp(src_ns, to_addr, timeout).unwrap());
-            }
-            check(Service::Icmp { v6: true, icmp_type: 128, code: 0 }, Probe::icmp(src_ns, *address, timeout).unwrap());
-        }
-    }
+    let lab = Lab { node, pods, _listeners: listeners };
+    let (wrong, seen) = disagreements(&lab, &c);
     assert!(wrong.is_empty(), "over IPv6, kernel and engine disagree:\n{}", wrong.join("\n"));
-    assert_eq!(outcomes.len(), 2, "the scenario has both outcomes");
+    assert!(seen.contains(&Decision::Allow) && seen.contains(&Decision::Deny), "the scenario has both outcomes");
+    let engine = Engine::new(&c.groups, c.settings.enforcing_mode);
     // The v6-only rule: red (fd00:1::6) may send UDP 5432 to green, blue (fd00:2::7) may not.
     let udp = Service::Udp(5432);
     let v6 = |n: &str| in_family(endpoint(&c, n), true);

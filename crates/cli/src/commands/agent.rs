@@ -41,7 +41,9 @@ pub fn run(args: &AgentArgs) -> u8 {
                 // A dual-stack node's pods get an address of each family.
                 config.pod_cidr6 = config.pod_cidr6.or(range6);
             }
-            Ok((None, _)) => eprintln!("podsg agent: node {node} has no IPv4 spec.podCIDR: only chained mode will work"),
+            Ok((None, _)) => {
+                eprintln!("podsg agent: node {node} has no IPv4 spec.podCIDR: only chained mode will work")
+            }
             Err(e) => return fail(&format!("cannot read node {node}: {e}")),
         }
     }

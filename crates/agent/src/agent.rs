@@ -55,9 +55,6 @@ pub struct Agent<B: Backend> {
     /// node has a range of, IPv4 first.
     ipam: Vec<Allocator>,
     store: Store,
-    /// What the counters and refusal logs of the rule set last enforced
-    /// mean: shared with the thread that reads the logs.
-    labels: std::sync::Arc<std::sync::Mutex<FlowLabels>>,
 }
 
 impl<N: Nft> Agent<VethNft<N>> {
@@ -91,7 +88,7 @@ impl<B: Backend> Agent<B> {
         for r in store.records() {
             view.set_local(&r.pod_namespace, &r.pod_name, Some(r.addresses.clone()));
         }
-        Ok(Agent { config, view, synced: false, unenforced: false, backend, ipam, store, labels: Default::default() })
+        Ok(Agent { config, view, synced: false, unenforced: false, backend, ipam, store })
     }
 
     /// Takes a batch of changes from the source and brings the kernel to
@@ -153,19 +150,21 @@ impl<B: Backend> Agent<B> {
     /// Brings the enforcement to the desired state of every attachment.
     pub fn reconcile(&mut self) -> Result<SyncReport> {
         let ruleset = self.ruleset();
-        *self.labels.lock().unwrap_or_else(|e| e.into_inner()) = FlowLabels::of(&ruleset, self.view.groups());
         self.backend.enforce(&ruleset)
     }
 
-    /// What the dataplane's counters and refusal logs mean, kept current.
-    pub fn flow_labels(&self) -> std::sync::Arc<std::sync::Mutex<FlowLabels>> {
-        self.labels.clone()
+    /// What the dataplane's counters and refusal logs mean: derived from the
+    /// rule set when asked (a scrape, a logged refusal), not on every
+    /// reconcile, so that a CNI ADD does not pay for it.
+    pub fn flow_labels(&mut self) -> FlowLabels {
+        let ruleset = self.ruleset();
+        FlowLabels::of(&ruleset, self.view.groups())
     }
 
     /// The dataplane's counters as Prometheus text, labelled.
-    pub fn flow_metrics(&self) -> Result<String> {
+    pub fn flow_metrics(&mut self) -> Result<String> {
         let counters = self.backend.counters()?;
-        Ok(crate::flows::render(&self.labels.lock().unwrap_or_else(|e| e.into_inner()), &counters))
+        Ok(crate::flows::render(&self.flow_labels(), &counters))
     }
 
     /// Repairs changes made behind podsg's back: cheap unless something

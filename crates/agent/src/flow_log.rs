@@ -6,7 +6,6 @@
 use crate::flows::FlowLabels;
 use podsg_nft::{LOG_GROUP, LogReader, Refused};
 use serde_json::{Value, json};
-use std::sync::{Arc, Mutex};
 
 /// The line of one refused packet. `name_of` gives an interface's name by
 /// its index.
@@ -49,8 +48,9 @@ pub fn line(r: &Refused, labels: &FlowLabels, name_of: &dyn Fn(u32) -> Option<St
 }
 
 /// Reads the dataplane's refusal log until the socket fails, writing a
-/// line per refused packet.
-pub fn follow(labels: Arc<Mutex<FlowLabels>>) {
+/// line per refused packet; `labels` says what the node's rule set means
+/// (asked once per datagram: refusals are rate-limited in the kernel).
+pub fn follow(labels: impl Fn() -> FlowLabels) {
     let reader = match LogReader::open(LOG_GROUP) {
         Ok(r) => r,
         Err(e) => {
@@ -61,8 +61,9 @@ pub fn follow(labels: Arc<Mutex<FlowLabels>>) {
     let name_of = |index: u32| nix::net::if_::if_indextoname(index).ok().map(|n| n.to_string_lossy().into_owned());
     loop {
         match reader.next() {
+            Ok(refused) if refused.is_empty() => {}
             Ok(refused) => {
-                let labels = labels.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                let labels = labels();
                 for r in &refused {
                     eprintln!("{}", line(r, &labels, &name_of));
                 }

@@ -48,10 +48,12 @@ where
     B: Backend + Send + 'static,
     S: Source + 'static,
 {
-    let labels = agent.flow_labels();
-    std::thread::spawn(move || crate::flow_log::follow(labels));
     let shared =
         Arc::new(Shared { agent: Mutex::new(agent), changed: Condvar::new(), metrics: Arc::new(Metrics::default()) });
+    let reader = shared.clone();
+    std::thread::spawn(move || {
+        crate::flow_log::follow(|| reader.agent.lock().unwrap_or_else(|e| e.into_inner()).flow_labels())
+    });
     if let Some(listener) = metrics {
         let metrics = shared.metrics.clone();
         let reader = shared.clone();
